@@ -1,0 +1,134 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Profiles name a set of defaults; `tonmesh init --profile` picks one.
+const (
+	// ProfileTestnet suits a node of a local multi-node testnet: loopback
+	// only, ephemeral ports, emulated chain.
+	ProfileTestnet = "testnet"
+	// ProfileServer suits a public node: fixed ports on all interfaces,
+	// TON mainnet.
+	ProfileServer = "server"
+)
+
+// FileName is the name of the configuration file inside a node's home.
+const FileName = "config.toml"
+
+// Allowed values of the enumerated keys.
+const (
+	DHTModeServer = "server" // p2p.dht_mode: answer DHT queries
+	DHTModeClient = "client" // p2p.dht_mode: query only (behind NAT)
+	DHTModeAuto   = "auto"   // p2p.dht_mode: switch on reachability
+
+	NetworkEmu     = "emu"     // ton.network: in-process emulated chain
+	NetworkTestnet = "testnet" // ton.network: TON testnet via liteservers
+	NetworkMainnet = "mainnet" // ton.network: TON mainnet via liteservers
+
+	WalletV5R1 = "v5r1" // ton.wallet_version
+	WalletV4R2 = "v4r2" // ton.wallet_version
+
+	LogFormatText = "text" // log.format
+	LogFormatJSON = "json" // log.format
+)
+
+// The allowed values of each enumerated key, in the order error messages list
+// them. Functions rather than variables: the package keeps no globals.
+func profiles() []string       { return []string{ProfileTestnet, ProfileServer} }
+func dhtModes() []string       { return []string{DHTModeServer, DHTModeClient, DHTModeAuto} }
+func networks() []string       { return []string{NetworkEmu, NetworkTestnet, NetworkMainnet} }
+func walletVersions() []string { return []string{WalletV5R1, WalletV4R2} }
+func logLevels() []string      { return []string{"debug", "info", "warn", "error"} }
+func logFormats() []string     { return []string{LogFormatText, LogFormatJSON} }
+
+// Config is the whole configuration of one node. The toml tags are the file's
+// section and key names; environment variable names derive from them.
+type Config struct {
+	Node NodeConfig `toml:"node"`
+	P2P  P2PConfig  `toml:"p2p"`
+	API  APIConfig  `toml:"api"`
+	TON  TONConfig  `toml:"ton"`
+	Log  LogConfig  `toml:"log"`
+}
+
+// NodeConfig identifies the node to humans.
+type NodeConfig struct {
+	Name    string `toml:"name"`    // human label shown in testnet tables and logs; default "tonmesh"
+	Profile string `toml:"profile"` // testnet | server (informational; what init used)
+}
+
+// P2PConfig configures the libp2p host and its discovery.
+type P2PConfig struct {
+	Listen    []string `toml:"listen"`    // multiaddrs
+	Announce  []string `toml:"announce"`  // multiaddrs, optional
+	Bootstrap []string `toml:"bootstrap"` // multiaddrs that must end in /p2p/<peer id>
+	DHTMode   string   `toml:"dht_mode"`  // server | client | auto
+	MDNS      bool     `toml:"mdns"`
+	ConnLow   int      `toml:"conn_low"`
+	ConnHigh  int      `toml:"conn_high"`
+}
+
+// APIConfig configures the local HTTP API.
+type APIConfig struct {
+	// Listen is host:port; port 0 picks a free one. The host must be a
+	// loopback address (127.0.0.0/8, ::1, localhost) unless AllowRemote.
+	Listen      string `toml:"listen"`
+	AllowRemote bool   `toml:"allow_remote"`
+}
+
+// TONConfig selects the chain and the wallet contract.
+type TONConfig struct {
+	Network       string `toml:"network"`        // emu | testnet | mainnet
+	WalletVersion string `toml:"wallet_version"` // v5r1 | v4r2
+}
+
+// LogConfig configures the slog handler.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug | info | warn | error
+	Format string `toml:"format"` // text | json
+}
+
+// Default returns a fresh Config holding the defaults of profile. An unknown
+// profile is an error that lists the allowed ones.
+func Default(profile string) (*Config, error) {
+	c := &Config{
+		Node: NodeConfig{Name: "tonmesh", Profile: profile},
+		P2P:  P2PConfig{DHTMode: DHTModeServer, MDNS: false},
+		TON:  TONConfig{WalletVersion: WalletV5R1},
+		Log:  LogConfig{Level: "info", Format: LogFormatText},
+	}
+	switch profile {
+	case ProfileTestnet:
+		c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+		c.P2P.ConnLow, c.P2P.ConnHigh = 20, 100
+		c.API.Listen = "127.0.0.1:0"
+		c.TON.Network = NetworkEmu
+	case ProfileServer:
+		c.P2P.Listen = []string{
+			"/ip4/0.0.0.0/tcp/4001",
+			"/ip4/0.0.0.0/udp/4001/quic-v1",
+			"/ip6/::/tcp/4001",
+			"/ip6/::/udp/4001/quic-v1",
+		}
+		c.P2P.ConnLow, c.P2P.ConnHigh = 100, 400
+		c.API.Listen = "127.0.0.1:5080"
+		c.TON.Network = NetworkMainnet
+	default:
+		return nil, fmt.Errorf("config: unknown profile %q (allowed: %s)", profile, oneOf(profiles()))
+	}
+	return c, nil
+}
+
+// oneOf renders allowed values for an error message: "a, b or c".
+func oneOf(allowed []string) string {
+	switch len(allowed) {
+	case 0:
+		return ""
+	case 1:
+		return allowed[0]
+	}
+	return strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Write validates c and writes it to path as a commented TOML file: a header
+// saying what the file is and how environment overrides work, then every
+// section and key, each key under a comment that explains it and its allowed
+// values. The file is replaced atomically (temporary file in the same
+// directory, fsync, rename, fsync of the directory) with mode 0600; the
+// directory is created (0700) if missing. Load(path) then returns a Config
+// equal to c. An invalid c is refused, so Write never produces a file that
+// Load rejects.
+func (c *Config) Write(path string) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("config: refusing to write an invalid configuration to %s:\n%w", path, err)
+	}
+	data, err := c.render()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return fmt.Errorf("config: writing %s: %w (check that the directory is writable)", path, err)
+	}
+	return nil
+}
+
+// render produces the file's text.
+func (c *Config) render() ([]byte, error) {
+	var b strings.Builder
+	writeHeader(&b, c.Node.Profile)
+	for _, s := range c.sections() {
+		fmt.Fprintf(&b, "\n[%s]\n", s.name)
+		writeComment(&b, sectionDoc(s.name))
+		for _, f := range s.fields {
+			doc := keyDoc(f.key)
+			if doc == "" {
+				return nil, fmt.Errorf("config: key %q has no documentation: add it to keyDocs in config/write.go", f.key)
+			}
+			value, err := tomlValue(f.v)
+			if err != nil {
+				return nil, fmt.Errorf("config: key %q: %w", f.key, err)
+			}
+			b.WriteString("\n")
+			writeComment(&b, doc+"\nEnvironment: "+f.env)
+			fmt.Fprintf(&b, "%s = %s\n", f.name, value)
+		}
+	}
+	return []byte(b.String()), nil
+}
+
+func writeHeader(b *strings.Builder, profile string) {
+	writeComment(b, `tonmesh node configuration (`+FileName+`).
+
+This file configures one tonmesh node. It was written for the "`+profile+`" profile;
+a key missing from it takes that profile's default (see node.profile). A key
+that tonmesh does not know is an error, so a misspelt key is never ignored.
+
+Environment overrides: every key can be overridden by a variable named
+TONMESH_<SECTION>_<KEY> in upper case, and the variable wins over this file:
+  TONMESH_LOG_LEVEL=debug
+  TONMESH_P2P_MDNS=true
+  TONMESH_P2P_CONN_HIGH=200
+  TONMESH_P2P_LISTEN=/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1
+Lists are comma-separated; booleans are true or false. TONMESH_HOME, TONMESH_API
+and TONMESH_TOKEN are read by the tonmesh command and are not keys of this file.`)
+}
+
+// writeComment writes text as comment lines, one "# " per line.
+func writeComment(b *strings.Builder, text string) {
+	for line := range strings.SplitSeq(text, "\n") {
+		if line == "" {
+			b.WriteString("#\n")
+			continue
+		}
+		b.WriteString("# " + line + "\n")
+	}
+}
+
+// sectionDoc says what a table configures.
+func sectionDoc(name string) string {
+	switch name {
+	case "node":
+		return "Who this node is, for humans."
+	case "p2p":
+		return "libp2p networking: addresses, discovery and connection limits."
+	case "api":
+		return "The local HTTP API used by the tonmesh command and by applications\n(bearer token in the node's home)."
+	case "ton":
+		return "The TON chain on which payments and ownership settle."
+	case "log":
+		return "How the node logs (log/slog)."
+	}
+	return ""
+}
+
+// keyDoc explains a key and its allowed values. Every key must have one; a
+// test walks all keys.
+func keyDoc(key string) string {
+	switch key {
+	case "node.name":
+		return "Human label shown in testnet tables and logs; 1 to 64 printable characters."
+	case "node.profile":
+		return "Profile used by `tonmesh init`: testnet or server. Keys missing from this\nfile take this profile's defaults."
+	case "p2p.listen":
+		return "Multiaddrs to listen on, at least one; port 0 picks a free port.\nExamples: /ip4/0.0.0.0/tcp/4001, /ip4/0.0.0.0/udp/4001/quic-v1, /ip6/::/tcp/4001."
+	case "p2p.announce":
+		return "Multiaddrs to announce to peers instead of the listen addresses, e.g. a\npublic address behind port forwarding: /ip4/203.0.113.7/tcp/4001. Optional."
+	case "p2p.bootstrap":
+		return "Peers to connect to at start: multiaddrs ending in /p2p/<peer id>,\ne.g. /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…. Optional."
+	case "p2p.dht_mode":
+		return "Kademlia DHT mode: server (answer queries; needs reachable addresses),\nclient (query only, behind NAT) or auto (decide by reachability)."
+	case "p2p.mdns":
+		return "Discover peers on the local network with mDNS: true or false. It sends\nmulticast beyond loopback, so it is off by default."
+	case "p2p.conn_low":
+		return "Connection manager low water mark: trimming stops at this many\nconnections. 0 or more, less than conn_high."
+	case "p2p.conn_high":
+		return "Connection manager high water mark: above this many connections the\nnode trims down to conn_low. Greater than conn_low."
+	case "api.listen":
+		return "host:port of the HTTP API; port 0 picks a free one. The host must be\nloopback (127.0.0.1, ::1 or localhost) unless allow_remote is true."
+	case "api.allow_remote":
+		return "Allow api.listen on a non-loopback address, exposing the API (still\ntoken-protected) to the network: true or false."
+	case "ton.network":
+		return "Chain to use: emu (in-process emulated chain, for testnets and tests),\ntestnet or mainnet (TON liteservers)."
+	case "ton.wallet_version":
+		return "Wallet contract derived from the mnemonic: v5r1 or v4r2."
+	case "log.level":
+		return "Least severe level logged: debug, info, warn or error."
+	case "log.format":
+		return "Log line format: text (human-readable) or json."
+	}
+	return ""
+}
+
+// tomlValue renders v as a TOML value.
+func tomlValue(v reflect.Value) (string, error) {
+	switch v.Kind() {
+	case reflect.String:
+		return tomlString(v.String()), nil
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), nil
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), nil
+	case reflect.Slice:
+		items, ok := v.Interface().([]string)
+		if !ok {
+			return "", fmt.Errorf("cannot write a value of type %s", v.Type())
+		}
+		switch len(items) {
+		case 0:
+			return "[]", nil
+		case 1:
+			return "[" + tomlString(items[0]) + "]", nil
+		}
+		var b strings.Builder
+		b.WriteString("[\n")
+		for _, s := range items {
+			b.WriteString("  " + tomlString(s) + ",\n")
+		}
+		b.WriteString("]")
+		return b.String(), nil
+	}
+	return "", fmt.Errorf("cannot write a value of type %s", v.Type())
+}
+
+// tomlString quotes s as a TOML basic string. s must be valid UTF-8 (Validate
+// ensures it); an invalid byte would be written as U+FFFD.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			} else if r == utf8.RuneError {
+				b.WriteString(`\uFFFD`)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// writeFileAtomic replaces path with data, mode 0600, so that a crash leaves
+// either the old file or the new one, never a mix.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	return d.Sync()
+}

@@ -1,0 +1,242 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tonmesh/tonmesh/config"
+	"github.com/tonmesh/tonmesh/ledger"
+	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/tonmesh/tonmesh/p2p/identity"
+)
+
+// Version is the tonmesh version reported by the API and the CLI.
+const Version = "0.1.0-dev"
+
+// Node is one running tonmesh participant.
+type Node struct {
+	cfg  *config.Config
+	home Home
+	id   *identity.Identity
+	log  *slog.Logger
+
+	walletVersion identity.WalletVersion
+	network       identity.Network
+
+	reg   *prometheus.Registry
+	store *ledger.Store
+	book  *addressBook
+	net   *p2p.Network
+	api   *apiServer
+
+	started time.Time
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopMu  sync.Mutex
+	stopped bool
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	home     Home
+	identity *identity.Identity
+}
+
+// WithLogger sets the node's logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithHome sets the node's home directory. Required.
+func WithHome(h Home) Option { return func(o *options) { o.home = h } }
+
+// WithIdentity uses id instead of reading the home's keystore.
+func WithIdentity(id *identity.Identity) Option { return func(o *options) { o.identity = id } }
+
+// New builds a node from cfg. Nothing listens until Start.
+func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.home == "" {
+		return nil, errors.New("node: no home directory (use node.WithHome)")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, home: o.home, log: o.log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.closeParts()
+		}
+	}()
+
+	if n.walletVersion, err = identity.ParseWalletVersion(cfg.TON.WalletVersion); err != nil {
+		return nil, fmt.Errorf("config: key \"ton.wallet_version\": %w", err)
+	}
+	if n.network, err = identity.ParseNetwork(cfg.TON.Network); err != nil {
+		return nil, fmt.Errorf("config: key \"ton.network\": %w", err)
+	}
+	n.id = o.identity
+	if n.id == nil {
+		if n.id, err = o.home.LoadIdentity(); err != nil {
+			return nil, fmt.Errorf("node: load identity: %w", err)
+		}
+	}
+	token, err := o.home.Token()
+	if err != nil {
+		return nil, err
+	}
+
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.store, err = ledger.Open(o.home.StoreDir(), ledger.WithLogger(n.log), ledger.WithMetrics(n.reg)); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if n.book, err = newAddressBook(n.store); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if n.net, err = p2p.New(context.Background(), n.id.PeerKey, p2pConfig(cfg),
+		p2p.WithLogger(n.log), p2p.WithMetrics(n.reg)); err != nil {
+		return nil, fmt.Errorf("node: start network on %v: %w", cfg.P2P.Listen, explainListenError(err, "p2p.listen"))
+	}
+	n.registerMetrics()
+	n.api = newAPIServer(n, token)
+	return n, nil
+}
+
+func p2pConfig(cfg *config.Config) p2p.Config {
+	return p2p.Config{
+		ListenAddrs:   cfg.P2P.Listen,
+		AnnounceAddrs: cfg.P2P.Announce,
+		Bootstrap:     cfg.P2P.Bootstrap,
+		DHTMode:       cfg.P2P.DHTMode,
+		MDNS:          cfg.P2P.MDNS,
+		ConnLow:       cfg.P2P.ConnLow,
+		ConnHigh:      cfg.P2P.ConnHigh,
+	}
+}
+
+// Start connects to the network and opens the API. It returns once the API
+// listens; connecting to peers goes on in the background.
+func (n *Node) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.started = time.Now()
+	if err := n.net.Start(runCtx); err != nil {
+		cancel()
+		return fmt.Errorf("node: start network: %w", err)
+	}
+	n.book.dialKnown(runCtx, n.net, n.log)
+	ln, err := net.Listen("tcp", n.cfg.API.Listen)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("node: API: %w", explainListenError(err, "api.listen"))
+	}
+	url := "http://" + ln.Addr().String()
+	if err := writeFileAtomic(n.home.APIURLPath(), []byte(url+"\n"), 0o600); err != nil {
+		ln.Close()
+		cancel()
+		return fmt.Errorf("node: %w", err)
+	}
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		n.api.serve(ln)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.book.run(runCtx, n.net, n.log)
+	}()
+	n.log.Info("node started", "peer_id", n.id.PeerID().String(), "api", url, "listen", n.net.Addrs())
+	return nil
+}
+
+// APIURL is the base URL of the running API ("" before Start).
+func (n *Node) APIURL() string { return n.api.url() }
+
+// Network is the node's p2p layer.
+func (n *Node) Network() *p2p.Network { return n.net }
+
+// Identity is the node's keys.
+func (n *Node) Identity() *identity.Identity { return n.id }
+
+// Store is the node's database.
+func (n *Node) Store() *ledger.Store { return n.store }
+
+// Stop shuts the node down gracefully: API first, store last. It is safe to
+// call more than once.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	if n.stopped {
+		return nil
+	}
+	n.stopped = true
+	var errs []error
+	if err := n.api.shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop API: %w", err))
+	}
+	os.Remove(n.home.APIURLPath())
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	if n.net != nil && n.book != nil {
+		if err := n.book.save(n.net); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, n.closeParts())
+	n.log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+// closeParts closes what New opened, in reverse order.
+func (n *Node) closeParts() error {
+	var errs []error
+	if n.net != nil {
+		if err := n.net.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close network: %w", err))
+		}
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// explainListenError turns "address already in use" into advice naming the
+// config key to change.
+func explainListenError(err error, key string) error {
+	if err == nil {
+		return nil
+	}
+	if containsAddrInUse(err) {
+		return fmt.Errorf("%w (the port is busy: stop the other process or change %q in config.toml, or set TONMESH_%s)", err, key, envName(key))
+	}
+	return err
+}
+
+func containsAddrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+// envName is the TONMESH_* variable that overrides a config key.
+func envName(key string) string {
+	return "TONMESH_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}

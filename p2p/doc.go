@@ -1,0 +1,40 @@
+// Package p2p is the network layer of the tonmesh daemon.
+//
+// It owns one libp2p host (TCP and QUIC, Noise and TLS, yamux, a resource
+// manager and a connection manager), one Kad-DHT under the protocol prefix
+// "/tonmesh", one GossipSub router, and the helpers every service uses to talk
+// over them:
+//
+//   - Records: signed, namespaced DHT records stored under
+//     "/tonmesh-<namespace>/<key>". A service registers its namespace and a
+//     policy (RecordValidator); the registry is the DHT's validator.
+//   - Topics: GossipSub topics joined through JoinTopic, each with a
+//     mandatory validator (size, freshness, schema) and peer-score penalties
+//     for senders of invalid messages.
+//   - Streams: length-prefixed frames (WriteFrame/ReadFrame) and the
+//     Handle/Request helpers for protocols named
+//     "/tonmesh/<service>/<name>/<version>".
+//
+// Invariants:
+//
+//   - No record is stored, forwarded or returned before it has been decoded
+//     by the strict decoder, its DHT key matched, its expiry checked, its
+//     Ed25519 signature verified and its namespace policy applied. Records in
+//     namespaces nobody registered are refused.
+//   - No gossip message is delivered to a Subscription or forwarded before its
+//     origin signature has been verified (GossipSub StrictSign) and its
+//     envelope, size, freshness and the topic's own validator have accepted
+//     it. A message that fails is rejected (its sender is scored down) except
+//     stale ones, which are ignored without penalty.
+//   - Every byte slice read from the network goes through a decoder that
+//     checks lengths before allocating (records, envelopes, frames).
+//   - Publishing a payload over the topic's MaxSize returns an error; nothing
+//     is dropped silently.
+//   - Network never registers metrics with the global Prometheus registry;
+//     metrics are registered only with the registry given to WithMetrics.
+//   - Every goroutine started by this package stops when Close returns.
+//
+// Records.Put reports success once the record was validated locally and sent
+// to the closest peers; like the DHT's PutValue, it cannot prove that any
+// remote peer kept it. Where that matters, read it back from another node.
+package p2p
