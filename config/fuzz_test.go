@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 )
 
@@ -38,9 +37,6 @@ func FuzzLoad(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if d := os.Getenv("FUZZDBG"); d != "" {
-			_ = os.WriteFile(filepath.Join(d, strconv.Itoa(os.Getpid())), data, 0o600)
-		}
 		path := filepath.Join(dir, "in.toml")
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)

@@ -227,7 +227,7 @@ func explainListenError(err error, key string) error {
 		return nil
 	}
 	if containsAddrInUse(err) {
-		return fmt.Errorf("%w (the port is busy: stop the other process or change %q in config.toml, or set TONMESH_%s)", err, key, envName(key))
+		return fmt.Errorf("%w (the port is busy: stop the other process or change %q in config.toml, or set %s)", err, key, envName(key))
 	}
 	return err
 }

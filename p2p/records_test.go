@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 func counterValue(t testing.TB, c prometheus.Counter) float64 {
@@ -20,7 +20,7 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
-func testRecords(t testing.TB) *Records {
+func newTestRecords(t testing.TB) *Records {
 	t.Helper()
 	r := newRecords(slog.New(slog.DiscardHandler), newMetrics())
 	if err := r.Register("test", RecordValidatorFunc(SignerOwnsKey)); err != nil {
@@ -30,7 +30,7 @@ func testRecords(t testing.TB) *Records {
 }
 
 func TestRecordsRegister(t *testing.T) {
-	r := testRecords(t)
+	r := newTestRecords(t)
 	if err := r.Register("test", RecordValidatorFunc(SignerOwnsKey)); err == nil {
 		t.Error("duplicate namespace accepted")
 	}
@@ -43,7 +43,7 @@ func TestRecordsRegister(t *testing.T) {
 }
 
 func TestRecordsValidate(t *testing.T) {
-	r := testRecords(t)
+	r := newTestRecords(t)
 	priv := newKey(t)
 	id := peerIDOf(t, priv).String()
 	good, err := NewSignedRecord(priv, "test", id, 1, time.Hour, []byte("v"))
@@ -100,7 +100,7 @@ func TestRecordsValidate(t *testing.T) {
 }
 
 func TestRecordsSelect(t *testing.T) {
-	r := testRecords(t)
+	r := newTestRecords(t)
 	priv := newKey(t)
 	id := peerIDOf(t, priv).String()
 	key := DHTKey("test", id)
