@@ -24,5 +24,5 @@
 //   - Environment names and Write's layout are derived from the struct tags by
 //     reflection, so a new field of type string, bool, int or []string gets
 //     its override and its place in the file without further code; it must
-//     get a comment in keyDocs (a test enforces this).
+//     get a comment in keyDoc (write.go; a test enforces this).
 package config

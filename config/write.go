@@ -42,7 +42,7 @@ func (c *Config) render() ([]byte, error) {
 		for _, f := range s.fields {
 			doc := keyDoc(f.key)
 			if doc == "" {
-				return nil, fmt.Errorf("config: key %q has no documentation: add it to keyDocs in config/write.go", f.key)
+				return nil, fmt.Errorf("config: key %q has no documentation: add it to keyDoc in config/write.go", f.key)
 			}
 			value, err := tomlValue(f.v)
 			if err != nil {

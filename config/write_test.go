@@ -135,19 +135,25 @@ func TestWrittenFileIsCommented(t *testing.T) {
 		}
 	}
 	lines := strings.Split(text, "\n")
-	for _, f := range (&Config{}).fields() {
-		i := indexOfPrefix(lines, f.name+" = ")
-		if i < 1 {
-			t.Errorf("key %q not written", f.key)
+	for _, s := range (&Config{}).sections() {
+		start := indexOfPrefix(lines, "["+s.name+"]")
+		if start < 0 {
+			t.Errorf("section [%s] not written", s.name)
 			continue
 		}
-		if !strings.HasPrefix(lines[i-1], "# ") || !strings.Contains(lines[i-1], f.env) {
-			t.Errorf("key %q: line above is %q, want a comment naming %s", f.key, lines[i-1], f.env)
+		body := lines[start+1:]
+		if end := indexOfPrefix(body, "["); end >= 0 {
+			body = body[:end]
 		}
-	}
-	for _, s := range (&Config{}).sections() {
-		if indexOfPrefix(lines, "["+s.name+"]") < 0 {
-			t.Errorf("section [%s] not written", s.name)
+		for _, f := range s.fields {
+			i := indexOfPrefix(body, f.name+" = ")
+			if i < 1 {
+				t.Errorf("key %q not written in [%s]", f.key, s.name)
+				continue
+			}
+			if !strings.HasPrefix(body[i-1], "# ") || !strings.Contains(body[i-1], f.env) {
+				t.Errorf("key %q: line above is %q, want a comment naming %s", f.key, body[i-1], f.env)
+			}
 		}
 	}
 }

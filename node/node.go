@@ -227,16 +227,12 @@ func explainListenError(err error, key string) error {
 		return nil
 	}
 	if containsAddrInUse(err) {
-		return fmt.Errorf("%w (the port is busy: stop the other process or change %q in config.toml, or set %s)", err, key, envName(key))
+		env, _ := config.EnvName(key)
+		return fmt.Errorf("%w (the port is busy: stop the other process or change %q in config.toml, or set %s)", err, key, env)
 	}
 	return err
 }
 
 func containsAddrInUse(err error) bool {
 	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
-}
-
-// envName is the TONMESH_* variable that overrides a config key.
-func envName(key string) string {
-	return "TONMESH_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }

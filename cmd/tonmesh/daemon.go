@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tonmesh/tonmesh/config"
 	"github.com/tonmesh/tonmesh/node"
 )
 
@@ -37,6 +38,9 @@ overridden with TONMESH_<SECTION>_<KEY>, e.g. TONMESH_API_LISTEN=127.0.0.1:5081.
 			log, err := setupLogging(os.Stderr, cfg.Log)
 			if err != nil {
 				return err
+			}
+			for _, name := range config.UnknownEnv(os.Environ()) {
+				log.Warn("ignoring unknown environment variable (not a config key; see config.toml for the names)", "name", name)
 			}
 			n, err := node.New(cfg, node.WithHome(h), node.WithLogger(log))
 			if err != nil {
