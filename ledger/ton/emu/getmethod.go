@@ -1,0 +1,162 @@
+package emu
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/xssnick/tonutils-go/address"
+	"github.com/xssnick/tonutils-go/tlb"
+	"github.com/xssnick/tonutils-go/tvm"
+	"github.com/xssnick/tonutils-go/tvm/cell"
+	"github.com/xssnick/tonutils-go/tvm/tuple"
+	"github.com/xssnick/tonutils-go/tvm/vm"
+)
+
+// getMethodGas is the gas limit of a get-method run, as liteservers use.
+const getMethodGas = 1_000_000
+
+// RunGetMethod implements ton.Chain. The method runs on a snapshot of the
+// account; execution happens outside the chain's lock.
+func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method string, args ...any) ([]any, error) {
+	st, err := c.Account(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if st.Status != ton.StatusActive || st.Code == nil {
+		return nil, fmt.Errorf("%w: %s is %s", ton.ErrNotActive, addr, st.Status)
+	}
+	stack := vm.NewStack()
+	for i, a := range args {
+		v, err := stackValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("emu: get-method %q argument %d: %w", method, i, err)
+		}
+		if err := stack.PushAny(v); err != nil {
+			return nil, fmt.Errorf("emu: get-method %q argument %d: %w", method, i, err)
+		}
+	}
+	if err := stack.PushInt(new(big.Int).SetUint64(tlb.MethodNameHash(method))); err != nil {
+		return nil, fmt.Errorf("emu: get-method %q: %w", method, err)
+	}
+	c7, err := c.getMethodC7(addr, st)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tvm.NewTVM().ExecuteGetMethod(st.Code, st.Data, c7, vm.GasWithLimit(getMethodGas), stack, tvm.ExecutionConfig{Config: c.cfg})
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("emu: get-method %q on %s: %w", method, addr, err)
+	}
+	if res.ExitCode != 0 && res.ExitCode != 1 {
+		return nil, &ton.ErrGetMethod{Method: method, ExitCode: res.ExitCode}
+	}
+	out := make([]any, 0, res.Stack.Len())
+	for i := res.Stack.Len() - 1; i >= 0; i-- { // bottom first
+		v, err := res.Stack.Get(i)
+		if err != nil {
+			return nil, fmt.Errorf("emu: get-method %q result: %w", method, err)
+		}
+		out = append(out, goValue(v))
+	}
+	return out, nil
+}
+
+// getMethodC7 builds the smart-contract context a liteserver gives a
+// get-method: the block's time and config, the account's address, balance
+// and code.
+func (c *Chain) getMethodC7(addr *address.Address, st *ton.AccountState) (tuple.Tuple, error) {
+	now := c.now()
+	block, err := c.cfg.NewBlockContext(tvm.BlockOptions{Now: uint32(now.Unix()), GlobalID: c.globalID})
+	if err != nil {
+		return tuple.Tuple{}, fmt.Errorf("emu: get-method context: %w", err)
+	}
+	var unpacked any
+	if u, ok := block.UnpackedConfig(); ok {
+		unpacked = u
+	}
+	c.mu.Lock()
+	lt := c.meta.lt
+	c.mu.Unlock()
+	inner := []any{
+		big.NewInt(0x076ef1ea), // magic
+		big.NewInt(0),          // actions
+		big.NewInt(0),          // msgs_sent
+		big.NewInt(now.Unix()), // unixtime
+		new(big.Int).SetUint64(lt),
+		new(big.Int).SetUint64(lt),
+		big.NewInt(0), // rand seed
+		tuple.NewTupleValue(new(big.Int).Set(st.Balance), nil),
+		cell.BeginCell().MustStoreAddr(addr).ToSlice(),
+		c.cfg.Root(),
+		st.Code,
+		tuple.NewTupleValue(big.NewInt(0), nil), // incoming value
+		big.NewInt(0),                           // storage fees
+		nil,                                     // prev blocks
+		unpacked,
+		nil, // due payment
+		nil, // precompiled gas usage
+		tuple.NewTupleValue(big.NewInt(0), big.NewInt(0), // in_msg_params (none)
+			cell.BeginCell().MustStoreUInt(0, 2).ToSlice(),
+			big.NewInt(0), big.NewInt(0), big.NewInt(0), big.NewInt(0), big.NewInt(0), nil, nil),
+	}
+	return tuple.NewTupleValue(tuple.NewTupleOwned(inner)), nil
+}
+
+// stackValue converts a Go argument into a TVM stack value.
+func stackValue(a any) (any, error) {
+	switch v := a.(type) {
+	case nil:
+		return nil, nil
+	case *big.Int:
+		return new(big.Int).Set(v), nil
+	case int:
+		return big.NewInt(int64(v)), nil
+	case int32:
+		return big.NewInt(int64(v)), nil
+	case int64:
+		return big.NewInt(v), nil
+	case uint32:
+		return new(big.Int).SetUint64(uint64(v)), nil
+	case uint64:
+		return new(big.Int).SetUint64(v), nil
+	case *cell.Cell:
+		return v, nil
+	case *cell.Slice:
+		return v.Copy(), nil
+	case *address.Address:
+		return cell.BeginCell().MustStoreAddr(v).ToSlice(), nil
+	case []any:
+		items := make([]any, len(v))
+		for i, x := range v {
+			sv, err := stackValue(x)
+			if err != nil {
+				return nil, err
+			}
+			items[i] = sv
+		}
+		return tuple.NewTupleOwned(items), nil
+	default:
+		return nil, fmt.Errorf("unsupported type %T: use *big.Int, an integer, *cell.Cell, *cell.Slice, *address.Address or []any", a)
+	}
+}
+
+// goValue converts a TVM stack value into the types ton.Chain promises.
+func goValue(v any) any {
+	switch x := v.(type) {
+	case tuple.Tuple:
+		items := make([]any, x.Len())
+		for i := range items {
+			item, _ := x.Index(i)
+			items[i] = goValue(item)
+		}
+		return items
+	case *tuple.Tuple:
+		if x == nil {
+			return nil
+		}
+		return goValue(*x)
+	default:
+		return v
+	}
+}
