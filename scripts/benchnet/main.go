@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchConfig is the parsed command line.
+type benchConfig struct {
+	nodes       int
+	gets        int
+	msgs        int
+	minPeers    int
+	idle        time.Duration
+	skipProcess bool
+	json        bool
+	verbose     bool
+}
+
+// Result is everything the benchmark measured; --json prints it.
+type Result struct {
+	Machine  Machine        `json:"machine"`
+	Process  *ProcessResult `json:"process,omitempty"`
+	Compare  *CompareResult `json:"in_process,omitempty"`
+	Failures []string       `json:"failures,omitempty"`
+	TookS    float64        `json:"took_s"`
+}
+
+// Machine describes where the figures were taken.
+type Machine struct {
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "bench-network: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	res := run(ctx, c, &progress{w: os.Stderr, verbose: c.verbose, start: time.Now()})
+	stop()
+	if c.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(os.Stderr, "bench-network: write JSON: %v\n", err)
+			os.Exit(1)
+		}
+	} else {
+		printTable(os.Stdout, c, res)
+	}
+	if len(res.Failures) > 0 {
+		fmt.Fprintf(os.Stderr, "bench-network: FAILED:\n  %s\n", strings.Join(res.Failures, "\n  "))
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (benchConfig, error) {
+	var c benchConfig
+	fs := flag.NewFlagSet("bench-network", flag.ContinueOnError)
+	fs.IntVar(&c.nodes, "nodes", 20, "nodes in each network")
+	fs.IntVar(&c.gets, "gets", 200, "DHT put+get rounds per side of the in-process comparison")
+	fs.IntVar(&c.msgs, "msgs", 300, "gossip messages (1 KiB) per side of the in-process comparison")
+	fs.IntVar(&c.minPeers, "min-peers", 0, "k: a daemon counts as connected with >= k peers (default min(nodes-1, 6))")
+	fs.DurationVar(&c.idle, "idle", 5*time.Second, "idle time before the daemons' RSS is read")
+	fs.BoolVar(&c.skipProcess, "skip-process", false, "skip the process testnet; run only the in-process comparison")
+	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.BoolVar(&c.verbose, "v", false, "verbose progress (testnet output, failed operations)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: scripts/bench-network [flags]\n\n"+
+			"Benchmarks a loopback tonmesh network: a testnet of daemon processes, and\n"+
+			"tonmesh p2p networks beside bare go-libp2p hosts in one process.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	case c.nodes < 2 || c.nodes > 100:
+		return c, fmt.Errorf("--nodes %d: use 2 to 100", c.nodes)
+	case c.gets < 1 || c.msgs < 1:
+		return c, fmt.Errorf("--gets %d --msgs %d: use at least 1 of each", c.gets, c.msgs)
+	case c.minPeers < 0 || c.minPeers > c.nodes-1:
+		return c, fmt.Errorf("--min-peers %d: use 1 to %d (nodes-1)", c.minPeers, c.nodes-1)
+	case c.idle < 0:
+		return c, fmt.Errorf("--idle %s: must not be negative", c.idle)
+	}
+	if c.minPeers == 0 {
+		c.minPeers = min(c.nodes-1, 6)
+	}
+	return c, nil
+}
+
+// run measures both parts; a part that fails is recorded in Failures and
+// the other part still runs (unless interrupted).
+func run(ctx context.Context, c benchConfig, p *progress) *Result {
+	start := time.Now()
+	res := &Result{Machine: Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}}
+	if !c.skipProcess {
+		pr, err := runProcess(ctx, c, p)
+		if err != nil {
+			res.Failures = append(res.Failures, err.Error())
+		}
+		res.Process = pr
+	}
+	if ctx.Err() == nil {
+		cr, err := runCompare(ctx, c, p)
+		if err != nil {
+			res.Failures = append(res.Failures, "in-process: "+err.Error())
+		}
+		res.Compare = cr
+	} else {
+		res.Failures = append(res.Failures, "interrupted")
+	}
+	res.TookS = seconds(time.Since(start))
+	return res
+}
+
+// progress writes progress lines, stamped with the time since start; only
+// the main goroutine uses it.
+type progress struct {
+	w       io.Writer
+	verbose bool
+	start   time.Time
+}
+
+func (p *progress) printf(format string, args ...any) {
+	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// debugf prints only with -v.
+func (p *progress) debugf(format string, args ...any) {
+	if p.verbose {
+		p.printf(format, args...)
+	}
+}
