@@ -1,0 +1,273 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/xssnick/tonutils-go/address"
+	"github.com/xssnick/tonutils-go/tlb"
+)
+
+// ErrNoFaucet is returned by Client.Faucet when the host runs no faucet.
+var ErrNoFaucet = errors.New("remote: the chain host runs no faucet")
+
+// RemoteError is an error the host answered with.
+type RemoteError struct {
+	Code    string
+	Message string
+}
+
+func (e *RemoteError) Error() string { return "remote chain: " + e.Code + ": " + e.Message }
+
+// Unwrap maps the host's codes to the ton package's errors, so callers
+// test errors.Is(err, ton.ErrRejected) whichever chain they have.
+func (e *RemoteError) Unwrap() error {
+	switch e.Code {
+	case CodeRejected:
+		return ton.ErrRejected
+	case CodeNotActive:
+		return ton.ErrNotActive
+	case CodeNoFaucet:
+		return ErrNoFaucet
+	}
+	return nil
+}
+
+// Client is a ton.Chain served by another node. It is safe for
+// concurrent use; each call is one request on its own stream.
+type Client struct {
+	net      *p2p.Network
+	host     peer.ID
+	timeout  time.Duration
+	globalID int32
+	faucet   bool
+}
+
+var _ ton.Chain = (*Client)(nil)
+
+// ClientOption configures Dial.
+type ClientOption func(*Client)
+
+// WithTimeout bounds each call whose context has no earlier deadline
+// (default DefaultTimeout).
+func WithTimeout(d time.Duration) ClientOption { return func(c *Client) { c.timeout = d } }
+
+// Dial connects to the chain served by host (which net must be able to
+// reach) and reads its global ID.
+func Dial(ctx context.Context, net *p2p.Network, host peer.ID, opts ...ClientOption) (*Client, error) {
+	c := &Client{net: net, host: host, timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(c)
+	}
+	resp, err := c.call(ctx, &request{Method: methodInfo})
+	if err != nil {
+		return nil, fmt.Errorf("remote: reach the chain host %s: %w", host, err)
+	}
+	c.globalID, c.faucet = resp.GlobalID, resp.Faucet
+	return c, nil
+}
+
+// Host is the peer serving the chain.
+func (c *Client) Host() peer.ID { return c.host }
+
+// HasFaucet reports whether the host runs a faucet.
+func (c *Client) HasFaucet() bool { return c.faucet }
+
+// GlobalID implements ton.Chain.
+func (c *Client) GlobalID() int32 { return c.globalID }
+
+// call sends req and returns the host's answer, or its error.
+func (c *Client) call(ctx context.Context, req *request) (*response, error) {
+	req.V = Version
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("remote: encode %s request: %w", req.Method, err)
+	}
+	if len(raw) > MaxRequestSize {
+		return nil, fmt.Errorf("remote: %s request is %d bytes, the limit is %d", req.Method, len(raw), MaxRequestSize)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	out, err := c.net.Request(ctx, c.host, Protocol, raw, MaxResponseSize)
+	if err != nil {
+		return nil, fmt.Errorf("remote: %s: %w", req.Method, err)
+	}
+	resp, err := decodeResponse(out)
+	if err != nil {
+		return nil, fmt.Errorf("remote: %s: host sent a bad %w", req.Method, err)
+	}
+	if e := resp.Err; e != nil {
+		if e.Code == CodeGetMethod {
+			return nil, &ton.ErrGetMethod{Method: req.GetMethod, ExitCode: e.ExitCode}
+		}
+		return nil, &RemoteError{Code: e.Code, Message: e.Message}
+	}
+	return resp, nil
+}
+
+func rawAddr(addr *address.Address) (string, error) {
+	if addr == nil || addr.Type() != address.StdAddress || addr.BitsLen() != 256 {
+		return "", fmt.Errorf("remote: %v is not a standard 256-bit account address", addr)
+	}
+	return addr.StringRaw(), nil
+}
+
+// SendExternal implements ton.Chain.
+func (c *Client) SendExternal(ctx context.Context, boc []byte) ([]byte, error) {
+	ext, err := ton.ParseExternal(boc) // refuse locally what the host would
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.call(ctx, &request{Method: methodSendExternal, BOC: boc})
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(resp.Hash, ext.Hash) {
+		return nil, fmt.Errorf("remote: host returned message hash %x, the message's is %x", resp.Hash, ext.Hash)
+	}
+	return resp.Hash, nil
+}
+
+// Account implements ton.Chain.
+func (c *Client) Account(ctx context.Context, addr *address.Address) (*ton.AccountState, error) {
+	a, err := rawAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.call(ctx, &request{Method: methodAccount, Addr: a})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Account == nil {
+		return nil, errors.New("remote: account: host sent no account")
+	}
+	st, err := fromWireAccount(addr, resp.Account)
+	if err != nil {
+		return nil, fmt.Errorf("remote: account %s: host sent a bad account: %w", addr, err)
+	}
+	return st, nil
+}
+
+func fromWireAccount(addr *address.Address, w *wireAccount) (*ton.AccountState, error) {
+	st := &ton.AccountState{Address: addr, Status: ton.AccountStatus(w.Status), LastTxLT: w.LastTxLT, LastTxHash: w.LastTxHash}
+	switch st.Status {
+	case ton.StatusNonExist, ton.StatusUninit, ton.StatusActive, ton.StatusFrozen:
+	default:
+		return nil, fmt.Errorf("unknown status %q", w.Status)
+	}
+	bal, ok := new(big.Int).SetString(w.Balance, 10)
+	if !ok || bal.Sign() < 0 || len(w.Balance) > 40 {
+		return nil, fmt.Errorf("balance %q", w.Balance)
+	}
+	st.Balance = bal
+	if len(w.LastTxHash) != 0 && len(w.LastTxHash) != 32 {
+		return nil, fmt.Errorf("last transaction hash of %d bytes", len(w.LastTxHash))
+	}
+	var err error
+	if w.Code != nil {
+		if st.Code, err = parseBOC(w.Code, MaxResponseSize); err != nil {
+			return nil, fmt.Errorf("code: %w", err)
+		}
+	}
+	if w.Data != nil {
+		if st.Data, err = parseBOC(w.Data, MaxResponseSize); err != nil {
+			return nil, fmt.Errorf("data: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// Transactions implements ton.Chain, paging through the host's answers.
+func (c *Client) Transactions(ctx context.Context, addr *address.Address, afterLT uint64, limit int) ([]*ton.Transaction, error) {
+	a, err := rawAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ton.Transaction
+	for {
+		page := MaxPage
+		if limit > 0 && limit-len(out) < page {
+			page = limit - len(out)
+		}
+		resp, err := c.call(ctx, &request{Method: methodTransactions, Addr: a, AfterLT: afterLT, Limit: page})
+		if err != nil {
+			return nil, err
+		}
+		for _, boc := range resp.Txs {
+			tx, err := parseTx(addr.Workchain(), boc)
+			if err != nil {
+				return nil, fmt.Errorf("remote: transactions of %s: host sent a bad transaction: %w", addr, err)
+			}
+			if !bytes.Equal(tx.Account.Data(), addr.Data()) || tx.LT <= afterLT {
+				return nil, fmt.Errorf("remote: transactions of %s: host sent lt %d of %s out of order or of another account", addr, tx.LT, tx.Account)
+			}
+			afterLT = tx.LT
+			out = append(out, tx)
+		}
+		if !resp.More || len(resp.Txs) == 0 || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+	}
+}
+
+// RunGetMethod implements ton.Chain.
+func (c *Client) RunGetMethod(ctx context.Context, addr *address.Address, method string, args ...any) ([]any, error) {
+	a, err := rawAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := toValues(args)
+	if err != nil {
+		return nil, fmt.Errorf("remote: get-method %q arguments: %w", method, err)
+	}
+	resp, err := c.call(ctx, &request{Method: methodGetMethod, Addr: a, GetMethod: method, Args: vals})
+	if err != nil {
+		return nil, err
+	}
+	res, err := fromValues(resp.Stack)
+	if err != nil {
+		return nil, fmt.Errorf("remote: get-method %q: bad result: %w", method, err)
+	}
+	return res, nil
+}
+
+// Faucet asks the host's testnet faucet to send nano nanoTON to to.
+func (c *Client) Faucet(ctx context.Context, to *address.Address, nano *big.Int) error {
+	a, err := rawAddr(to)
+	if err != nil {
+		return err
+	}
+	if nano == nil || nano.Sign() <= 0 {
+		return fmt.Errorf("remote: faucet amount must be positive, got %v", nano)
+	}
+	_, err = c.call(ctx, &request{Method: methodFaucet, Addr: a, Amount: nano.String()})
+	return err
+}
+
+// parseTx decodes a transaction BOC from the host. The decoders are
+// third-party code walking untrusted bytes: a panic becomes an error.
+func parseTx(wc int32, boc []byte) (tx *ton.Transaction, err error) {
+	c, err := parseBOC(boc, maxPageBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			tx, err = nil, fmt.Errorf("malformed transaction (%v)", r)
+		}
+	}()
+	var t tlb.Transaction
+	if err := tlb.Parse(&t, c); err != nil {
+		return nil, fmt.Errorf("not a transaction: %w", err)
+	}
+	t.Hash = c.Hash()
+	return ton.FromTLB(wc, &t)
+}

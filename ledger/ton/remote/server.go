@@ -1,0 +1,191 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/xssnick/tonutils-go/address"
+)
+
+// DefaultTimeout bounds one request on the host, and one call on the
+// client when its context has no earlier deadline.
+const DefaultTimeout = 30 * time.Second
+
+// FaucetFunc sends nano nanoTON to to from a testnet faucet.
+type FaucetFunc func(ctx context.Context, to *address.Address, nano *big.Int) error
+
+// Server serves a chain on a Network.
+type Server struct {
+	net       *p2p.Network
+	chain     ton.Chain
+	log       *slog.Logger
+	faucet    FaucetFunc
+	faucetMax *big.Int
+	timeout   time.Duration
+}
+
+// ServerOption configures Serve.
+type ServerOption func(*Server)
+
+// WithServerLogger sends the server's logs to l.
+func WithServerLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.log = l } }
+
+// WithFaucet lets clients ask for testnet funds: f is called for faucet
+// requests of at most max nanoTON each. Without it faucet requests get
+// CodeNoFaucet. TESTNET ONLY.
+func WithFaucet(f FaucetFunc, max *big.Int) ServerOption {
+	return func(s *Server) { s.faucet, s.faucetMax = f, max }
+}
+
+// WithServerTimeout bounds each request (default DefaultTimeout).
+func WithServerTimeout(d time.Duration) ServerOption { return func(s *Server) { s.timeout = d } }
+
+// Serve answers Protocol requests on net from chain until Stop.
+func Serve(net *p2p.Network, chain ton.Chain, opts ...ServerOption) *Server {
+	s := &Server{net: net, chain: chain, log: slog.New(slog.DiscardHandler), timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(s)
+	}
+	net.HandleRequest(Protocol, s.handle, MaxRequestSize, s.timeout)
+	return s
+}
+
+// Stop stops serving; requests in progress finish.
+func (s *Server) Stop() { s.net.RemoveHandler(Protocol) }
+
+// handle answers every request, bad ones with an error response; it
+// fails (resetting the stream) only if the answer cannot be encoded.
+func (s *Server) handle(ctx context.Context, from peer.ID, raw []byte) ([]byte, error) {
+	resp := &response{V: Version}
+	req, err := decodeRequest(raw)
+	if err != nil {
+		s.log.Debug("refusing malformed chain request", "peer", from, "err", err)
+		resp.Err = &wireError{Code: CodeBadRequest, Message: err.Error()}
+	} else if err := s.call(ctx, req, resp); err != nil {
+		resp.Err = toWireError(err)
+		s.log.Debug("chain request failed", "peer", from, "method", req.Method, "err", err)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		return nil, fmt.Errorf("remote: encode response: %w", err)
+	}
+	if len(out) > MaxResponseSize {
+		out, _ = json.Marshal(&response{V: Version, Err: &wireError{Code: CodeFailed, Message: "response exceeds the size limit"}})
+	}
+	return out, nil
+}
+
+// badRequest marks an error as the caller's fault.
+type badRequest struct{ error }
+
+func (s *Server) call(ctx context.Context, req *request, resp *response) error {
+	var addr *address.Address
+	if req.Addr != "" {
+		addr, _ = parseAddr(req.Addr) // checked by decodeRequest
+	}
+	switch req.Method {
+	case methodInfo:
+		resp.GlobalID, resp.Faucet = s.chain.GlobalID(), s.faucet != nil
+	case methodSendExternal:
+		hash, err := s.chain.SendExternal(ctx, req.BOC)
+		if err != nil {
+			return err
+		}
+		resp.Hash = hash
+	case methodAccount:
+		st, err := s.chain.Account(ctx, addr)
+		if err != nil {
+			return err
+		}
+		resp.Account = toWireAccount(st)
+	case methodTransactions:
+		return s.transactions(ctx, addr, req, resp)
+	case methodGetMethod:
+		args, _ := fromValues(req.Args) // checked by decodeRequest
+		res, err := s.chain.RunGetMethod(ctx, addr, req.GetMethod, args...)
+		if err != nil {
+			return err
+		}
+		if resp.Stack, err = toValues(res); err != nil {
+			return fmt.Errorf("encode get-method result: %w", err)
+		}
+	case methodFaucet:
+		if s.faucet == nil {
+			return errNoFaucet
+		}
+		amount, _ := parseAmount(req.Amount)
+		if s.faucetMax != nil && amount.Cmp(s.faucetMax) > 0 {
+			return badRequest{fmt.Errorf("faucet amount %s nanoTON is over this host's limit of %s", amount, s.faucetMax)}
+		}
+		return s.faucet(ctx, addr, amount)
+	}
+	return nil
+}
+
+var errNoFaucet = errors.New("this host runs no faucet")
+
+func (s *Server) transactions(ctx context.Context, addr *address.Address, req *request, resp *response) error {
+	want := req.Limit
+	if want == 0 {
+		want = MaxPage
+	}
+	txs, err := s.chain.Transactions(ctx, addr, req.AfterLT, want+1)
+	if err != nil {
+		return err
+	}
+	if len(txs) > want {
+		txs, resp.More = txs[:want], true
+	}
+	size := 0
+	for i, tx := range txs {
+		if i > 0 && size+len(tx.BOC) > maxPageBytes {
+			resp.More = true
+			break
+		}
+		size += len(tx.BOC)
+		resp.Txs = append(resp.Txs, tx.BOC)
+	}
+	return nil
+}
+
+func toWireAccount(st *ton.AccountState) *wireAccount {
+	w := &wireAccount{Status: string(st.Status), Balance: st.Balance.String(), LastTxLT: st.LastTxLT, LastTxHash: st.LastTxHash}
+	if st.Code != nil {
+		w.Code = st.Code.ToBOC()
+	}
+	if st.Data != nil {
+		w.Data = st.Data.ToBOC()
+	}
+	return w
+}
+
+func toWireError(err error) *wireError {
+	msg := err.Error()
+	if len(msg) > maxErrorText {
+		msg = msg[:maxErrorText]
+	}
+	var gm *ton.ErrGetMethod
+	var bad badRequest
+	switch {
+	case errors.As(err, &bad):
+		return &wireError{Code: CodeBadRequest, Message: msg}
+	case errors.Is(err, ton.ErrRejected):
+		return &wireError{Code: CodeRejected, Message: msg}
+	case errors.Is(err, ton.ErrNotActive):
+		return &wireError{Code: CodeNotActive, Message: msg}
+	case errors.As(err, &gm):
+		return &wireError{Code: CodeGetMethod, Message: msg, ExitCode: gm.ExitCode}
+	case errors.Is(err, errNoFaucet):
+		return &wireError{Code: CodeNoFaucet, Message: msg}
+	default:
+		return &wireError{Code: CodeFailed, Message: msg}
+	}
+}
