@@ -81,8 +81,12 @@ type APIConfig struct {
 
 // TONConfig selects the chain and the wallet contract.
 type TONConfig struct {
-	Network       string `toml:"network"`        // emu | testnet | mainnet
-	WalletVersion string `toml:"wallet_version"` // v5r1 | v4r2
+	Network        string `toml:"network"`         // emu | testnet | mainnet
+	WalletVersion  string `toml:"wallet_version"`  // v5r1 | v4r2
+	EmuHost        bool   `toml:"emu_host"`        // host the emulated chain (network = emu)
+	EmuPeer        string `toml:"emu_peer"`        // peer ID of the emulated chain's host; "" = first bootstrap peer
+	FaucetMaxTON   int    `toml:"faucet_max_ton"`  // largest faucet payout the emu host grants per request
+	AnchorInterval string `toml:"anchor_interval"` // Go duration between anchors of the journal; "0s" turns anchoring off
 }
 
 // LogConfig configures the slog handler.
@@ -97,7 +101,7 @@ func Default(profile string) (*Config, error) {
 	c := &Config{
 		Node: NodeConfig{Name: "tonmesh", Profile: profile},
 		P2P:  P2PConfig{DHTMode: DHTModeServer, MDNS: false},
-		TON:  TONConfig{WalletVersion: WalletV5R1},
+		TON:  TONConfig{WalletVersion: WalletV5R1, FaucetMaxTON: 100, AnchorInterval: "10m"},
 		Log:  LogConfig{Level: "info", Format: LogFormatText},
 	}
 	switch profile {
@@ -106,6 +110,7 @@ func Default(profile string) (*Config, error) {
 		c.P2P.ConnLow, c.P2P.ConnHigh = 20, 100
 		c.API.Listen = "127.0.0.1:0"
 		c.TON.Network = NetworkEmu
+		c.TON.AnchorInterval = "1m"
 	case ProfileServer:
 		c.P2P.Listen = []string{
 			"/ip4/0.0.0.0/tcp/4001",

@@ -25,7 +25,7 @@ func TestDefaultTestnet(t *testing.T) {
 			DHTMode: "server", ConnLow: 20, ConnHigh: 100,
 		},
 		API: APIConfig{Listen: "127.0.0.1:0"},
-		TON: TONConfig{Network: "emu", WalletVersion: "v5r1"},
+		TON: TONConfig{Network: "emu", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "1m"},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
 	if got := mustDefault(t, ProfileTestnet); !reflect.DeepEqual(got, want) {
@@ -44,7 +44,7 @@ func TestDefaultServer(t *testing.T) {
 			DHTMode: "server", ConnLow: 100, ConnHigh: 400,
 		},
 		API: APIConfig{Listen: "127.0.0.1:5080"},
-		TON: TONConfig{Network: "mainnet", WalletVersion: "v5r1"},
+		TON: TONConfig{Network: "mainnet", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "10m"},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
 	if got := mustDefault(t, ProfileServer); !reflect.DeepEqual(got, want) {

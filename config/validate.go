@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -34,6 +36,7 @@ func (c *Config) Validate() error {
 	c.validateAPI(bad)
 	checkEnum(bad, "ton.network", c.TON.Network, networks())
 	checkEnum(bad, "ton.wallet_version", c.TON.WalletVersion, walletVersions())
+	c.validateTON(bad)
 	checkEnum(bad, "log.level", c.Log.Level, logLevels())
 	checkEnum(bad, "log.format", c.Log.Format, logFormats())
 	return errors.Join(errs...)
@@ -200,4 +203,23 @@ func isHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+func (c *Config) validateTON(bad reporter) {
+	t := c.TON
+	if t.EmuHost && t.Network != NetworkEmu {
+		bad("ton.emu_host", "true needs ton.network = %q (it is %q)", NetworkEmu, t.Network)
+	}
+	if t.EmuPeer != "" {
+		if _, err := peer.Decode(t.EmuPeer); err != nil {
+			bad("ton.emu_peer", "%q is not a peer ID (example: 12D3KooW…; leave empty to use the first bootstrap peer)", t.EmuPeer)
+		}
+	}
+	if t.FaucetMaxTON < 0 || t.FaucetMaxTON > 1_000_000 {
+		bad("ton.faucet_max_ton", "%d is out of range (use 0 to 1000000 TON)", t.FaucetMaxTON)
+	}
+	d, err := time.ParseDuration(t.AnchorInterval)
+	if err != nil || d < 0 || (d > 0 && d < time.Second) {
+		bad("ton.anchor_interval", "%q is not a duration of at least 1s (examples: 10m, 1h; 0s turns anchoring off)", t.AnchorInterval)
+	}
 }

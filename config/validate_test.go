@@ -105,3 +105,29 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("got %d problems, want 3:\n%v", n, err)
 	}
 }
+
+func TestValidateTON(t *testing.T) {
+	cases := []struct {
+		edit func(*Config)
+		key  string
+	}{
+		{func(c *Config) { c.TON.EmuHost = true; c.TON.Network = NetworkMainnet }, "ton.emu_host"},
+		{func(c *Config) { c.TON.EmuPeer = "not-a-peer" }, "ton.emu_peer"},
+		{func(c *Config) { c.TON.FaucetMaxTON = -1 }, "ton.faucet_max_ton"},
+		{func(c *Config) { c.TON.AnchorInterval = "10" }, "ton.anchor_interval"},
+		{func(c *Config) { c.TON.AnchorInterval = "5ms" }, "ton.anchor_interval"},
+	}
+	for _, tc := range cases {
+		c, _ := Default(ProfileTestnet)
+		tc.edit(c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), `"`+tc.key+`"`) {
+			t.Errorf("%s: Validate() = %v, want an error naming the key", tc.key, err)
+		}
+	}
+	c, _ := Default(ProfileTestnet)
+	c.TON.EmuHost, c.TON.AnchorInterval = true, "0s"
+	if err := c.Validate(); err != nil {
+		t.Errorf("emu host with anchoring off: %v", err)
+	}
+}

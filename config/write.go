@@ -131,6 +131,14 @@ func keyDoc(key string) string {
 		return "Chain to use: emu (in-process emulated chain, for testnets and tests),\ntestnet or mainnet (TON liteservers)."
 	case "ton.wallet_version":
 		return "Wallet contract derived from the mnemonic: v5r1 or v4r2."
+	case "ton.emu_host":
+		return "Host the emulated chain and its faucet in this node and serve it to\npeers (network = emu; the first node of a testnet): true or false."
+	case "ton.emu_peer":
+		return "Peer ID of the node hosting the emulated chain (network = emu, emu_host\nfalse). Empty: the peer of the first p2p.bootstrap address."
+	case "ton.faucet_max_ton":
+		return "Largest faucet payout, in whole TON, that an emu host grants per request.\n0 turns the faucet off."
+	case "ton.anchor_interval":
+		return "How often the settlements journal is anchored to TON, as a duration\n(10m, 1h); 0s turns anchoring off."
 	case "log.level":
 		return "Least severe level logged: debug, info, warn or error."
 	case "log.format":

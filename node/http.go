@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
@@ -129,29 +129,15 @@ func (s *apiServer) instrument(h http.Handler) http.Handler {
 }
 
 // ErrorBody is the JSON shape of every API error.
-type ErrorBody struct {
-	Error struct {
-		Message string `json:"message"`
-		Code    string `json:"code"`
-	} `json:"error"`
-}
+type ErrorBody = apiutil.ErrorBody
 
 // WriteError answers with status and a JSON error whose message says what to fix.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	var body ErrorBody
-	body.Error.Message = message
-	body.Error.Code = code
-	WriteJSON(w, status, body)
+	apiutil.WriteError(w, status, code, message)
 }
 
 // WriteJSON answers with status and v as JSON.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
+func WriteJSON(w http.ResponseWriter, status int, v any) { apiutil.WriteJSON(w, status, v) }
 
 // Health is the body of GET /healthz.
 type Health struct {

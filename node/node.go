@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"strings"
@@ -12,11 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tonmesh/tonmesh/config"
 	"github.com/tonmesh/tonmesh/ledger"
+	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
@@ -37,8 +40,9 @@ type Node struct {
 	reg   *prometheus.Registry
 	store *ledger.Store
 	book  *addressBook
-	net   *p2p.Network
-	api   *apiServer
+	net    *p2p.Network
+	ledger *ledgersvc.Service
+	api    *apiServer
 
 	started time.Time
 	cancel  context.CancelFunc
@@ -112,9 +116,37 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 		p2p.WithLogger(n.log), p2p.WithMetrics(n.reg)); err != nil {
 		return nil, fmt.Errorf("node: start network on %v: %w", cfg.P2P.Listen, explainListenError(err, "p2p.listen"))
 	}
+	lcfg, err := ledgerConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.ledger, err = ledgersvc.New(n.store, n.net, n.id, lcfg, n.log.With("service", "ledger")); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	n.registerMetrics()
 	n.api = newAPIServer(n, token)
+	n.ledger.Routes(n.api.Handle)
 	return n, nil
+}
+
+func ledgerConfig(cfg *config.Config) (ledgersvc.Config, error) {
+	lc := ledgersvc.Config{EmuHost: cfg.TON.EmuHost}
+	lc.Network, _ = identity.ParseNetwork(cfg.TON.Network)
+	lc.WalletVersion, _ = identity.ParseWalletVersion(cfg.TON.WalletVersion)
+	lc.FaucetMax = new(big.Int).Mul(big.NewInt(int64(cfg.TON.FaucetMaxTON)), big.NewInt(1_000_000_000))
+	host := cfg.TON.EmuPeer
+	if host == "" && !cfg.TON.EmuHost && len(cfg.P2P.Bootstrap) > 0 {
+		_, id, _ := strings.Cut(cfg.P2P.Bootstrap[0], "/p2p/")
+		host = id
+	}
+	if host != "" {
+		id, err := peer.Decode(host)
+		if err != nil {
+			return lc, fmt.Errorf("config: key \"ton.emu_peer\": %q is not a peer ID", host)
+		}
+		lc.EmuPeer = id
+	}
+	return lc, nil
 }
 
 func p2pConfig(cfg *config.Config) p2p.Config {
@@ -140,6 +172,10 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("node: start network: %w", err)
 	}
 	n.book.dialKnown(runCtx, n.net, n.log)
+	if err := n.ledger.Start(runCtx); err != nil {
+		cancel()
+		return fmt.Errorf("node: %w", err)
+	}
 	ln, err := net.Listen("tcp", n.cfg.API.Listen)
 	if err != nil {
 		cancel()
@@ -173,6 +209,9 @@ func (n *Node) Network() *p2p.Network { return n.net }
 // Identity is the node's keys.
 func (n *Node) Identity() *identity.Identity { return n.id }
 
+// Ledger is the node's chain connection and wallet.
+func (n *Node) Ledger() *ledgersvc.Service { return n.ledger }
+
 // Store is the node's database.
 func (n *Node) Store() *ledger.Store { return n.store }
 
@@ -194,6 +233,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.cancel()
 	}
 	n.wg.Wait()
+	if n.ledger != nil {
+		n.ledger.Stop()
+	}
 	if n.net != nil && n.book != nil {
 		if err := n.book.save(n.net); err != nil {
 			errs = append(errs, err)

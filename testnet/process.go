@@ -192,9 +192,9 @@ func stopAll(procs []*daemon, out io.Writer) {
 
 func printTable(out io.Writer, m *Manifest) {
 	var b bytes.Buffer
-	rows := [][]string{{"NAME", "PEER ID", "API", "TOKEN FILE", "TON ADDRESS"}}
+	rows := [][]string{{"NAME", "PEER ID", "API", "TOKEN FILE", "TON ADDRESS", "BALANCE"}}
 	for _, n := range m.Nodes {
-		rows = append(rows, []string{n.Name, n.PeerID, n.API, n.TokenFile, n.Address})
+		rows = append(rows, []string{n.Name, n.PeerID, n.API, n.TokenFile, n.Address, n.Balance})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
@@ -214,10 +214,11 @@ func printTable(out io.Writer, m *Manifest) {
 Talk to a node:
   tonmesh --home %s id
   tonmesh --home %s peers --json
+  tonmesh --home %s ledger balance
   curl -H "Authorization: Bearer $(cat %s)" %s/api/v1/peers
 
 Node list for scripts: %s
 Logs: <home>/daemon.log. Press Ctrl-C to stop; run again with --dir %s to resume.
-`, first, first, m.Nodes[0].TokenFile, m.Nodes[0].API, filepath.Join(m.Dir, ManifestFile), m.Dir)
+`, first, first, first, m.Nodes[0].TokenFile, m.Nodes[0].API, filepath.Join(m.Dir, ManifestFile), m.Dir)
 	out.Write(b.Bytes())
 }

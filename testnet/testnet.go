@@ -27,6 +27,7 @@ type Options struct {
 	BasePort int           // node i listens on BasePort+2i (p2p TCP and QUIC) and BasePort+2i+1 (API); 0 picks free ports
 	Binary   string        // tonmesh executable that runs the daemons (default: this executable)
 	Ready    time.Duration // how long to wait for the network (default 90 s)
+	Fund     string        // TON the faucet pays each new node's wallet ("0": none)
 	Out      io.Writer     // progress and the final table (default: discard)
 	Log      *slog.Logger
 	// OnReady is called once the network is ready (after testnet.json is written).
@@ -48,6 +49,7 @@ type NodeInfo struct {
 	TokenFile string `json:"token_file"`
 	PeerID    string `json:"peer_id"`
 	Address   string `json:"address"`
+	Balance   string `json:"balance"` // TON, at start
 }
 
 // ReadManifest reads DIR/testnet.json.
@@ -128,6 +130,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := fund(ctx, o, m); err != nil {
+		return err
+	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := writeFileAtomic(manifestPath, append(data, '\n')); err != nil {
 		return err
@@ -164,6 +169,7 @@ func prepareHomes(o Options) ([]node.Home, error) {
 						fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p2pPort),
 					}
 					c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiPort)
+					c.TON.EmuHost = i == 0 // the first node hosts the emulated chain and its faucet
 					if bootstrap != "" {
 						c.P2P.Bootstrap = []string{bootstrap}
 					}

@@ -81,6 +81,7 @@ $TONMESH_TOKEN). Read commands take --json for machine-readable output.`,
 		newIDCmd(g),
 		newPeersCmd(g),
 		newTestnetCmd(g),
+		newLedgerCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -32,6 +32,7 @@ same identities, ports and data.`,
 	f.IntVar(&o.Nodes, "nodes", 5, "number of nodes")
 	f.StringVar(&o.Dir, "dir", "", "directory for the nodes' homes (default: a new temporary directory)")
 	f.IntVar(&o.BasePort, "base-port", 0, "node i uses port P+2i for p2p (TCP and QUIC) and P+2i+1 for its API (default 0: free ports, chosen once)")
+	f.StringVar(&o.Fund, "fund", "100", "TON the faucet pays each new node's wallet (0: none)")
 	f.DurationVar(&o.Ready, "ready-timeout", 0, "how long to wait for the network to come up (default 90s)")
 	return cmd
 }

@@ -30,7 +30,8 @@ type Cluster struct {
 // Option adjusts a node's config before it is created.
 type Option func(i int, c *config.Config)
 
-// Start creates and starts n nodes, each bootstrapped to the first, and waits
+// Start creates and starts n nodes, each bootstrapped to the first (which
+// also hosts the emulated TON chain), and waits
 // until every node has at least min(n-1, 2) peers in its DHT routing table.
 func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
@@ -45,6 +46,7 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 			Name:    "node" + strconv.Itoa(i+1),
 			Edit: func(cfg *config.Config) {
 				cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+				cfg.TON.EmuHost = i == 0 // node 1 hosts the emulated chain
 				if bootstrap != "" {
 					cfg.P2P.Bootstrap = []string{bootstrap}
 				}

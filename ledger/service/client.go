@@ -1,0 +1,44 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/tonmesh/tonmesh/internal/apiutil"
+)
+
+// Client is the ledger part of a node's API, for the CLI and scripts.
+type Client struct{ c *apiutil.Client }
+
+// NewClient wraps an API client.
+func NewClient(c *apiutil.Client) *Client { return &Client{c: c} }
+
+// Balance calls GET /api/v1/ledger/balance.
+func (c *Client) Balance(ctx context.Context) (*Balance, error) {
+	var b Balance
+	return &b, c.c.Get(ctx, "/api/v1/ledger/balance", &b)
+}
+
+// Send calls POST /api/v1/ledger/send.
+func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
+	var r SendResult
+	return &r, c.c.Post(ctx, "/api/v1/ledger/send", req, &r)
+}
+
+// Faucet calls POST /api/v1/ledger/faucet.
+func (c *Client) Faucet(ctx context.Context, amountTON string) (*Balance, error) {
+	var b Balance
+	return &b, c.c.Post(ctx, "/api/v1/ledger/faucet", FaucetRequest{Amount: amountTON}, &b)
+}
+
+// History calls GET /api/v1/ledger/history.
+func (c *Client) History(ctx context.Context, limit int) ([]HistoryEntry, error) {
+	var h []HistoryEntry
+	return h, c.c.Get(ctx, "/api/v1/ledger/history?limit="+strconv.Itoa(limit), &h)
+}
+
+// Deposits calls GET /api/v1/ledger/deposits.
+func (c *Client) Deposits(ctx context.Context) ([]DepositView, error) {
+	var d []DepositView
+	return d, c.c.Get(ctx, "/api/v1/ledger/deposits", &d)
+}

@@ -1,0 +1,281 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/xssnick/tonutils-go/address"
+
+	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/wallet"
+	"github.com/tonmesh/tonmesh/p2p/identity"
+)
+
+// Routes registers the ledger's API routes with handle.
+func (s *Service) Routes(handle func(pattern string, h http.Handler)) {
+	handle("GET /api/v1/ledger/balance", http.HandlerFunc(s.handleBalance))
+	handle("POST /api/v1/ledger/send", http.HandlerFunc(s.handleSend))
+	handle("GET /api/v1/ledger/history", http.HandlerFunc(s.handleHistory))
+	handle("GET /api/v1/ledger/deposits", http.HandlerFunc(s.handleDeposits))
+	handle("POST /api/v1/ledger/faucet", http.HandlerFunc(s.handleFaucet))
+}
+
+// Amount is a nanoTON amount with its TON rendering.
+type Amount struct {
+	Nano string `json:"nano"`
+	TON  string `json:"ton"`
+}
+
+func amount(n *big.Int) Amount {
+	if n == nil {
+		n = new(big.Int)
+	}
+	return Amount{Nano: n.String(), TON: wallet.FormatTON(n)}
+}
+
+// Balance is the answer of GET /api/v1/ledger/balance.
+type Balance struct {
+	Address    string `json:"address"`
+	AddressRaw string `json:"address_raw"`
+	Status     string `json:"status"`
+	Balance    Amount `json:"balance"`
+	Deposits   Amount `json:"deposits_total"`
+	Network    string `json:"network"`
+}
+
+// SendRequest is the body of POST /api/v1/ledger/send.
+type SendRequest struct {
+	To      string `json:"to"`
+	Amount  string `json:"amount"` // TON, up to 9 decimals
+	Comment string `json:"comment,omitempty"`
+}
+
+// SendResult is the answer of POST /api/v1/ledger/send.
+type SendResult struct {
+	MsgHash  string  `json:"msg_hash"`
+	TxHash   string  `json:"tx_hash"`
+	TxLT     uint64  `json:"tx_lt"`
+	Seqno    uint32  `json:"seqno"`
+	Deployed bool    `json:"deployed"`
+	Fees     Amount  `json:"fees"`
+	Seconds  float64 `json:"confirm_seconds"`
+}
+
+// FaucetRequest is the body of POST /api/v1/ledger/faucet.
+type FaucetRequest struct {
+	Amount string `json:"amount"` // TON
+}
+
+// HistoryEntry is one transaction of the wallet.
+type HistoryEntry struct {
+	Hash    string    `json:"hash"`
+	LT      uint64    `json:"lt"`
+	Time    time.Time `json:"time"`
+	In      *MsgView  `json:"in,omitempty"`
+	Out     []MsgView `json:"out,omitempty"`
+	Fees    Amount    `json:"fees"`
+	Success bool      `json:"success"`
+}
+
+// MsgView is a message as the API shows it.
+type MsgView struct {
+	Kind    string `json:"kind"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+	Value   Amount `json:"value"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// DepositView is one detected deposit.
+type DepositView struct {
+	TxHash  string    `json:"tx_hash"`
+	Time    time.Time `json:"time"`
+	From    string    `json:"from"`
+	Amount  Amount    `json:"amount"`
+	Comment string    `json:"comment,omitempty"`
+}
+
+// writeErr maps service errors to HTTP answers.
+func writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		apiutil.WriteError(w, http.StatusNotImplemented, "unavailable", err.Error())
+	case errors.Is(err, ErrChainNotReady):
+		apiutil.WriteError(w, http.StatusServiceUnavailable, "chain_not_ready", err.Error()+": wait a moment, or check that the chain host is running")
+	case errors.Is(err, ErrNoFaucet):
+		apiutil.WriteError(w, http.StatusBadRequest, "no_faucet", err.Error())
+	case errors.Is(err, wallet.ErrInsufficientBalance):
+		apiutil.WriteError(w, http.StatusPaymentRequired, "insufficient_balance", err.Error())
+	case errors.Is(err, wallet.ErrBadAmount):
+		apiutil.BadRequest(w, err.Error())
+	default:
+		apiutil.WriteError(w, http.StatusBadGateway, "chain_error", err.Error())
+	}
+}
+
+func (s *Service) handleBalance(w http.ResponseWriter, r *http.Request) {
+	wl, err := s.Wallet()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	st, err := s.chain.Account(r.Context(), wl.Address())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	_, total, err := wl.Deposits().Cursor()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, Balance{
+		Address:    s.friendly(wl.Address()),
+		AddressRaw: identity.FormatRaw(wl.Address()),
+		Status:     string(st.Status),
+		Balance:    amount(st.Balance),
+		Deposits:   amount(total),
+		Network:    string(s.cfg.Network),
+	})
+}
+
+func parseAmount(w http.ResponseWriter, field, s string) (*big.Int, bool) {
+	n, err := wallet.ParseTON(s)
+	if err != nil {
+		apiutil.BadRequest(w, fmt.Sprintf("%s: %v (example: \"1.5\" for 1.5 TON)", field, err))
+		return nil, false
+	}
+	if n.Sign() <= 0 {
+		apiutil.BadRequest(w, field+": must be more than 0")
+		return nil, false
+	}
+	return n, true
+}
+
+func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
+	var req SendRequest
+	if !apiutil.DecodeJSON(w, r, &req) {
+		return
+	}
+	to, err := wallet.ParseAddress(req.To)
+	if err != nil {
+		apiutil.BadRequest(w, fmt.Sprintf("to: %v", err))
+		return
+	}
+	nano, ok := parseAmount(w, "amount", req.Amount)
+	if !ok {
+		return
+	}
+	wl, err := s.Wallet()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	start := time.Now()
+	rc, err := wl.Send(r.Context(), to, nano, req.Comment)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, SendResult{
+		MsgHash: fmt.Sprintf("%x", rc.MsgHash), TxHash: fmt.Sprintf("%x", rc.TxHash), TxLT: rc.TxLT,
+		Seqno: rc.Seqno, Deployed: rc.Deployed, Fees: amount(rc.Fees), Seconds: time.Since(start).Seconds(),
+	})
+}
+
+func (s *Service) handleFaucet(w http.ResponseWriter, r *http.Request) {
+	var req FaucetRequest
+	if !apiutil.DecodeJSON(w, r, &req) {
+		return
+	}
+	nano, ok := parseAmount(w, "amount", req.Amount)
+	if !ok {
+		return
+	}
+	if err := s.Faucet(r.Context(), nano); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.handleBalance(w, r)
+}
+
+func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			apiutil.BadRequest(w, "limit: use a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	wl, err := s.Wallet()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	txs, err := s.chain.Transactions(r.Context(), wl.Address(), 0, 0)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []HistoryEntry{}
+	for i := len(txs) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, s.historyEntry(txs[i]))
+	}
+	apiutil.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) historyEntry(tx *ton.Transaction) HistoryEntry {
+	e := HistoryEntry{Hash: fmt.Sprintf("%x", tx.Hash), LT: tx.LT, Time: time.Unix(int64(tx.Now), 0).UTC(), Fees: amount(tx.TotalFees), Success: tx.Success}
+	if tx.In != nil {
+		v := s.msgView(tx.In)
+		e.In = &v
+	}
+	for _, m := range tx.Out {
+		e.Out = append(e.Out, s.msgView(m))
+	}
+	return e
+}
+
+func (s *Service) msgView(m *ton.Message) MsgView {
+	v := MsgView{Kind: string(m.Kind), Value: amount(m.Value), Comment: m.Comment}
+	if m.Src != nil {
+		v.From = s.friendly(m.Src)
+	}
+	if m.Dst != nil {
+		v.To = s.friendly(m.Dst)
+	}
+	return v
+}
+
+// friendly renders an address from the chain the way wallets of this
+// network show it (testnet-flagged off mainnet, non-bounceable).
+func (s *Service) friendly(a *address.Address) string {
+	a = a.Copy()
+	a.SetTestnetOnly(s.cfg.Network != identity.Mainnet)
+	return identity.FormatFriendly(a)
+}
+
+func (s *Service) handleDeposits(w http.ResponseWriter, r *http.Request) {
+	wl, err := s.Wallet()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	deps, err := wl.Deposits().ListDeposits()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []DepositView{}
+	for _, d := range deps {
+		out = append(out, DepositView{TxHash: fmt.Sprintf("%x", d.TxHash), Time: d.Time, From: s.friendly(d.From), Amount: amount(d.Amount), Comment: d.Comment})
+	}
+	apiutil.WriteJSON(w, http.StatusOK, out)
+}

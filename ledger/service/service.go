@@ -1,0 +1,253 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/ledger"
+	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu"
+	"github.com/tonmesh/tonmesh/ledger/ton/remote"
+	"github.com/tonmesh/tonmesh/ledger/wallet"
+	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/tonmesh/tonmesh/p2p/identity"
+)
+
+// Config says which chain the service uses and how.
+type Config struct {
+	Network       identity.Network
+	WalletVersion identity.WalletVersion
+	// EmuHost makes this node host the emulated chain (Network = emu).
+	EmuHost bool
+	// EmuPeer is the chain host when this node does not host it.
+	EmuPeer peer.ID
+	// FaucetMax caps one faucet payout on an emu host (nanoTON); 0 turns it off.
+	FaucetMax *big.Int
+	// DepositPoll is how often incoming transfers are looked for.
+	DepositPoll time.Duration
+}
+
+// ErrChainNotReady is returned while the chain cannot be reached.
+var ErrChainNotReady = errors.New("ledger: the chain is not reachable yet")
+
+// ErrUnavailable is returned by every call of a service that cannot run in
+// this build or configuration; its message says why.
+var ErrUnavailable = errors.New("ledger: unavailable")
+
+// ErrNoFaucet is returned by Faucet where there is no faucet.
+var ErrNoFaucet = errors.New("ledger: the faucet exists only on the emulated testnet chain (ton.network = \"emu\")")
+
+// Service is a node's connection to the chain and its wallet.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	store *ledger.Store
+	net   *p2p.Network
+	id    *identity.Identity
+	space *ledger.Space
+
+	// Set once, before ready is closed; read only after it is.
+	chain  ton.Chain
+	emu    *emu.Chain     // set on the emu host
+	client *remote.Client // set on other emu nodes
+	wallet *wallet.Wallet
+	server *remote.Server
+	ready  chan struct{}
+
+	disabled error // non-nil: the ledger cannot run here, and why
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New prepares the service; Start connects it. On a network this build
+// cannot reach (mainnet and testnet need the liteserver client, not built
+// yet) the service is created disabled: its routes say why.
+func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.Network != identity.Emu {
+		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: ton.network = %q needs the TON liteserver client, which this build does not have yet; use ton.network = \"emu\" (the local emulated chain)", ErrUnavailable, cfg.Network)}, nil
+	}
+	if !cfg.EmuHost && cfg.EmuPeer == "" {
+		return nil, errors.New("ledger: no emulated chain host: set ton.emu_host = true on one node, or ton.emu_peer (or a p2p.bootstrap peer) on the others")
+	}
+	if cfg.DepositPoll == 0 {
+		cfg.DepositPoll = 2 * time.Second
+	}
+	sp, err := store.Space(wallet.SpaceName)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, log: log, store: store, net: net, id: id, space: sp, ready: make(chan struct{})}, nil
+}
+
+// Start hosts the chain or starts dialling its host, in the background.
+func (s *Service) Start(ctx context.Context) error {
+	if s.disabled != nil {
+		s.log.Warn("ledger disabled", "reason", s.disabled)
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if s.cfg.EmuHost {
+		c, err := emu.New(s.store, emu.WithLogger(s.log))
+		if err != nil {
+			cancel()
+			return fmt.Errorf("ledger: open the emulated chain: %w", err)
+		}
+		opts := []remote.ServerOption{remote.WithServerLogger(s.log)}
+		if s.cfg.FaucetMax != nil && s.cfg.FaucetMax.Sign() > 0 {
+			opts = append(opts, remote.WithFaucet(c.Faucet, s.cfg.FaucetMax))
+		}
+		s.server = remote.Serve(s.net, c, opts...)
+		if err := s.connected(c, c, nil); err != nil {
+			cancel()
+			return err
+		}
+		s.log.Info("hosting the emulated TON chain", "global_id", c.GlobalID(), "faucet", s.cfg.FaucetMax)
+	} else {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.dialHost(runCtx)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.scanDeposits(runCtx)
+	}()
+	return nil
+}
+
+// dialHost retries until the chain host answers or ctx ends.
+func (s *Service) dialHost(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := remote.Dial(dctx, s.net, s.cfg.EmuPeer)
+		cancel()
+		if err == nil {
+			if err := s.connected(c, nil, c); err != nil {
+				s.log.Error("ledger: wallet setup failed", "err", err)
+				return
+			}
+			s.log.Info("connected to the emulated TON chain", "host", s.cfg.EmuPeer)
+			return
+		}
+		s.log.Debug("chain host not reachable yet", "host", s.cfg.EmuPeer, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Service) connected(chain ton.Chain, host *emu.Chain, client *remote.Client) error {
+	w, err := wallet.New(chain, s.id.WalletKey, s.cfg.WalletVersion, s.space, wallet.WithLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("ledger: wallet: %w", err)
+	}
+	s.chain, s.emu, s.client, s.wallet = chain, host, client, w
+	close(s.ready)
+	return nil
+}
+
+func (s *Service) scanDeposits(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-s.ready:
+	}
+	d := s.wallet.Deposits()
+	t := time.NewTicker(s.cfg.DepositPoll)
+	defer t.Stop()
+	for {
+		if got, err := d.Sync(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("deposit scan failed", "err", err)
+		} else {
+			for _, dep := range got {
+				s.log.Info("deposit received", "from", dep.From, "amount", wallet.FormatTON(dep.Amount), "tx", fmt.Sprintf("%x", dep.TxHash))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop ends the background work and stops serving the chain.
+func (s *Service) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	if s.server != nil {
+		s.server.Stop()
+	}
+}
+
+// Wallet returns the node's wallet, or ErrChainNotReady.
+func (s *Service) Wallet() (*wallet.Wallet, error) {
+	if s.disabled != nil {
+		return nil, s.disabled
+	}
+	select {
+	case <-s.ready:
+		return s.wallet, nil
+	default:
+		return nil, fmt.Errorf("%w (chain host %s)", ErrChainNotReady, s.cfg.EmuPeer)
+	}
+}
+
+// WaitReady blocks until the chain is reachable or ctx ends.
+func (s *Service) WaitReady(ctx context.Context) error {
+	if s.disabled != nil {
+		return s.disabled
+	}
+	select {
+	case <-s.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (chain host %s): %w", ErrChainNotReady, s.cfg.EmuPeer, ctx.Err())
+	}
+}
+
+// Chain returns the chain, or ErrChainNotReady.
+func (s *Service) Chain() (ton.Chain, error) {
+	if _, err := s.Wallet(); err != nil {
+		return nil, err
+	}
+	return s.chain, nil
+}
+
+// Faucet pays nano from the emulated chain's faucet to this node's wallet.
+func (s *Service) Faucet(ctx context.Context, nano *big.Int) error {
+	w, err := s.Wallet()
+	if err != nil {
+		return err
+	}
+	switch {
+	case s.emu != nil:
+		if s.cfg.FaucetMax == nil || s.cfg.FaucetMax.Sign() == 0 {
+			return fmt.Errorf("%w: the faucet is off on this host (ton.faucet_max_ton = 0)", ErrNoFaucet)
+		}
+		if nano.Cmp(s.cfg.FaucetMax) > 0 {
+			return fmt.Errorf("ledger: faucet payouts are limited to %s TON (ton.faucet_max_ton)", wallet.FormatTON(s.cfg.FaucetMax))
+		}
+		return s.emu.Faucet(ctx, w.Address(), nano)
+	case s.client != nil && s.client.HasFaucet():
+		return s.client.Faucet(ctx, w.Address(), nano)
+	}
+	return ErrNoFaucet
+}
