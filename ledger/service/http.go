@@ -12,6 +12,7 @@ import (
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/remote"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
@@ -111,7 +112,7 @@ func writeErr(w http.ResponseWriter, err error) {
 		apiutil.WriteError(w, http.StatusBadRequest, "no_faucet", err.Error())
 	case errors.Is(err, wallet.ErrInsufficientBalance):
 		apiutil.WriteError(w, http.StatusPaymentRequired, "insufficient_balance", err.Error())
-	case errors.Is(err, wallet.ErrBadAmount):
+	case errors.Is(err, wallet.ErrBadAmount), errors.Is(err, ErrFaucetLimit), isRemoteBadRequest(err):
 		apiutil.BadRequest(w, err.Error())
 	default:
 		apiutil.WriteError(w, http.StatusBadGateway, "chain_error", err.Error())
@@ -278,4 +279,9 @@ func (s *Service) handleDeposits(w http.ResponseWriter, r *http.Request) {
 		out = append(out, DepositView{TxHash: fmt.Sprintf("%x", d.TxHash), Time: d.Time, From: s.friendly(d.From), Amount: amount(d.Amount), Comment: d.Comment})
 	}
 	apiutil.WriteJSON(w, http.StatusOK, out)
+}
+
+func isRemoteBadRequest(err error) bool {
+	var re *remote.RemoteError
+	return errors.As(err, &re) && re.Code == remote.CodeBadRequest
 }

@@ -41,6 +41,9 @@ var ErrChainNotReady = errors.New("ledger: the chain is not reachable yet")
 // this build or configuration; its message says why.
 var ErrUnavailable = errors.New("ledger: unavailable")
 
+// ErrFaucetLimit is returned for a faucet request over ton.faucet_max_ton.
+var ErrFaucetLimit = errors.New("ledger: over the faucet's limit per request")
+
 // ErrNoFaucet is returned by Faucet where there is no faucet.
 var ErrNoFaucet = errors.New("ledger: the faucet exists only on the emulated testnet chain (ton.network = \"emu\")")
 
@@ -243,7 +246,7 @@ func (s *Service) Faucet(ctx context.Context, nano *big.Int) error {
 			return fmt.Errorf("%w: the faucet is off on this host (ton.faucet_max_ton = 0)", ErrNoFaucet)
 		}
 		if nano.Cmp(s.cfg.FaucetMax) > 0 {
-			return fmt.Errorf("ledger: faucet payouts are limited to %s TON (ton.faucet_max_ton)", wallet.FormatTON(s.cfg.FaucetMax))
+			return fmt.Errorf("%w: ask for at most %s TON (ton.faucet_max_ton on the chain host)", ErrFaucetLimit, wallet.FormatTON(s.cfg.FaucetMax))
 		}
 		return s.emu.Faucet(ctx, w.Address(), nano)
 	case s.client != nil && s.client.HasFaucet():
