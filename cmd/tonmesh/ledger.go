@@ -29,7 +29,8 @@ that executes the real wallet code; the other nodes use it over the network,
 and "ledger faucet" pays test TON. On mainnet/testnet this build has no
 liteserver client yet: the ledger commands say so.`,
 	}
-	cmd.AddCommand(newLedgerBalanceCmd(g), newLedgerSendCmd(g), newLedgerHistoryCmd(g), newLedgerFaucetCmd(g), newLedgerDepositsCmd(g))
+	cmd.AddCommand(newLedgerBalanceCmd(g), newLedgerSendCmd(g), newLedgerHistoryCmd(g), newLedgerFaucetCmd(g), newLedgerDepositsCmd(g),
+		newLedgerChannelsCmd(g), newLedgerChannelCmd(g))
 	return cmd
 }
 

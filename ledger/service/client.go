@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
@@ -41,4 +42,23 @@ func (c *Client) History(ctx context.Context, limit int) ([]HistoryEntry, error)
 func (c *Client) Deposits(ctx context.Context) ([]DepositView, error) {
 	var d []DepositView
 	return d, c.c.Get(ctx, "/api/v1/ledger/deposits", &d)
+}
+
+// Channels calls GET /api/v1/ledger/channels.
+func (c *Client) Channels(ctx context.Context) ([]ChannelView, error) {
+	var l []ChannelView
+	return l, c.c.Get(ctx, "/api/v1/ledger/channels", &l)
+}
+
+// OpenChannel calls POST /api/v1/ledger/channels.
+func (c *Client) OpenChannel(ctx context.Context, req OpenChannelRequest) (*ChannelActionResult, error) {
+	var r ChannelActionResult
+	return &r, c.c.Post(ctx, "/api/v1/ledger/channels", req, &r)
+}
+
+// ChannelAction calls POST /api/v1/ledger/channels/{id}/{action}; amount is
+// used by "pay".
+func (c *Client) ChannelAction(ctx context.Context, id, action, amountTON string) (*ChannelActionResult, error) {
+	var r ChannelActionResult
+	return &r, c.c.Post(ctx, "/api/v1/ledger/channels/"+url.PathEscape(id)+"/"+action, ChannelActionRequest{Amount: amountTON}, &r)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
@@ -24,6 +25,105 @@ func (s *Service) Routes(handle func(pattern string, h http.Handler)) {
 	handle("GET /api/v1/ledger/history", http.HandlerFunc(s.handleHistory))
 	handle("GET /api/v1/ledger/deposits", http.HandlerFunc(s.handleDeposits))
 	handle("POST /api/v1/ledger/faucet", http.HandlerFunc(s.handleFaucet))
+	handle("GET /api/v1/ledger/channels", http.HandlerFunc(s.handleChannels))
+	handle("POST /api/v1/ledger/channels", http.HandlerFunc(s.handleOpenChannel))
+	handle("POST /api/v1/ledger/channels/{id}/{action}", http.HandlerFunc(s.handleChannelAction))
+}
+
+// OpenChannelRequest is the body of POST /api/v1/ledger/channels.
+type OpenChannelRequest struct {
+	Peer     string `json:"peer"`   // the payee's peer ID
+	Amount   string `json:"amount"` // deposit, TON
+	TimeoutS int64  `json:"timeout_s,omitempty"`
+}
+
+// ChannelActionRequest is the body of POST /api/v1/ledger/channels/{id}/{pay,redeem,close,finalize}.
+type ChannelActionRequest struct {
+	Amount string `json:"amount,omitempty"` // TON, for pay
+}
+
+// ChannelActionResult answers a channel action.
+type ChannelActionResult struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	Amount Amount `json:"amount"` // cumulative paid (pay) or redeemed voucher (redeem)
+}
+
+func (s *Service) handleChannels(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Channels(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, list)
+}
+
+func (s *Service) handleOpenChannel(w http.ResponseWriter, r *http.Request) {
+	var req OpenChannelRequest
+	if !apiutil.DecodeJSON(w, r, &req) {
+		return
+	}
+	p, err := peer.Decode(req.Peer)
+	if err != nil {
+		apiutil.BadRequest(w, fmt.Sprintf("peer: %q is not a peer ID (the payee's `tonmesh id` shows it)", req.Peer))
+		return
+	}
+	nano, ok := parseAmount(w, "amount", req.Amount)
+	if !ok {
+		return
+	}
+	if req.TimeoutS < 0 {
+		apiutil.BadRequest(w, "timeout_s: must be positive")
+		return
+	}
+	ch, err := s.OpenChannel(r.Context(), p, nano, time.Duration(req.TimeoutS)*time.Second)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, ChannelActionResult{ID: s.friendly(ch), Action: "open", Amount: amount(nano)})
+}
+
+func (s *Service) handleChannelAction(w http.ResponseWriter, r *http.Request) {
+	ch, err := wallet.ParseAddress(r.PathValue("id"))
+	if err != nil {
+		apiutil.BadRequest(w, fmt.Sprintf("channel id: %v (use the id from `tonmesh ledger channels`)", err))
+		return
+	}
+	var req ChannelActionRequest
+	if r.ContentLength != 0 && !apiutil.DecodeJSON(w, r, &req) {
+		return
+	}
+	action := r.PathValue("action")
+	res := ChannelActionResult{ID: s.friendly(ch), Action: action, Amount: amount(nil)}
+	switch action {
+	case "pay":
+		nano, ok := parseAmount(w, "amount", req.Amount)
+		if !ok {
+			return
+		}
+		var cum *big.Int
+		if cum, err = s.Pay(r.Context(), ch, nano); err == nil {
+			res.Amount = amount(cum)
+		}
+	case "redeem":
+		var got *big.Int
+		if got, err = s.Redeem(r.Context(), ch); err == nil {
+			res.Amount = amount(got)
+		}
+	case "close":
+		err = s.CloseChannel(r.Context(), ch)
+	case "finalize":
+		err = s.FinalizeChannel(r.Context(), ch)
+	default:
+		apiutil.WriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("unknown channel action %q (use pay, redeem, close or finalize)", action))
+		return
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, res)
 }
 
 // Amount is a nanoTON amount with its TON rendering.
@@ -108,6 +208,10 @@ func writeErr(w http.ResponseWriter, err error) {
 		apiutil.WriteError(w, http.StatusNotImplemented, "unavailable", err.Error())
 	case errors.Is(err, ErrChainNotReady):
 		apiutil.WriteError(w, http.StatusServiceUnavailable, "chain_not_ready", err.Error()+": wait a moment, or check that the chain host is running")
+	case errors.Is(err, ErrChannelRefused):
+		apiutil.WriteError(w, http.StatusConflict, "refused", err.Error())
+	case errors.Is(err, ErrUnknownChannel):
+		apiutil.WriteError(w, http.StatusNotFound, "unknown_channel", err.Error())
 	case errors.Is(err, ErrNoFaucet):
 		apiutil.WriteError(w, http.StatusBadRequest, "no_faucet", err.Error())
 	case errors.Is(err, wallet.ErrInsufficientBalance):

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/ledger"
+	"github.com/tonmesh/tonmesh/ledger/channel"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
 	"github.com/tonmesh/tonmesh/ledger/ton/remote"
@@ -62,6 +63,7 @@ type Service struct {
 	client *remote.Client // set on other emu nodes
 	wallet *wallet.Wallet
 	server *remote.Server
+	ch     channels
 	ready  chan struct{}
 
 	disabled error // non-nil: the ledger cannot run here, and why
@@ -83,11 +85,18 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Confi
 	if cfg.DepositPoll == 0 {
 		cfg.DepositPoll = 2 * time.Second
 	}
-	sp, err := store.Space(wallet.SpaceName)
-	if err != nil {
+	s := &Service{cfg: cfg, log: log, store: store, net: net, id: id, ready: make(chan struct{})}
+	var err error
+	if s.space, err = store.Space(wallet.SpaceName); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, log: log, store: store, net: net, id: id, space: sp, ready: make(chan struct{})}, nil
+	if s.ch.out, err = store.Space(outSpaceName); err != nil {
+		return nil, err
+	}
+	if s.ch.in, err = store.Space(channel.SpaceName); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Start hosts the chain or starts dialling its host, in the background.
@@ -121,6 +130,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.dialHost(runCtx)
 		}()
 	}
+	s.net.HandleRequest(ChannelProtocol, s.handleChannelMsg, maxChannelMsg, channelMsgTimeout)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -158,6 +168,9 @@ func (s *Service) connected(chain ton.Chain, host *emu.Chain, client *remote.Cli
 	w, err := wallet.New(chain, s.id.WalletKey, s.cfg.WalletVersion, s.space, wallet.WithLogger(s.log))
 	if err != nil {
 		return fmt.Errorf("ledger: wallet: %w", err)
+	}
+	if s.ch.payee, err = channel.NewPayee(s.ch.in, chain.GlobalID(), channel.WithPayeeLogger(s.log)); err != nil {
+		return fmt.Errorf("ledger: payment channels: %w", err)
 	}
 	s.chain, s.emu, s.client, s.wallet = chain, host, client, w
 	close(s.ready)
@@ -197,6 +210,9 @@ func (s *Service) Stop() {
 	s.wg.Wait()
 	if s.server != nil {
 		s.server.Stop()
+	}
+	if s.disabled == nil {
+		s.net.RemoveHandler(ChannelProtocol)
 	}
 }
 
