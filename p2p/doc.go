@@ -34,6 +34,11 @@
 //     metrics are registered only with the registry given to WithMetrics.
 //   - Every goroutine started by this package stops when Close returns.
 //
+// Gossip is best-effort, as GossipSub is: a node publishes its own messages to
+// every topic peer (flood publishing) and relays others' through the mesh;
+// a message can miss a peer that is not directly connected while the mesh is
+// still forming. Services that need every message must re-publish or sync.
+//
 // Records.Put reports success once the record was validated locally and sent
 // to the closest peers; like the DHT's PutValue, it cannot prove that any
 // remote peer kept it. Where that matters, read it back from another node.

@@ -97,7 +97,7 @@ func parseAddrs(key string, in []string, example string) ([]multiaddr.Multiaddr,
 // newHost builds the libp2p host: TCP and QUIC, Noise and TLS, yamux, a
 // resource manager with libp2p's auto-scaled limits, and a connection
 // manager. No relay, hole punching or port mapping; AutoNAT service only in
-// DHT auto mode. Metrics go to reg only; with reg nil they are off.
+// DHT auto mode. Metrics go to reg only (nil: to a registry nobody reads).
 func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Registerer) (host.Host, error) {
 	if key == nil || key.Type() != cryptopb.KeyType_Ed25519 {
 		return nil, errors.New("p2p: the peer key must be Ed25519 (derive it with p2p/identity)")
@@ -133,13 +133,18 @@ func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Reg
 		announce := pc.announce
 		opts = append(opts, libp2p.AddrsFactory(func([]multiaddr.Multiaddr) []multiaddr.Multiaddr { return announce }))
 	}
-	if reg != nil {
-		opts = append(opts, libp2p.PrometheusRegisterer(reg))
-	} else {
-		opts = append(opts, libp2p.DisableMetrics())
+	if reg == nil {
+		// Not libp2p.DisableMetrics: in v0.51 the event bus then registers
+		// its collectors with the global default registry anyway. A private
+		// registry that nobody gathers keeps the global one clean.
+		reg = prometheus.NewRegistry()
 	}
+	opts = append(opts, libp2p.PrometheusRegisterer(reg))
 	if pc.dhtMode == dht.ModeAuto {
-		opts = append(opts, libp2p.EnableNATService(), libp2p.EnableAutoNATv2())
+		// AutoNAT (v1) client runs on every libp2p host; auto mode also
+		// serves reachability checks to others. Not EnableAutoNATv2: in
+		// v0.51 its dialer host registers metrics with the global registry.
+		opts = append(opts, libp2p.EnableNATService())
 	}
 
 	h, err := libp2p.New(opts...)

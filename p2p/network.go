@@ -159,6 +159,10 @@ func (n *Network) build(key crypto.PrivKey, pc parsedConfig, reg prometheus.Regi
 
 	ps, err := pubsub.NewGossipSub(n.ctx, h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		// v0.17 defaults to mesh-only publishing: a message published before
+		// the first heartbeat grafts the topic's peers reaches nobody. Our
+		// own messages go to every topic peer above the publish threshold.
+		pubsub.WithFloodPublish(true),
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithSeenMessagesTTL(seenMessagesTTL),
 		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),

@@ -1,136 +1,15 @@
 package p2p
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-// Test helpers for in-process networks on 127.0.0.1.
-
-const (
-	testTopic     = "tonmesh/test/chat/1"
-	testNamespace = "test"
-)
-
-func testLogger() *slog.Logger {
-	if os.Getenv("TONMESH_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-type testNode struct {
-	*Network
-	key crypto.PrivKey
-	reg *prometheus.Registry
-}
-
-func newTestNode(t *testing.T, cfg Config) *testNode {
-	t.Helper()
-	if cfg.ListenAddrs == nil {
-		cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
-	}
-	key := newKey(t)
-	reg := prometheus.NewRegistry()
-	n, err := New(t.Context(), key, cfg, WithLogger(testLogger()), WithMetrics(reg))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &testNode{Network: n, key: key, reg: reg}
-}
-
-func addrStrings(n *Network) []string {
-	var out []string
-	for _, a := range n.Addrs() {
-		out = append(out, a.String())
-	}
-	return out
-}
-
-// pollUntil calls cond until it returns nil or ctx ends.
-func pollUntil(ctx context.Context, t *testing.T, what string, cond func() error) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: %v (last: %v)", what, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
-}
-
-func okPayload(_ context.Context, _ peer.ID, p []byte) error {
-	if !bytes.HasPrefix(p, []byte("msg:")) {
-		return errors.New(`payload must start with "msg:"`)
-	}
-	return nil
-}
-
-// attacker is a plain libp2p node that speaks tonmesh's protocols without
-// tonmesh's checks: its DHT accepts any value and its gossip has no
-// validators.
-type attacker struct {
-	host   host.Host
-	dht    *dht.IpfsDHT
-	pubsub *pubsub.PubSub
-}
-
-type acceptAll struct{}
-
-func (acceptAll) Validate(string, []byte) error        { return nil }
-func (acceptAll) Select(string, [][]byte) (int, error) { return 0, nil }
-
-func newAttacker(t *testing.T) *attacker {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics(), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := dht.New(h, dht.Mode(dht.ModeServer), dht.ProtocolPrefix(DHTProtocolPrefix), dht.Validator(acceptAll{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ps, err := pubsub.NewGossipSub(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = d.Close()
-		_ = h.Close()
-	})
-	return &attacker{host: h, dht: d, pubsub: ps}
-}
 
 // TestNetwork runs five Networks on 127.0.0.1, bootstrapped in a chain
 // (node i to node i-1), through discovery, gossip, records and streams.
@@ -141,7 +20,7 @@ func TestNetwork(t *testing.T) {
 	const size = 5
 	nodes := make([]*testNode, size)
 	topics := make([]*Topic, size)
-	subs := make([]*Subscription, size)
+	deliveries := make(chan delivery, 256)
 	for i := range nodes {
 		var cfg Config
 		if i > 0 {
@@ -157,23 +36,25 @@ func TestNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 		topics[i] = tp
-		if subs[i], err = tp.Subscribe(); err != nil {
+		sub, err := tp.Subscribe()
+		if err != nil {
 			t.Fatal(err)
 		}
+		collect(ctx, i, sub, deliveries)
 		if err := n.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	t.Run("dht discovery", func(t *testing.T) { testDiscovery(ctx, t, nodes) })
-	t.Run("gossip", func(t *testing.T) { testGossip(ctx, t, nodes, topics, subs) })
+	t.Run("gossip", func(t *testing.T) { testGossip(ctx, t, nodes, topics, deliveries) })
 	atk := newAttacker(t)
 	for _, n := range nodes {
 		if err := atk.host.Connect(ctx, peer.AddrInfo{ID: n.ID(), Addrs: n.Host().Addrs()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Run("malformed gossip", func(t *testing.T) { testMalformedGossip(ctx, t, nodes, topics, subs, atk) })
+	t.Run("malformed gossip", func(t *testing.T) { testMalformedGossip(ctx, t, nodes, topics, deliveries, atk) })
 	t.Run("records", func(t *testing.T) { testRecords(ctx, t, nodes) })
 	t.Run("forged records", func(t *testing.T) { testForgedRecords(ctx, t, nodes, atk) })
 	t.Run("request", func(t *testing.T) { testRequest(ctx, t, nodes) })
@@ -191,47 +72,45 @@ func testDiscovery(ctx context.Context, t *testing.T, nodes []*testNode) {
 			t.Fatalf("node %d: %v", i, err)
 		}
 	}
-	// Node 4 forgets node 0 and finds it again through the DHT.
+	// A DHT client bootstrapped only to the last node can learn node 0's
+	// address only through the DHT.
 	first, last := nodes[0], nodes[len(nodes)-1]
-	_ = last.Host().Network().ClosePeer(first.ID())
-	last.Host().Peerstore().ClearAddrs(first.ID())
-	ai, err := last.DHT().FindPeer(ctx, first.ID())
+	cl := newTestNode(t, Config{DHTMode: "client", Bootstrap: addrStrings(last.Network)})
+	if err := cl.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.WaitDHTPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	ai, err := cl.DHT().FindPeer(ctx, first.ID())
 	if err != nil {
 		t.Fatalf("FindPeer: %v", err)
 	}
 	if ai.ID != first.ID() || len(ai.Addrs) == 0 {
 		t.Fatalf("FindPeer returned %v, want node 0 with addresses", ai)
 	}
-	if err := last.Host().Connect(ctx, ai); err != nil {
+	if err := cl.Host().Connect(ctx, ai); err != nil {
 		t.Fatalf("connect to the address the DHT found: %v", err)
+	}
+	// Servers never route through a client.
+	for i, n := range nodes {
+		if n.DHT().RoutingTable().Find(cl.ID()) != "" {
+			t.Errorf("node %d has the DHT client in its routing table", i)
+		}
 	}
 }
 
-func testGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, subs []*Subscription) {
+func testGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, in <-chan delivery) {
 	src := nodes[0]
-	for _, n := range nodes[1:] {
-		if err := src.Host().Connect(ctx, peer.AddrInfo{ID: n.ID(), Addrs: n.Host().Addrs()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pollUntil(ctx, t, "node 0 sees every node on the topic", func() error {
-		if got := len(topics[0].ListPeers()); got < len(nodes)-1 {
-			return fmt.Errorf("%d topic peers", got)
+	pollUntil(ctx, t, "every node sees a peer on the topic", func() error {
+		for i, tp := range topics {
+			if len(tp.ListPeers()) == 0 {
+				return fmt.Errorf("node %d has no topic peers", i)
+			}
 		}
 		return nil
 	})
-	if err := topics[0].Publish(ctx, []byte("msg:hello")); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range subs {
-		m, err := s.Next(ctx)
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		if string(m.Payload) != "msg:hello" || m.From != src.ID() || time.Since(m.Sent) > time.Minute {
-			t.Fatalf("node %d got %q from %s sent %v", i, m.Payload, m.From, m.Sent)
-		}
-	}
+	publishUntilAll(ctx, t, topics[0], src.ID(), "msg:hello", len(nodes), in)
 	if err := topics[0].Publish(ctx, make([]byte, 1025)); !errors.Is(err, ErrPayloadTooLarge) {
 		t.Errorf("oversize publish: %v, want ErrPayloadTooLarge", err)
 	}
@@ -243,7 +122,7 @@ func testGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*
 	}
 }
 
-func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, subs []*Subscription, atk *attacker) {
+func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, in <-chan delivery, atk *attacker) {
 	raw, err := atk.pubsub.Join(testTopic)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +138,8 @@ func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, t
 	for i, n := range nodes {
 		rejectedBefore[i] = counterValue(t, n.metrics.gossip.WithLabelValues(testTopic, resultRejected))
 	}
-	// Flood-published to every node: not an envelope at all.
+	// Flood-published to every node; it passes okPayload's prefix check but
+	// is not an envelope.
 	if err := raw.Publish(ctx, []byte("msg:not an envelope")); err != nil {
 		t.Fatal(err)
 	}
@@ -275,20 +155,9 @@ func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, t
 			return nil
 		})
 	}
-	// Every receiver has rejected it, so nobody can deliver it; the next
-	// message each subscriber sees is the marker.
-	if err := topics[0].Publish(ctx, []byte("msg:marker")); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range subs {
-		m, err := s.Next(ctx)
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		if string(m.Payload) != "msg:marker" {
-			t.Fatalf("node %d delivered %q before the marker", i, m.Payload)
-		}
-	}
+	// Every receiver has rejected it, so nobody can deliver it: until the
+	// marker arrives, each node may deliver only leftover hellos.
+	publishUntilAll(ctx, t, topics[0], nodes[0].ID(), "msg:marker", len(nodes), in, "msg:hello")
 }
 
 func testRecords(ctx context.Context, t *testing.T, nodes []*testNode) {
@@ -407,107 +276,5 @@ func testRequest(ctx context.Context, t *testing.T, nodes []*testNode) {
 	ccancel()
 	if _, err := cli.Request(cctx, srv.ID(), echo, []byte("x"), 1024); err == nil {
 		t.Error("request with a cancelled context succeeded")
-	}
-}
-
-func TestStartDoesNotBlockOnUnreachableBootstrap(t *testing.T) {
-	ghost := peerIDOf(t, newKey(t))
-	n := newTestNode(t, Config{Bootstrap: []string{"/ip4/127.0.0.1/tcp/9/p2p/" + ghost.String()}})
-	done := make(chan error, 1)
-	go func() { done <- n.Start(t.Context()) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Start blocked on an unreachable bootstrap peer")
-	}
-	if err := n.Start(t.Context()); err == nil {
-		t.Error("second Start succeeded")
-	}
-	// Close must stop the retry loop (the deferred Close would hang otherwise).
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestMetricsUsePrivateRegistries(t *testing.T) {
-	a := newTestNode(t, Config{})
-	b := newTestNode(t, Config{ListenAddrs: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := a.Host().Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Host().Addrs()}); err != nil {
-		t.Fatalf("connect over QUIC: %v", err)
-	}
-	for name, n := range map[string]*testNode{"a": a, "b": b} {
-		fams, err := n.reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, f := range fams {
-			names = append(names, f.GetName())
-		}
-		for _, want := range []string{"tonmesh_p2p_connected_peers", "tonmesh_p2p_dht_routing_table_peers"} {
-			if !slices.Contains(names, want) {
-				t.Errorf("registry %s lacks %s", name, want)
-			}
-		}
-		if !slices.ContainsFunc(names, func(s string) bool { return strings.HasPrefix(s, "libp2p_rcmgr_") }) {
-			t.Errorf("registry %s lacks resource-manager metrics", name)
-		}
-		if !slices.ContainsFunc(names, func(s string) bool { return strings.HasPrefix(s, "libp2p_swarm_") }) {
-			t.Errorf("registry %s lacks swarm metrics", name)
-		}
-	}
-	fams, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if strings.HasPrefix(f.GetName(), "libp2p_") || strings.HasPrefix(f.GetName(), "tonmesh_") {
-			t.Errorf("metric %s leaked into the default registry", f.GetName())
-		}
-	}
-}
-
-func TestConfigValidation(t *testing.T) {
-	good := peerIDOf(t, newKey(t))
-	cases := map[string]Config{
-		"bad listen addr":      {ListenAddrs: []string{"tcp/abc"}},
-		"bootstrap without id": {Bootstrap: []string{"/ip4/127.0.0.1/tcp/4001"}},
-		"bad dht mode":         {DHTMode: "fast"},
-		"mdns":                 {MDNS: true},
-		"watermarks":           {ConnLow: 10, ConnHigh: 5},
-	}
-	for name, cfg := range cases {
-		if _, err := parseConfig(&cfg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-	cfg := Config{Bootstrap: []string{"/ip4/127.0.0.1/tcp/4001/p2p/" + good.String(), "/ip4/127.0.0.1/udp/4001/quic-v1/p2p/" + good.String()}}
-	pc, err := parseConfig(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pc.bootstrap) != 1 || len(pc.bootstrap[0].Addrs) != 2 || cfg.DHTMode != "server" || cfg.ConnLow != DefaultConnLow || cfg.ConnHigh != DefaultConnHigh {
-		t.Fatalf("defaults/bootstrap not applied: %+v %+v", pc, cfg)
-	}
-	secp, _, err := crypto.GenerateSecp256k1Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(t.Context(), secp, Config{}); err == nil {
-		t.Error("non-Ed25519 peer key accepted")
-	}
-}
-
-func TestDHTModes(t *testing.T) {
-	for _, mode := range []string{"client", "auto"} {
-		n := newTestNode(t, Config{DHTMode: mode})
-		if err := n.Close(); err != nil {
-			t.Fatalf("%s: %v", mode, err)
-		}
 	}
 }

@@ -113,44 +113,43 @@ func (r *Records) Validate(key string, value []byte) error {
 
 // check is Validate returning the decoded record; it counts the outcome.
 func (r *Records) check(key string, value []byte, now time.Time) (*SignedRecord, error) {
-	label := unknownLabel
-	rec, err := r.checkRecord(key, value, now, &label)
+	rec, ns, err := r.checkRecord(key, value, now)
 	result := resultAccepted
 	if err != nil {
 		result = resultRejected
 		r.log.Debug("record refused", "key", truncateForLog(key), "err", err)
 	}
-	r.metrics.records.WithLabelValues(label, result).Inc()
+	r.metrics.records.WithLabelValues(ns, result).Inc()
 	return rec, err
 }
 
-func (r *Records) checkRecord(key string, value []byte, now time.Time, label *string) (*SignedRecord, error) {
+// checkRecord validates one value. ns is the metrics label: the namespace
+// once it is known to be registered, unknownLabel before.
+func (r *Records) checkRecord(key string, value []byte, now time.Time) (rec *SignedRecord, ns string, err error) {
 	ns, _, ok := splitDHTKey(key)
 	if !ok {
-		return nil, fmt.Errorf("record key %q is not a tonmesh key (want /tonmesh-<namespace>/<key>): %w", truncateForLog(key), ErrUnknownNamespace)
+		return nil, unknownLabel, fmt.Errorf("record key %q is not a tonmesh key (want /tonmesh-<namespace>/<key>): %w", truncateForLog(key), ErrUnknownNamespace)
 	}
 	policy, ok := r.validator(ns)
 	if !ok {
-		return nil, fmt.Errorf("namespace %q: %w", truncateForLog(ns), ErrUnknownNamespace)
+		return nil, unknownLabel, fmt.Errorf("namespace %q: %w", truncateForLog(ns), ErrUnknownNamespace)
 	}
-	*label = ns
-	rec, err := UnmarshalRecord(value)
-	if err != nil {
-		return nil, err
+	if rec, err = UnmarshalRecord(value); err != nil {
+		return nil, ns, err
 	}
 	if DHTKey(rec.Namespace, rec.Key) != key {
-		return nil, fmt.Errorf("record for %q stored under a different DHT key", DHTKey(rec.Namespace, rec.Key))
+		return nil, ns, fmt.Errorf("record for %q stored under a different DHT key", DHTKey(rec.Namespace, rec.Key))
 	}
 	if rec.Expired(now) {
-		return nil, fmt.Errorf("record expired at %s", rec.Expires.UTC().Format(time.RFC3339))
+		return nil, ns, fmt.Errorf("record expired at %s", rec.Expires.UTC().Format(time.RFC3339))
 	}
 	if err := rec.Verify(); err != nil {
-		return nil, err
+		return nil, ns, err
 	}
 	if err := policy.ValidateRecord(rec); err != nil {
-		return nil, fmt.Errorf("namespace %q policy: %w", ns, err)
+		return nil, ns, fmt.Errorf("namespace %q policy: %w", ns, err)
 	}
-	return rec, nil
+	return rec, ns, nil
 }
 
 // Select implements record.Validator: among the valid values, the highest
