@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -62,10 +63,13 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (stop the other daemon using this home, or pick another --home): %v", ErrLocked, dir, err)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
-		Lock:   lock,
-		Logger: pebbleLogger{o.log},
-	})
+	popts := &pebble.Options{Lock: lock, Logger: pebbleLogger{o.log}}
+	// Bloom filters on every level: idempotency checks (journal keys, deposit
+	// hashes) mostly look up keys that do not exist yet.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("ledger: open database %s: %w", dir, err)

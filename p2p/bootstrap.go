@@ -60,6 +60,11 @@ func (n *Network) connectLoop(ctx context.Context, ai peer.AddrInfo) {
 			return
 		}
 		dctx, cancel := context.WithTimeout(ctx, bootstrapDialTimeout)
+		if attempt > 1 {
+			// The swarm's dial backoff (5 s after a refused dial) would make
+			// every retry fail at once; this loop has its own backoff.
+			dctx = network.WithForceDirectDial(dctx, "bootstrap retry")
+		}
 		err := n.host.Connect(dctx, ai)
 		cancel()
 		if err == nil {
