@@ -134,6 +134,7 @@ func ledgerConfig(cfg *config.Config) (ledgersvc.Config, error) {
 	lc.Network, _ = identity.ParseNetwork(cfg.TON.Network)
 	lc.WalletVersion, _ = identity.ParseWalletVersion(cfg.TON.WalletVersion)
 	lc.FaucetMax = new(big.Int).Mul(big.NewInt(int64(cfg.TON.FaucetMaxTON)), big.NewInt(1_000_000_000))
+	lc.AnchorInterval, _ = time.ParseDuration(cfg.TON.AnchorInterval) // validated
 	host := cfg.TON.EmuPeer
 	if host == "" && !cfg.TON.EmuHost && len(cfg.P2P.Bootstrap) > 0 {
 		_, id, _ := strings.Cut(cfg.P2P.Bootstrap[0], "/p2p/")

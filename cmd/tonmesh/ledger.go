@@ -30,7 +30,7 @@ and "ledger faucet" pays test TON. On mainnet/testnet this build has no
 liteserver client yet: the ledger commands say so.`,
 	}
 	cmd.AddCommand(newLedgerBalanceCmd(g), newLedgerSendCmd(g), newLedgerHistoryCmd(g), newLedgerFaucetCmd(g), newLedgerDepositsCmd(g),
-		newLedgerChannelsCmd(g), newLedgerChannelCmd(g))
+		newLedgerChannelsCmd(g), newLedgerChannelCmd(g), newLedgerJournalCmd(g), newLedgerAnchorsCmd(g), newLedgerVerifyCmd(g))
 	return cmd
 }
 
@@ -185,6 +185,106 @@ func newLedgerDepositsCmd(g *globalFlags) *cobra.Command {
 				rows = append(rows, []string{e.Time.Format("2006-01-02 15:04:05"), e.Amount.TON, e.From, e.Comment})
 			}
 			table(rows)
+			return nil
+		},
+	}
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+func newLedgerJournalCmd(g *globalFlags) *cobra.Command {
+	var after uint64
+	cmd := &cobra.Command{
+		Use:   "journal",
+		Short: "List the node's settlements journal (hash-chained, anchored to TON)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.ledgerClient()
+			if err != nil {
+				return err
+			}
+			j, err := c.Journal(cmd.Context(), after)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(j)
+			}
+			rows := [][]string{{"SEQ", "TIME", "KIND", "AMOUNT", "KEY"}}
+			for _, e := range j {
+				rows = append(rows, []string{strconv.FormatUint(e.Seq, 10), e.Time, e.Kind, e.Amount.TON, e.Key})
+			}
+			table(rows)
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&after, "after", 0, "list entries after this sequence number")
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+func newLedgerAnchorsCmd(g *globalFlags) *cobra.Command {
+	var now bool
+	cmd := &cobra.Command{
+		Use:   "anchors",
+		Short: "List the journal's anchors on TON (--now anchors new entries at once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.ledgerClient()
+			if err != nil {
+				return err
+			}
+			if now {
+				a, err := c.AnchorNow(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Printf("anchored entries %d..%d (%s)\n", a.FromSeq+1, a.ToSeq, a.Status)
+			}
+			list, err := c.Anchors(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(list)
+			}
+			rows := [][]string{{"ID", "ENTRIES", "STATUS", "ROOT", "TX"}}
+			for _, a := range list {
+				rows = append(rows, []string{strconv.FormatUint(a.ID, 10), fmt.Sprintf("%d..%d", a.FromSeq+1, a.ToSeq), string(a.Status), fmt.Sprintf("%x", a.Root), fmt.Sprintf("%x", a.TxHash)})
+			}
+			table(rows)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&now, "now", false, "anchor the entries not yet anchored before listing")
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+func newLedgerVerifyCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify ENTRY_ID",
+		Short: "Prove that a journal entry is included in an anchor committed to TON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("ENTRY_ID %q is not a journal sequence number (see `tonmesh ledger journal`)", args[0])
+			}
+			c, err := g.ledgerClient()
+			if err != nil {
+				return err
+			}
+			v, err := c.Verify(cmd.Context(), seq)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(v)
+			}
+			p := v.Proof
+			fmt.Printf("entry %d (%s) is in anchor %d (entries %d..%d), root %x,\ncommitted on chain in transaction %x; Merkle path of %d hashes verified\n",
+				seq, p.Record.Kind, p.Anchor.ID, p.Anchor.FromSeq+1, p.Anchor.ToSeq, p.Root, p.Anchor.TxHash, len(p.Path))
 			return nil
 		},
 	}

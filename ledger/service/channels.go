@@ -20,6 +20,7 @@ import (
 
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/ledger/channel"
+	"github.com/tonmesh/tonmesh/ledger/journal"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p"
 )
@@ -185,6 +186,7 @@ func (s *Service) answerChannelMsg(ctx context.Context, m *chanMsg, reply *chanR
 		if err != nil {
 			return err
 		}
+		s.record(ctx, journal.KindChannelVoucher, fmt.Sprintf("voucher:%s:%s", sv.Channel.StringRaw(), sv.Cumulative), sv.Cumulative, sv.Channel.StringRaw())
 		reply.Cumulative = sv.Cumulative.String()
 	}
 	return nil
@@ -253,6 +255,7 @@ func (s *Service) OpenChannel(ctx context.Context, payee peer.ID, deposit *big.I
 	if err := s.saveOut(addr, oc); err != nil {
 		return nil, err
 	}
+	s.record(ctx, journal.KindChannelOpen, "open:"+addr.StringRaw(), st.Deposited, to.StringRaw())
 	s.announce(ctx, addr, oc)
 	return addr, nil
 }
@@ -341,12 +344,17 @@ func (s *Service) Redeem(ctx context.Context, ch *address.Address) (*big.Int, er
 	if err := s.sendToChannel(ctx, ch, msg.Amount.Nano(), msg.Body, nil); err != nil {
 		return nil, fmt.Errorf("redeem: %w", err)
 	}
+	s.record(ctx, journal.KindChannelRedeem, fmt.Sprintf("redeem:%s:%s", ch.StringRaw(), sv.Cumulative), sv.Cumulative, ch.StringRaw())
 	return sv.Cumulative, nil
 }
 
 // CloseChannel starts the close timeout of a channel this node pays into.
 func (s *Service) CloseChannel(ctx context.Context, ch *address.Address) error {
-	return s.payerOp(ctx, ch, channel.CloseMessage(ch, 0).Body, func(oc *outChannel) { oc.Closing = true })
+	err := s.payerOp(ctx, ch, channel.CloseMessage(ch, 0).Body, func(oc *outChannel) { oc.Closing = true })
+	if err == nil {
+		s.record(ctx, journal.KindChannelClose, "close:"+ch.StringRaw(), nil, ch.StringRaw())
+	}
+	return err
 }
 
 // FinalizeChannel refunds the rest of a closed channel after its timeout.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/ledger/anchor"
 )
 
 // Client is the ledger part of a node's API, for the CLI and scripts.
@@ -61,4 +62,28 @@ func (c *Client) OpenChannel(ctx context.Context, req OpenChannelRequest) (*Chan
 func (c *Client) ChannelAction(ctx context.Context, id, action, amountTON string) (*ChannelActionResult, error) {
 	var r ChannelActionResult
 	return &r, c.c.Post(ctx, "/api/v1/ledger/channels/"+url.PathEscape(id)+"/"+action, ChannelActionRequest{Amount: amountTON}, &r)
+}
+
+// Journal calls GET /api/v1/ledger/journal.
+func (c *Client) Journal(ctx context.Context, after uint64) ([]JournalEntry, error) {
+	var j []JournalEntry
+	return j, c.c.Get(ctx, "/api/v1/ledger/journal?after="+strconv.FormatUint(after, 10), &j)
+}
+
+// Anchors calls GET /api/v1/ledger/anchors.
+func (c *Client) Anchors(ctx context.Context) ([]*anchor.Anchor, error) {
+	var a []*anchor.Anchor
+	return a, c.c.Get(ctx, "/api/v1/ledger/anchors", &a)
+}
+
+// AnchorNow calls POST /api/v1/ledger/anchors.
+func (c *Client) AnchorNow(ctx context.Context) (*anchor.Anchor, error) {
+	var a anchor.Anchor
+	return &a, c.c.Post(ctx, "/api/v1/ledger/anchors", struct{}{}, &a)
+}
+
+// Verify calls GET /api/v1/ledger/verify/{seq}.
+func (c *Client) Verify(ctx context.Context, seq uint64) (*Verification, error) {
+	var v Verification
+	return &v, c.c.Get(ctx, "/api/v1/ledger/verify/"+strconv.FormatUint(seq, 10), &v)
 }

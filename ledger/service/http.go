@@ -12,6 +12,7 @@ import (
 	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/ledger/journal"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/remote"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
@@ -28,6 +29,10 @@ func (s *Service) Routes(handle func(pattern string, h http.Handler)) {
 	handle("GET /api/v1/ledger/channels", http.HandlerFunc(s.handleChannels))
 	handle("POST /api/v1/ledger/channels", http.HandlerFunc(s.handleOpenChannel))
 	handle("POST /api/v1/ledger/channels/{id}/{action}", http.HandlerFunc(s.handleChannelAction))
+	handle("GET /api/v1/ledger/journal", http.HandlerFunc(s.handleJournal))
+	handle("GET /api/v1/ledger/anchors", http.HandlerFunc(s.handleAnchors))
+	handle("POST /api/v1/ledger/anchors", http.HandlerFunc(s.handleAnchorNow))
+	handle("GET /api/v1/ledger/verify/{seq}", http.HandlerFunc(s.handleVerify))
 }
 
 // OpenChannelRequest is the body of POST /api/v1/ledger/channels.
@@ -287,6 +292,7 @@ func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.record(r.Context(), journal.KindWithdrawal, fmt.Sprintf("send:%x", rc.MsgHash), nano, to.StringRaw())
 	apiutil.WriteJSON(w, http.StatusOK, SendResult{
 		MsgHash: fmt.Sprintf("%x", rc.MsgHash), TxHash: fmt.Sprintf("%x", rc.TxHash), TxLT: rc.TxLT,
 		Seqno: rc.Seqno, Deployed: rc.Deployed, Fees: amount(rc.Fees), Seconds: time.Since(start).Seconds(),

@@ -12,7 +12,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/ledger"
+	"github.com/tonmesh/tonmesh/ledger/anchor"
 	"github.com/tonmesh/tonmesh/ledger/channel"
+	"github.com/tonmesh/tonmesh/ledger/journal"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
 	"github.com/tonmesh/tonmesh/ledger/ton/remote"
@@ -33,6 +35,8 @@ type Config struct {
 	FaucetMax *big.Int
 	// DepositPoll is how often incoming transfers are looked for.
 	DepositPoll time.Duration
+	// AnchorInterval is how often the journal is anchored; 0 turns it off.
+	AnchorInterval time.Duration
 }
 
 // ErrChainNotReady is returned while the chain cannot be reached.
@@ -64,9 +68,16 @@ type Service struct {
 	wallet *wallet.Wallet
 	server *remote.Server
 	ch     channels
-	ready  chan struct{}
 
-	disabled error // non-nil: the ledger cannot run here, and why
+	journal     *journal.Journal
+	anchorSpace *ledger.Space
+	anchors     *anchor.Anchorer // nil when anchoring is off
+	ready       chan struct{}
+
+	disabled error // set by New: the ledger cannot run here, and why
+
+	failMu sync.Mutex
+	failed error // set when a background connection found the ledger unusable
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -80,7 +91,7 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Confi
 		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: ton.network = %q needs the TON liteserver client, which this build does not have yet; use ton.network = \"emu\" (the local emulated chain)", ErrUnavailable, cfg.Network)}, nil
 	}
 	if !cfg.EmuHost && cfg.EmuPeer == "" {
-		return nil, errors.New("ledger: no emulated chain host: set ton.emu_host = true on one node, or ton.emu_peer (or a p2p.bootstrap peer) on the others")
+		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: no emulated chain host: set ton.emu_host = true on one node, and ton.emu_peer (or a p2p.bootstrap peer) on the others", ErrUnavailable)}, nil
 	}
 	if cfg.DepositPoll == 0 {
 		cfg.DepositPoll = 2 * time.Second
@@ -95,6 +106,12 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Confi
 	}
 	if s.ch.in, err = store.Space(channel.SpaceName); err != nil {
 		return nil, err
+	}
+	if s.anchorSpace, err = store.Space(anchor.SpaceName); err != nil {
+		return nil, err
+	}
+	if s.journal, err = journal.Open(store, journal.WithLogger(log)); err != nil {
+		return nil, fmt.Errorf("ledger: journal: %w", err)
 	}
 	return s, nil
 }
@@ -118,17 +135,14 @@ func (s *Service) Start(ctx context.Context) error {
 			opts = append(opts, remote.WithFaucet(c.Faucet, s.cfg.FaucetMax))
 		}
 		s.server = remote.Serve(s.net, c, opts...)
-		if err := s.connected(c, c, nil); err != nil {
+		if err := s.connected(ctx, c, c, nil); err != nil {
 			cancel()
 			return err
 		}
 		s.log.Info("hosting the emulated TON chain", "global_id", c.GlobalID(), "faucet", s.cfg.FaucetMax)
-	} else {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.dialHost(runCtx)
-		}()
+	} else if err := s.dialHost(ctx, runCtx); err != nil {
+		cancel()
+		return err
 	}
 	s.net.HandleRequest(ChannelProtocol, s.handleChannelMsg, maxChannelMsg, channelMsgTimeout)
 	s.wg.Add(1)
@@ -139,38 +153,75 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// dialHost retries until the chain host answers or ctx ends.
-func (s *Service) dialHost(ctx context.Context) {
+// hostWait is how long Start waits for the chain host before going on
+// without it (and connecting in the background).
+const hostWait = 20 * time.Second
+
+// dialHost connects to the chain host. It waits up to hostWait so that a
+// rolled-back journal stops the node at start; past that it keeps trying in
+// the background, and a rollback found then disables the ledger.
+func (s *Service) dialHost(startCtx, runCtx context.Context) error {
+	waitCtx, cancel := context.WithTimeout(startCtx, hostWait)
+	defer cancel()
+	err := s.tryDial(waitCtx)
+	if err == nil || errors.Is(err, anchor.ErrRolledBack) {
+		return err
+	}
+	s.log.Warn("the emulated chain's host is not reachable yet; the ledger will connect when it is", "host", s.cfg.EmuPeer)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.tryDial(runCtx); err != nil && runCtx.Err() == nil {
+			s.log.Error("ledger disabled", "err", err)
+			s.failMu.Lock()
+			s.failed = err
+			s.failMu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// tryDial retries until the host answers (then sets the service up) or ctx ends.
+func (s *Service) tryDial(ctx context.Context) error {
 	backoff := 200 * time.Millisecond
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		c, err := remote.Dial(dctx, s.net, s.cfg.EmuPeer)
 		cancel()
 		if err == nil {
-			if err := s.connected(c, nil, c); err != nil {
-				s.log.Error("ledger: wallet setup failed", "err", err)
-				return
-			}
 			s.log.Info("connected to the emulated TON chain", "host", s.cfg.EmuPeer)
-			return
+			return s.connected(ctx, c, nil, c)
 		}
 		s.log.Debug("chain host not reachable yet", "host", s.cfg.EmuPeer, "err", err)
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
-func (s *Service) connected(chain ton.Chain, host *emu.Chain, client *remote.Client) error {
+// connected sets up the wallet, channels and anchoring on a reachable chain,
+// and reconciles the journal with the chain's anchors: a journal behind its
+// last anchor is refused (anchor.ErrRolledBack).
+func (s *Service) connected(ctx context.Context, chain ton.Chain, host *emu.Chain, client *remote.Client) error {
 	w, err := wallet.New(chain, s.id.WalletKey, s.cfg.WalletVersion, s.space, wallet.WithLogger(s.log))
 	if err != nil {
 		return fmt.Errorf("ledger: wallet: %w", err)
 	}
 	if s.ch.payee, err = channel.NewPayee(s.ch.in, chain.GlobalID(), channel.WithPayeeLogger(s.log)); err != nil {
 		return fmt.Errorf("ledger: payment channels: %w", err)
+	}
+	if s.cfg.AnchorInterval > 0 {
+		a, err := anchor.New(s.journal, w, chain, s.anchorSpace, anchor.WithLogger(s.log), anchor.WithInterval(s.cfg.AnchorInterval))
+		if err != nil {
+			return fmt.Errorf("ledger: anchoring: %w", err)
+		}
+		if err := a.Reconcile(ctx); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		s.anchors = a
 	}
 	s.chain, s.emu, s.client, s.wallet = chain, host, client, w
 	close(s.ready)
@@ -183,6 +234,15 @@ func (s *Service) scanDeposits(ctx context.Context) {
 		return
 	case <-s.ready:
 	}
+	if s.anchors != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.anchors.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("anchoring stopped", "err", err)
+			}
+		}()
+	}
 	d := s.wallet.Deposits()
 	t := time.NewTicker(s.cfg.DepositPoll)
 	defer t.Stop()
@@ -192,6 +252,7 @@ func (s *Service) scanDeposits(ctx context.Context) {
 		} else {
 			for _, dep := range got {
 				s.log.Info("deposit received", "from", dep.From, "amount", wallet.FormatTON(dep.Amount), "tx", fmt.Sprintf("%x", dep.TxHash))
+				s.record(ctx, journal.KindDeposit, fmt.Sprintf("deposit:%x", dep.TxHash), dep.Amount, dep.From.StringRaw())
 			}
 		}
 		select {
@@ -211,15 +272,18 @@ func (s *Service) Stop() {
 	if s.server != nil {
 		s.server.Stop()
 	}
-	if s.disabled == nil {
+	if s.journal != nil {
 		s.net.RemoveHandler(ChannelProtocol)
+		if err := s.journal.Close(); err != nil {
+			s.log.Error("closing the journal", "err", err)
+		}
 	}
 }
 
 // Wallet returns the node's wallet, or ErrChainNotReady.
 func (s *Service) Wallet() (*wallet.Wallet, error) {
-	if s.disabled != nil {
-		return nil, s.disabled
+	if err := s.unavailable(); err != nil {
+		return nil, err
 	}
 	select {
 	case <-s.ready:
@@ -229,10 +293,23 @@ func (s *Service) Wallet() (*wallet.Wallet, error) {
 	}
 }
 
-// WaitReady blocks until the chain is reachable or ctx ends.
-func (s *Service) WaitReady(ctx context.Context) error {
+// unavailable says why the ledger cannot serve, or nil.
+func (s *Service) unavailable() error {
 	if s.disabled != nil {
 		return s.disabled
+	}
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if s.failed != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, s.failed)
+	}
+	return nil
+}
+
+// WaitReady blocks until the chain is reachable or ctx ends.
+func (s *Service) WaitReady(ctx context.Context) error {
+	if err := s.unavailable(); err != nil {
+		return err
 	}
 	select {
 	case <-s.ready:
