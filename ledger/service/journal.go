@@ -94,13 +94,17 @@ func (s *Service) handleAnchors(w http.ResponseWriter, r *http.Request) {
 	apiutil.WriteJSON(w, http.StatusOK, list)
 }
 
-func (s *Service) handleAnchorNow(w http.ResponseWriter, r *http.Request) {
+// AnchorNow anchors the journal entries not anchored yet.
+func (s *Service) AnchorNow(ctx context.Context) (*anchor.Anchor, error) {
 	a, err := s.anchorer()
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	an, err := a.AnchorNow(r.Context())
+	return a.AnchorNow(ctx)
+}
+
+func (s *Service) handleAnchorNow(w http.ResponseWriter, r *http.Request) {
+	an, err := s.AnchorNow(r.Context())
 	if errors.Is(err, anchor.ErrNothingToAnchor) {
 		apiutil.WriteError(w, http.StatusConflict, "nothing_to_anchor", "every journal entry is already anchored")
 		return
