@@ -36,15 +36,15 @@ liteserver client yet: the ledger commands say so.`,
 
 func newLedgerBalanceCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "balance",
-		Short: "Show the wallet's address and balance",
-		Args:  cobra.NoArgs,
+		Use:   "balance [ADDRESS]",
+		Short: "Show the wallet's address and balance (or any account's)",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.ledgerClient()
 			if err != nil {
 				return err
 			}
-			b, err := c.Balance(cmd.Context())
+			b, err := c.Balance(cmd.Context(), args...)
 			if err != nil {
 				return err
 			}

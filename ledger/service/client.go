@@ -15,10 +15,15 @@ type Client struct{ c *apiutil.Client }
 // NewClient wraps an API client.
 func NewClient(c *apiutil.Client) *Client { return &Client{c: c} }
 
-// Balance calls GET /api/v1/ledger/balance.
-func (c *Client) Balance(ctx context.Context) (*Balance, error) {
+// Balance calls GET /api/v1/ledger/balance: the node's wallet, or any
+// account when addr is not empty.
+func (c *Client) Balance(ctx context.Context, addr ...string) (*Balance, error) {
+	path := "/api/v1/ledger/balance"
+	if len(addr) > 0 && addr[0] != "" {
+		path += "?address=" + url.QueryEscape(addr[0])
+	}
 	var b Balance
-	return &b, c.c.Get(ctx, "/api/v1/ledger/balance", &b)
+	return &b, c.c.Get(ctx, path, &b)
 }
 
 // Send calls POST /api/v1/ledger/send.

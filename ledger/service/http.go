@@ -234,6 +234,10 @@ func (s *Service) handleBalance(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if q := r.URL.Query().Get("address"); q != "" {
+		s.writeAccount(w, r, q)
+		return
+	}
 	st, err := s.chain.Account(r.Context(), wl.Address())
 	if err != nil {
 		writeErr(w, err)
@@ -251,6 +255,24 @@ func (s *Service) handleBalance(w http.ResponseWriter, r *http.Request) {
 		Balance:    amount(st.Balance),
 		Deposits:   amount(total),
 		Network:    string(s.cfg.Network),
+	})
+}
+
+// writeAccount answers with any account's state, as the chain shows it.
+func (s *Service) writeAccount(w http.ResponseWriter, r *http.Request, addr string) {
+	a, err := wallet.ParseAddress(addr)
+	if err != nil {
+		apiutil.BadRequest(w, fmt.Sprintf("address: %v", err))
+		return
+	}
+	st, err := s.chain.Account(r.Context(), a)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, Balance{
+		Address: s.friendly(a), AddressRaw: identity.FormatRaw(a), Status: string(st.Status),
+		Balance: amount(st.Balance), Deposits: amount(nil), Network: string(s.cfg.Network),
 	})
 }
 
