@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,10 +16,10 @@ import (
 )
 
 // startTestnet runs `tonmesh testnet` and waits for testnet.json.
-func startTestnet(t *testing.T, dir string, nodes string) (*exec.Cmd, *testnet.Manifest, *strings.Builder) {
+func startTestnet(t *testing.T, dir string, nodes string) (*exec.Cmd, *testnet.Manifest, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binharness.Binary(t), "testnet", "--nodes", nodes, "--dir", dir)
-	out := &strings.Builder{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func startTestnet(t *testing.T, dir string, nodes string) (*exec.Cmd, *testnet.M
 }
 
 // stopTestnet sends SIGINT and requires a clean exit.
-func stopTestnet(t *testing.T, cmd *exec.Cmd, dir string, out *strings.Builder) {
+func stopTestnet(t *testing.T, cmd *exec.Cmd, dir string, out *syncBuffer) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -60,6 +61,24 @@ func stopTestnet(t *testing.T, cmd *exec.Cmd, dir string, out *strings.Builder) 
 	if _, err := os.Stat(filepath.Join(dir, testnet.ManifestFile)); !os.IsNotExist(err) {
 		t.Errorf("testnet.json still there after shutdown (err=%v)", err)
 	}
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestTestnetThreeNodes(t *testing.T) {
