@@ -62,13 +62,18 @@ func (s *apiServer) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.auth(h))
 }
 
+// serve answers requests on ln until shutdown.
 func (s *apiServer) serve(ln net.Listener) {
-	s.mu.Lock()
-	s.addr = ln.Addr().String()
-	s.mu.Unlock()
 	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.n.log.Error("API server stopped", "err", err)
 	}
+}
+
+// bound records the address the API listens on.
+func (s *apiServer) bound(ln net.Listener) {
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
 }
 
 func (s *apiServer) url() string {

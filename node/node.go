@@ -182,7 +182,8 @@ func (n *Node) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("node: API: %w", explainListenError(err, "api.listen"))
 	}
-	url := "http://" + ln.Addr().String()
+	n.api.bound(ln)
+	url := n.api.url()
 	if err := writeFileAtomic(n.home.APIURLPath(), []byte(url+"\n"), 0o600); err != nil {
 		ln.Close()
 		cancel()
