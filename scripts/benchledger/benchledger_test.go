@@ -7,33 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
-func TestNearestRank(t *testing.T) {
-	s := make([]time.Duration, 200)
-	for i := range s {
-		s[i] = time.Duration(i+1) * time.Millisecond
-	}
-	for _, c := range []struct {
-		p    int
-		want time.Duration
-	}{{1, 2 * time.Millisecond}, {50, 100 * time.Millisecond}, {99, 198 * time.Millisecond}, {100, 200 * time.Millisecond}} {
-		if got := nearestRank(s, c.p); got != c.want {
-			t.Errorf("p%d of 1..200 ms = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := nearestRank(s[:1], 99); got != time.Millisecond {
-		t.Errorf("p99 of one sample = %v, want 1ms", got)
-	}
-	l := summarize([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond})
-	if l.N != 3 || l.P50MS != 2 || l.P99MS != 3 || l.MaxMS != 3 || l.MeanMS != 2 {
-		t.Errorf("summarize = %+v", l)
-	}
-	if r := rateOf(500, 250*time.Millisecond); r.PerS != 2000 || r.Ops != 500 {
+func TestRateOf(t *testing.T) {
+	if r := rateOf(500, 250*time.Millisecond); r != (Rate{Ops: 500, Seconds: 0.25, PerS: 2000}) {
 		t.Errorf("rateOf(500, 250ms) = %+v", r)
 	}
-	if ratio(1, 0) != 0 || ratio(3, 2) != 1.5 {
-		t.Errorf("ratio: %v %v", ratio(1, 0), ratio(3, 2))
+	if r := rateOf(7, 0); r != (Rate{Ops: 7}) {
+		t.Errorf("rateOf(7, 0) = %+v, want no rate", r)
 	}
 }
 
@@ -64,7 +47,7 @@ func TestRunMeasuresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	res := run(context.Background(), c, &progress{w: &log, start: time.Now()})
+	res := run(context.Background(), c, &benchutil.Progress{W: &log, Start: time.Now()})
 	if len(res.Failures) > 0 {
 		t.Fatalf("failures: %v\n%s", res.Failures, log.String())
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,9 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
 // benchConfig is the parsed command line.
@@ -38,10 +38,7 @@ type Result struct {
 
 // Machine describes where the figures were taken.
 type Machine struct {
-	GOOS       string `json:"goos"`
-	GOARCH     string `json:"goarch"`
-	CPUs       int    `json:"cpus"`
-	GoVersion  string `json:"go_version"`
+	benchutil.Machine
 	StoreDir   string `json:"store_dir"`
 	Filesystem string `json:"filesystem,omitempty"`
 }
@@ -82,31 +79,15 @@ type Ratios struct {
 }
 
 func main() {
+	cmd := benchutil.Command{Name: "bench-ledger", Stdout: os.Stdout, Stderr: os.Stderr}
 	c, err := parseFlags(os.Args[1:])
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "bench-ledger: %v\n", err)
-		os.Exit(2)
+		os.Exit(cmd.FlagStatus(err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	res := run(ctx, c, &progress{w: os.Stderr, start: time.Now()})
+	res := run(ctx, c, cmd.Progress(false))
 	stop()
-	if c.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(os.Stderr, "bench-ledger: write JSON: %v\n", err)
-			os.Exit(1)
-		}
-	} else {
-		printTable(os.Stdout, res)
-	}
-	if len(res.Failures) > 0 {
-		fmt.Fprintf(os.Stderr, "bench-ledger: FAILED:\n  %s\n", strings.Join(res.Failures, "\n  "))
-		os.Exit(1)
-	}
+	os.Exit(cmd.Finish(c.json, res, func(w io.Writer) { printTable(w, res) }, res.Failures))
 }
 
 func parseFlags(args []string) (benchConfig, error) {
@@ -145,21 +126,18 @@ func parseFlags(args []string) (benchConfig, error) {
 
 // run measures everything; a part that fails is recorded in Failures and
 // the others still run (unless interrupted).
-func run(ctx context.Context, c benchConfig, p *progress) *Result {
+func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	start := time.Now()
 	res := &Result{
-		Machine: Machine{
-			GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
-			StoreDir: c.dir, Filesystem: filesystem(c.dir),
-		},
-		Config: Config{DurationS: c.duration.Seconds(), Channels: c.channels, Sends: c.sends},
+		Machine: Machine{Machine: benchutil.ThisMachine(), StoreDir: c.dir, Filesystem: filesystem(c.dir)},
+		Config:  Config{DurationS: c.duration.Seconds(), Channels: c.channels, Sends: c.sends},
 	}
 	fail := func(part string, err error) { res.Failures = append(res.Failures, part+": "+err.Error()) }
 	if err := runThroughput(ctx, c, p, res); err != nil {
 		fail("throughput", err)
 	}
 	if ctx.Err() == nil {
-		p.printf("wallet send -> confirmed on the emulated chain, %d sends", c.sends)
+		p.Printf("wallet send -> confirmed on the emulated chain, %d sends", c.sends)
 		s, err := measureSend(ctx, c.dir, c.sends)
 		if err != nil {
 			fail("send", err)
@@ -169,14 +147,14 @@ func run(ctx context.Context, c benchConfig, p *progress) *Result {
 	if ctx.Err() != nil {
 		fail("run", errors.New("interrupted"))
 	}
-	res.TookS = round3(time.Since(start).Seconds())
+	res.TookS = benchutil.Seconds(time.Since(start))
 	return res
 }
 
 // runThroughput fills res.Raw, res.Accept and res.Ratios; the raw costs
 // come first, and the verify rates bound how many vouchers are signed
 // for the acceptance runs.
-func runThroughput(ctx context.Context, c benchConfig, p *progress, res *Result) error {
+func runThroughput(ctx context.Context, c benchConfig, p *benchutil.Progress, res *Result) error {
 	raw := &Raw{}
 	steps := []struct {
 		name string
@@ -194,7 +172,7 @@ func runThroughput(ctx context.Context, c benchConfig, p *progress, res *Result)
 		}, &raw.WritesBatch1Parallel},
 	}
 	for _, s := range steps {
-		p.printf("%s", s.name)
+		p.Printf("%s", s.name)
 		r, err := s.do()
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -207,31 +185,20 @@ func runThroughput(ctx context.Context, c benchConfig, p *progress, res *Result)
 	// Acceptance cannot outrun verification: sign 20% more than that.
 	bound := func(verify Rate) int64 { return int64(verify.PerS*c.duration.Seconds()*1.2) + 1 }
 	var err error
-	p.printf("vouchers accepted, one channel")
+	p.Printf("vouchers accepted, one channel")
 	if acc.Sequential, err = measureAccept(ctx, c.dir, 1, c.duration, bound(raw.Ed25519Verify)); err != nil {
 		return fmt.Errorf("vouchers accepted, one channel: %w", err)
 	}
-	p.printf("vouchers accepted, %d channels at once", c.channels)
+	p.Printf("vouchers accepted, %d channels at once", c.channels)
 	if acc.Concurrent, err = measureAccept(ctx, c.dir, c.channels, c.duration, bound(raw.Ed25519VerifyParallel)); err != nil {
 		return fmt.Errorf("vouchers accepted, %d channels: %w", c.channels, err)
 	}
 	res.Accept = acc
 	res.Ratios = &Ratios{
-		SequentialVsWrite:  ratio(acc.Sequential.PerS, raw.WritesBatch1.PerS),
-		SequentialVsVerify: ratio(acc.Sequential.PerS, raw.Ed25519Verify.PerS),
-		ConcurrentVsVerify: ratio(acc.Concurrent.PerS, raw.Ed25519VerifyParallel.PerS),
-		ConcurrentVsWrite:  ratio(acc.Concurrent.PerS, raw.WritesBatch1Parallel.PerS),
+		SequentialVsWrite:  benchutil.Ratio(acc.Sequential.PerS, raw.WritesBatch1.PerS),
+		SequentialVsVerify: benchutil.Ratio(acc.Sequential.PerS, raw.Ed25519Verify.PerS),
+		ConcurrentVsVerify: benchutil.Ratio(acc.Concurrent.PerS, raw.Ed25519VerifyParallel.PerS),
+		ConcurrentVsWrite:  benchutil.Ratio(acc.Concurrent.PerS, raw.WritesBatch1Parallel.PerS),
 	}
 	return nil
-}
-
-// progress writes progress lines to stderr, stamped with the time since
-// start; only the main goroutine uses it.
-type progress struct {
-	w     io.Writer
-	start time.Time
-}
-
-func (p *progress) printf(format string, args ...any) {
-	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
 // printTable writes the human-readable report.
@@ -27,12 +29,7 @@ func printTable(out io.Writer, r *Result) {
 		row("max", fmt.Sprintf("%.2f ms", s.MaxMS))
 		row("first send, which also deploys the wallet (not in the above)", fmt.Sprintf("%.2f ms", s.DeployMS))
 	}
-	if len(r.Failures) > 0 {
-		fmt.Fprintf(out, "\nFAILED:\n")
-		for _, f := range r.Failures {
-			fmt.Fprintf(out, "  %s\n", f)
-		}
-	}
+	benchutil.PrintFailures(out, r.Failures)
 }
 
 func printThroughput(out io.Writer, r *Result) {

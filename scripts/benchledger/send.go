@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p/identity"
@@ -24,7 +25,7 @@ type SendResult struct {
 	// DeployMS is the first send, which also deploys the wallet; it is not
 	// among the timed sends.
 	DeployMS float64 `json:"first_send_deploys_ms"`
-	Latency
+	benchutil.Latency
 }
 
 // measureSend opens an emulated chain on a temporary store, funds a v5r1
@@ -66,7 +67,7 @@ func measureSend(ctx context.Context, base string, n int) (*SendResult, error) {
 	if !r.Deployed {
 		return nil, fmt.Errorf("first send did not deploy the wallet")
 	}
-	res := &SendResult{Wallet: string(w.Version()), AmountTON: wallet.FormatTON(amount), DeployMS: millis(time.Since(start))}
+	res := &SendResult{Wallet: string(w.Version()), AmountTON: wallet.FormatTON(amount), DeployMS: benchutil.Millis(time.Since(start))}
 
 	lat := make([]time.Duration, 0, n)
 	for i := range n {
@@ -84,7 +85,7 @@ func measureSend(ctx context.Context, base string, n int) (*SendResult, error) {
 	if err := checkArrived(ctx, chain, to, amount, n+1); err != nil {
 		return nil, err
 	}
-	res.Latency = summarize(lat)
+	res.Latency = benchutil.Summarize(lat, 0)
 	return res, nil
 }
 

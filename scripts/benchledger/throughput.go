@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"os"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/ledger/channel"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
@@ -25,6 +27,21 @@ const maxPresigned = 200_000
 
 // voucherStep is the nanoTON between consecutive vouchers of a channel.
 const voucherStep = 1_000
+
+// Rate is a throughput figure: Ops operations in Seconds.
+type Rate struct {
+	Ops     int64   `json:"ops"`
+	Seconds float64 `json:"seconds"`
+	PerS    float64 `json:"per_s"`
+}
+
+func rateOf(ops int64, d time.Duration) Rate {
+	r := Rate{Ops: ops, Seconds: benchutil.Seconds(d)}
+	if d > 0 {
+		r.PerS = math.Round(float64(ops) / d.Seconds())
+	}
+	return r
+}
 
 // tempStore is a ledger.Store in its own temporary directory.
 type tempStore struct {

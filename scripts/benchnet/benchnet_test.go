@@ -7,34 +7,6 @@ import (
 	"time"
 )
 
-func TestPercentileNearestRank(t *testing.T) {
-	s := make([]time.Duration, 100)
-	for i := range s {
-		s[i] = time.Duration(i+1) * time.Millisecond
-	}
-	for _, c := range []struct {
-		p    int
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
-		if got := percentile(s, c.p); got != c.want {
-			t.Errorf("p%d of 1..100 ms = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := percentile(s[:1], 99); got != time.Millisecond {
-		t.Errorf("p99 of one sample = %v, want 1ms", got)
-	}
-	l := summarize([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond}, 4)
-	if l.N != 3 || l.Failed != 4 || l.P50MS != 2 || l.MaxMS != 3 || l.MeanMS != 2 {
-		t.Errorf("summarize = %+v", l)
-	}
-	if got := ratio(3, 2); got != 1.5 {
-		t.Errorf("ratio(3, 2) = %v", got)
-	}
-	if got := ratio(1, 0); got != 0 {
-		t.Errorf("ratio(1, 0) = %v, want 0", got)
-	}
-}
-
 func TestGossipProbeCountsOthersOnce(t *testing.T) {
 	g := newGossipProbe()
 	d := &delivery{from: 0, left: 2, done: make(chan struct{})}

@@ -10,6 +10,8 @@ import (
 	mrand "math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
 // Sizes and bounds of the in-process comparison.
@@ -23,14 +25,14 @@ const (
 
 // Figure compares one measurement on both clusters.
 type Figure struct {
-	Tonmesh  Latency `json:"tonmesh"`
-	Bare     Latency `json:"bare"`
-	RatioP50 float64 `json:"ratio_p50"` // tonmesh / bare
-	RatioP99 float64 `json:"ratio_p99"`
+	Tonmesh  benchutil.Latency `json:"tonmesh"`
+	Bare     benchutil.Latency `json:"bare"`
+	RatioP50 float64           `json:"ratio_p50"` // tonmesh / bare
+	RatioP99 float64           `json:"ratio_p99"`
 }
 
-func newFigure(tm, bare Latency) Figure {
-	return Figure{Tonmesh: tm, Bare: bare, RatioP50: ratio(tm.P50MS, bare.P50MS), RatioP99: ratio(tm.P99MS, bare.P99MS)}
+func newFigure(tm, bare benchutil.Latency) Figure {
+	return Figure{Tonmesh: tm, Bare: bare, RatioP50: benchutil.Ratio(tm.P50MS, bare.P50MS), RatioP99: benchutil.Ratio(tm.P99MS, bare.P99MS)}
 }
 
 // CompareResult holds the in-process comparison.
@@ -47,12 +49,12 @@ type CompareResult struct {
 
 // runCompare starts both clusters side by side and measures them
 // interleaved, so that both see the same machine load.
-func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult, error) {
+func runCompare(ctx context.Context, c benchConfig, p *benchutil.Progress) (*CompareResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, compareTimeout)
 	defer cancel()
 	res := &CompareResult{Nodes: c.nodes, DHTValueBytes: dhtValueSize, GossipBytes: gossipPayloadSize}
 
-	p.printf("in-process: starting %d tonmesh p2p networks", c.nodes)
+	p.Printf("in-process: starting %d tonmesh p2p networks", c.nodes)
 	start := time.Now()
 	tm, err := newTonmeshCluster(ctx, c.nodes)
 	if err != nil {
@@ -62,9 +64,9 @@ func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult
 	if err := waitBootstrapped(ctx, tm); err != nil {
 		return nil, err
 	}
-	res.TonmeshBootstrapS = seconds(time.Since(start))
+	res.TonmeshBootstrapS = benchutil.Seconds(time.Since(start))
 
-	p.printf("in-process: starting %d bare libp2p hosts", c.nodes)
+	p.Printf("in-process: starting %d bare libp2p hosts", c.nodes)
 	start = time.Now()
 	bare, err := newBareCluster(ctx, c.nodes)
 	if err != nil {
@@ -74,10 +76,10 @@ func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult
 	if err := waitBootstrapped(ctx, bare); err != nil {
 		return nil, err
 	}
-	res.BareBootstrapS = seconds(time.Since(start))
+	res.BareBootstrapS = benchutil.Seconds(time.Since(start))
 	clusters := []cluster{tm, bare}
 
-	p.printf("in-process: %d DHT puts and gets on each side", c.gets)
+	p.Printf("in-process: %d DHT puts and gets on each side", c.gets)
 	get, put, err := measureDHT(ctx, clusters, c.gets, p)
 	if err != nil {
 		return nil, err
@@ -85,7 +87,7 @@ func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult
 	res.DHTGet = newFigure(get[0], get[1])
 	res.DHTPut = newFigure(put[0], put[1])
 
-	p.printf("in-process: joining the gossip topic, waiting for the meshes")
+	p.Printf("in-process: joining the gossip topic, waiting for the meshes")
 	for _, cl := range clusters {
 		if err := cl.JoinGossip(); err != nil {
 			return nil, err
@@ -96,7 +98,7 @@ func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult
 			return nil, err
 		}
 	}
-	p.printf("in-process: %d gossip messages of %d bytes on each side", c.msgs, gossipPayloadSize)
+	p.Printf("in-process: %d gossip messages of %d bytes on each side", c.msgs, gossipPayloadSize)
 	gossip, err := measureGossip(ctx, clusters, c.msgs, p)
 	if err != nil {
 		return nil, err
@@ -105,9 +107,9 @@ func runCompare(ctx context.Context, c benchConfig, p *progress) (*CompareResult
 	return res, nil
 }
 
-func closeCluster(c cluster, p *progress) {
+func closeCluster(c cluster, p *benchutil.Progress) {
 	if err := c.Close(); err != nil {
-		p.printf("in-process: close %s: %v", c.Name(), err)
+		p.Printf("in-process: close %s: %v", c.Name(), err)
 	}
 }
 
@@ -120,7 +122,7 @@ func twoNodes(n int) (a, b int) {
 
 // measureDHT puts a fresh value from a random node and gets it from another
 // random node, gets times on each cluster, alternating which goes first.
-func measureDHT(ctx context.Context, cs []cluster, gets int, p *progress) (get, put []Latency, err error) {
+func measureDHT(ctx context.Context, cs []cluster, gets int, p *benchutil.Progress) (get, put []benchutil.Latency, err error) {
 	getD := make([][]time.Duration, len(cs))
 	putD := make([][]time.Duration, len(cs))
 	getFail := make([]int, len(cs))
@@ -137,26 +139,26 @@ func measureDHT(ctx context.Context, cs []cluster, gets int, p *progress) (get, 
 			case pd == 0:
 				putFail[k]++
 				getFail[k]++
-				p.debugf("%s: put %d: %v", cs[k].Name(), i, err)
+				p.Debugf("%s: put %d: %v", cs[k].Name(), i, err)
 			case gd == 0:
 				putD[k] = append(putD[k], pd)
 				getFail[k]++
-				p.debugf("%s: get %d: %v", cs[k].Name(), i, err)
+				p.Debugf("%s: get %d: %v", cs[k].Name(), i, err)
 			default:
 				putD[k] = append(putD[k], pd)
 				getD[k] = append(getD[k], gd)
 			}
 		}
 		if (i+1)%50 == 0 {
-			p.printf("in-process: %d/%d DHT rounds", i+1, gets)
+			p.Printf("in-process: %d/%d DHT rounds", i+1, gets)
 		}
 	}
 	for k, c := range cs {
 		if getFail[k] > 0 {
-			p.printf("in-process: %s: %d of %d DHT gets failed", c.Name(), getFail[k], gets)
+			p.Printf("in-process: %s: %d of %d DHT gets failed", c.Name(), getFail[k], gets)
 		}
-		get = append(get, summarize(getD[k], getFail[k]))
-		put = append(put, summarize(putD[k], putFail[k]))
+		get = append(get, benchutil.Summarize(getD[k], getFail[k]))
+		put = append(put, benchutil.Summarize(putD[k], putFail[k]))
 	}
 	return get, put, nil
 }
@@ -192,7 +194,7 @@ func putGet(ctx context.Context, c cluster, a, b int) (putD, getD time.Duration,
 
 // measureGossip publishes msgs messages on each cluster, from the same
 // random node on both, and times each until the last other node received it.
-func measureGossip(ctx context.Context, cs []cluster, msgs int, p *progress) ([]Latency, error) {
+func measureGossip(ctx context.Context, cs []cluster, msgs int, p *benchutil.Progress) ([]benchutil.Latency, error) {
 	rctx, stop := context.WithCancel(ctx)
 	var receivers sync.WaitGroup
 	defer receivers.Wait()
@@ -228,12 +230,12 @@ func measureGossip(ctx context.Context, cs []cluster, msgs int, p *progress) ([]
 			}
 			if err != nil {
 				lost[k]++
-				p.printf("in-process: %s: %v", cs[k].Name(), err)
+				p.Printf("in-process: %s: %v", cs[k].Name(), err)
 				continue
 			}
 			if missing > 0 {
 				lost[k]++
-				p.debugf("%s: message %d reached all but %d nodes within %s", cs[k].Name(), i, missing, deliveryTimeout)
+				p.Debugf("%s: message %d reached all but %d nodes within %s", cs[k].Name(), i, missing, deliveryTimeout)
 				continue
 			}
 			lat[k] = append(lat[k], d)
@@ -242,12 +244,12 @@ func measureGossip(ctx context.Context, cs []cluster, msgs int, p *progress) ([]
 			return nil, fmt.Errorf("gossip measurement: %w", ctx.Err())
 		}
 	}
-	out := make([]Latency, len(cs))
+	out := make([]benchutil.Latency, len(cs))
 	for k, c := range cs {
 		if lost[k] > 0 {
-			p.printf("in-process: %s: %d of %d messages did not reach every node within %s", c.Name(), lost[k], msgs, deliveryTimeout)
+			p.Printf("in-process: %s: %d of %d messages did not reach every node within %s", c.Name(), lost[k], msgs, deliveryTimeout)
 		}
-		out[k] = summarize(lat[k], lost[k])
+		out[k] = benchutil.Summarize(lat[k], lost[k])
 	}
 	return out, nil
 }

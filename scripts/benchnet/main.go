@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
 // benchConfig is the parsed command line.
@@ -29,47 +27,23 @@ type benchConfig struct {
 
 // Result is everything the benchmark measured; --json prints it.
 type Result struct {
-	Machine  Machine        `json:"machine"`
-	Process  *ProcessResult `json:"process,omitempty"`
-	Compare  *CompareResult `json:"in_process,omitempty"`
-	Failures []string       `json:"failures,omitempty"`
-	TookS    float64        `json:"took_s"`
-}
-
-// Machine describes where the figures were taken.
-type Machine struct {
-	GOOS      string `json:"goos"`
-	GOARCH    string `json:"goarch"`
-	CPUs      int    `json:"cpus"`
-	GoVersion string `json:"go_version"`
+	Machine  benchutil.Machine `json:"machine"`
+	Process  *ProcessResult    `json:"process,omitempty"`
+	Compare  *CompareResult    `json:"in_process,omitempty"`
+	Failures []string          `json:"failures,omitempty"`
+	TookS    float64           `json:"took_s"`
 }
 
 func main() {
+	cmd := benchutil.Command{Name: "bench-network", Stdout: os.Stdout, Stderr: os.Stderr}
 	c, err := parseFlags(os.Args[1:])
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "bench-network: %v\n", err)
-		os.Exit(2)
+		os.Exit(cmd.FlagStatus(err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	res := run(ctx, c, &progress{w: os.Stderr, verbose: c.verbose, start: time.Now()})
+	res := run(ctx, c, cmd.Progress(c.verbose))
 	stop()
-	if c.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(os.Stderr, "bench-network: write JSON: %v\n", err)
-			os.Exit(1)
-		}
-	} else {
-		printTable(os.Stdout, c, res)
-	}
-	if len(res.Failures) > 0 {
-		fmt.Fprintf(os.Stderr, "bench-network: FAILED:\n  %s\n", strings.Join(res.Failures, "\n  "))
-		os.Exit(1)
-	}
+	os.Exit(cmd.Finish(c.json, res, func(w io.Writer) { printTable(w, c, res) }, res.Failures))
 }
 
 func parseFlags(args []string) (benchConfig, error) {
@@ -112,9 +86,9 @@ func parseFlags(args []string) (benchConfig, error) {
 
 // run measures both parts; a part that fails is recorded in Failures and
 // the other part still runs (unless interrupted).
-func run(ctx context.Context, c benchConfig, p *progress) *Result {
+func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	start := time.Now()
-	res := &Result{Machine: Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}}
+	res := &Result{Machine: benchutil.ThisMachine()}
 	if !c.skipProcess {
 		pr, err := runProcess(ctx, c, p)
 		if err != nil {
@@ -131,25 +105,6 @@ func run(ctx context.Context, c benchConfig, p *progress) *Result {
 	} else {
 		res.Failures = append(res.Failures, "interrupted")
 	}
-	res.TookS = seconds(time.Since(start))
+	res.TookS = benchutil.Seconds(time.Since(start))
 	return res
-}
-
-// progress writes progress lines, stamped with the time since start; only
-// the main goroutine uses it.
-type progress struct {
-	w       io.Writer
-	verbose bool
-	start   time.Time
-}
-
-func (p *progress) printf(format string, args ...any) {
-	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
-}
-
-// debugf prints only with -v.
-func (p *progress) debugf(format string, args ...any) {
-	if p.verbose {
-		p.printf(format, args...)
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 )
 
 // printTable writes the human-readable report.
@@ -17,12 +19,7 @@ func printTable(out io.Writer, c benchConfig, r *Result) {
 	if cr := r.Compare; cr != nil {
 		printCompare(out, c, cr)
 	}
-	if len(r.Failures) > 0 {
-		fmt.Fprintf(out, "\nFAILED:\n")
-		for _, f := range r.Failures {
-			fmt.Fprintf(out, "  %s\n", f)
-		}
-	}
+	benchutil.PrintFailures(out, r.Failures)
 }
 
 func printProcess(out io.Writer, p *ProcessResult) {
@@ -41,7 +38,7 @@ func printCompare(out io.Writer, c benchConfig, r *CompareResult) {
 	const rowFmt = "  %-34s %12s %12s %13s\n"
 	fmt.Fprintf(out, rowFmt, "", "tonmesh", "bare libp2p", "tonmesh/bare")
 	row := func(name string, tm, bare float64, unit string) {
-		fmt.Fprintf(out, rowFmt, name, fmt.Sprintf("%.2f %s", tm, unit), fmt.Sprintf("%.2f %s", bare, unit), fmt.Sprintf("%.2fx", ratio(tm, bare)))
+		fmt.Fprintf(out, rowFmt, name, fmt.Sprintf("%.2f %s", tm, unit), fmt.Sprintf("%.2f %s", bare, unit), fmt.Sprintf("%.2fx", benchutil.Ratio(tm, bare)))
 	}
 	row("DHT get p50", r.DHTGet.Tonmesh.P50MS, r.DHTGet.Bare.P50MS, "ms")
 	row("DHT get p99", r.DHTGet.Tonmesh.P99MS, r.DHTGet.Bare.P99MS, "ms")

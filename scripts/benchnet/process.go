@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 	"github.com/tonmesh/tonmesh/node"
 	"github.com/tonmesh/tonmesh/testnet"
 )
@@ -53,7 +54,7 @@ type nodeTiming struct {
 
 // runProcess builds the tonmesh binary, runs an N-node testnet of daemon
 // processes, measures it and stops it.
-func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult, error) {
+func runProcess(ctx context.Context, c benchConfig, p *benchutil.Progress) (*ProcessResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "tonmesh-benchnet-")
@@ -63,7 +64,7 @@ func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult
 	defer os.RemoveAll(dir)
 
 	bin := filepath.Join(dir, "tonmesh")
-	p.printf("process testnet: building %s", bin)
+	p.Printf("process testnet: building %s", bin)
 	if err := buildBinary(ctx, bin); err != nil {
 		return nil, fmt.Errorf("process testnet: %w", err)
 	}
@@ -77,7 +78,7 @@ func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult
 	if c.verbose {
 		tnOut = os.Stderr
 	}
-	p.printf("process testnet: starting %d daemons in %s", c.nodes, netDir)
+	p.Printf("process testnet: starting %d daemons in %s", c.nodes, netDir)
 	go func() {
 		defer close(runDone)
 		runErr = testnet.Run(runCtx, testnet.Options{
@@ -87,14 +88,14 @@ func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult
 	}()
 	defer func() {
 		stop()
-		p.printf("process testnet: stopping the daemons")
+		p.Printf("process testnet: stopping the daemons")
 		select {
 		case <-runDone:
 			if runErr != nil && !errors.Is(runErr, context.Canceled) {
-				p.printf("process testnet: stop: %v", runErr)
+				p.Printf("process testnet: stop: %v", runErr)
 			}
 		case <-time.After(testnetStopGrace):
-			p.printf("process testnet: daemons did not stop within %s; they get SIGTERM when this process exits", testnetStopGrace)
+			p.Printf("process testnet: daemons did not stop within %s; they get SIGTERM when this process exits", testnetStopGrace)
 		}
 	}()
 
@@ -112,7 +113,7 @@ func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult
 	}
 	res := timingFigures(c, timings, ready)
 
-	p.printf("process testnet: idle %s before reading RSS", c.idle)
+	p.Printf("process testnet: idle %s before reading RSS", c.idle)
 	select {
 	case <-time.After(c.idle):
 	case <-runDone:
@@ -123,7 +124,7 @@ func runProcess(ctx context.Context, c benchConfig, p *progress) (*ProcessResult
 	if err := idleFigures(ctx, res, timings); err != nil {
 		return nil, err
 	}
-	res.IdleS = seconds(c.idle)
+	res.IdleS = benchutil.Seconds(c.idle)
 	return res, nil
 }
 
@@ -140,7 +141,7 @@ func buildBinary(ctx context.Context, bin string) error {
 
 // watchNodes finds every daemon under netDir as it starts and polls its
 // /healthz until it has a DHT peer and at least k connected peers.
-func watchNodes(ctx context.Context, c benchConfig, netDir string, runDone <-chan struct{}, runErr *error, p *progress) ([]nodeTiming, error) {
+func watchNodes(ctx context.Context, c benchConfig, netDir string, runDone <-chan struct{}, runErr *error, p *benchutil.Progress) ([]nodeTiming, error) {
 	ctx, cancel := context.WithTimeout(ctx, nodesTimeout)
 	defer cancel()
 	var (
@@ -187,7 +188,7 @@ func watchNodes(ctx context.Context, c benchConfig, netDir string, runDone <-cha
 			return timings, nil
 		}
 		if s := fmt.Sprintf("process testnet: %d/%d daemons running, %d/%d ready and connected to >= %d peers", len(seen), c.nodes, len(timings), c.nodes, c.minPeers); s != last {
-			p.printf("%s", s)
+			p.Printf("%s", s)
 			last = s
 		}
 		select {
@@ -258,10 +259,10 @@ func timingFigures(c benchConfig, ts []nodeTiming, testnetReady time.Time) *Proc
 	return &ProcessResult{
 		Nodes:            c.nodes,
 		MinPeers:         c.minPeers,
-		TestnetReadyS:    seconds(testnetReady.Sub(t0)),
-		AllConnectedS:    seconds(allConnected.Sub(t0)),
-		StartToReadyP50S: seconds(percentile(startToReady, 50)),
-		StartToReadyMaxS: seconds(startToReady[len(startToReady)-1]),
+		TestnetReadyS:    benchutil.Seconds(testnetReady.Sub(t0)),
+		AllConnectedS:    benchutil.Seconds(allConnected.Sub(t0)),
+		StartToReadyP50S: benchutil.Seconds(benchutil.Percentile(startToReady, 50)),
+		StartToReadyMaxS: benchutil.Seconds(startToReady[len(startToReady)-1]),
 		PollIntervalMS:   int(pollInterval / time.Millisecond),
 	}
 }
