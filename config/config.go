@@ -87,6 +87,7 @@ type TONConfig struct {
 	EmuPeer        string `toml:"emu_peer"`        // peer ID of the emulated chain's host; "" = first bootstrap peer
 	FaucetMaxTON   int    `toml:"faucet_max_ton"`  // largest faucet payout the emu host grants per request
 	AnchorInterval string `toml:"anchor_interval"` // Go duration between anchors of the journal; "0s" turns anchoring off
+	GlobalConfig   string `toml:"global_config"`   // path or URL of the TON global config (network = mainnet | testnet)
 }
 
 // LogConfig configures the slog handler.

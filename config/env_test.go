@@ -121,8 +121,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[f.env] = true
 	}
-	if len(seen) != 19 {
-		t.Errorf("found %d keys, want 19 (update this test when adding keys)", len(seen))
+	if len(seen) != 20 {
+		t.Errorf("found %d keys, want 20 (update this test when adding keys)", len(seen))
 	}
 }
 

@@ -137,6 +137,8 @@ func keyDoc(key string) string {
 		return "Peer ID of the node hosting the emulated chain (network = emu, emu_host\nfalse). Empty: the peer of the first p2p.bootstrap address."
 	case "ton.faucet_max_ton":
 		return "Largest faucet payout, in whole TON, that an emu host grants per request.\n0 turns the faucet off."
+	case "ton.global_config":
+		return "Path or http(s) URL of the TON global config JSON listing liteservers\n(network = mainnet or testnet), e.g. https://ton.org/global-config.json.\nEmpty: the ledger stays off on those networks."
 	case "ton.anchor_interval":
 		return "How often the settlements journal is anchored to TON, as a duration\n(10m, 1h); 0s turns anchoring off."
 	case "log.level":

@@ -130,7 +130,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 }
 
 func ledgerConfig(cfg *config.Config) (ledgersvc.Config, error) {
-	lc := ledgersvc.Config{EmuHost: cfg.TON.EmuHost}
+	lc := ledgersvc.Config{EmuHost: cfg.TON.EmuHost, GlobalConfig: cfg.TON.GlobalConfig}
 	lc.Network, _ = identity.ParseNetwork(cfg.TON.Network)
 	lc.WalletVersion, _ = identity.ParseWalletVersion(cfg.TON.WalletVersion)
 	lc.FaucetMax = new(big.Int).Mul(big.NewInt(int64(cfg.TON.FaucetMaxTON)), big.NewInt(1_000_000_000))

@@ -17,6 +17,7 @@ import (
 	"github.com/tonmesh/tonmesh/ledger/journal"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
+	"github.com/tonmesh/tonmesh/ledger/ton/lite"
 	"github.com/tonmesh/tonmesh/ledger/ton/remote"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p"
@@ -37,6 +38,8 @@ type Config struct {
 	DepositPoll time.Duration
 	// AnchorInterval is how often the journal is anchored; 0 turns it off.
 	AnchorInterval time.Duration
+	// GlobalConfig is the TON global config (path or URL) for mainnet/testnet.
+	GlobalConfig string
 }
 
 // ErrChainNotReady is returned while the chain cannot be reached.
@@ -65,6 +68,7 @@ type Service struct {
 	chain  ton.Chain
 	emu    *emu.Chain     // set on the emu host
 	client *remote.Client // set on other emu nodes
+	lite   *lite.Chain    // set on mainnet/testnet
 	wallet *wallet.Wallet
 	server *remote.Server
 	ch     channels
@@ -83,14 +87,14 @@ type Service struct {
 	wg     sync.WaitGroup
 }
 
-// New prepares the service; Start connects it. On a network this build
-// cannot reach (mainnet and testnet need the liteserver client, not built
-// yet) the service is created disabled: its routes say why.
+// New prepares the service; Start connects it. A service that cannot run
+// with cfg (no chain host, no global config) is created disabled: its
+// routes say why.
 func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Config, log *slog.Logger) (*Service, error) {
-	if cfg.Network != identity.Emu {
-		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: ton.network = %q needs the TON liteserver client, which this build does not have yet; use ton.network = \"emu\" (the local emulated chain)", ErrUnavailable, cfg.Network)}, nil
+	if cfg.Network != identity.Emu && cfg.GlobalConfig == "" {
+		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: ton.network = %q needs ton.global_config (the path or URL of the network's global config JSON, e.g. https://ton.org/global-config.json)", ErrUnavailable, cfg.Network)}, nil
 	}
-	if !cfg.EmuHost && cfg.EmuPeer == "" {
+	if cfg.Network == identity.Emu && !cfg.EmuHost && cfg.EmuPeer == "" {
 		return &Service{cfg: cfg, log: log, disabled: fmt.Errorf("%w: no emulated chain host: set ton.emu_host = true on one node, and ton.emu_peer (or a p2p.bootstrap peer) on the others", ErrUnavailable)}, nil
 	}
 	if cfg.DepositPoll == 0 {
@@ -167,7 +171,7 @@ func (s *Service) dialHost(startCtx, runCtx context.Context) error {
 	if err == nil || errors.Is(err, anchor.ErrRolledBack) {
 		return err
 	}
-	s.log.Warn("the emulated chain's host is not reachable yet; the ledger will connect when it is", "host", s.cfg.EmuPeer)
+	s.log.Warn("the chain is not reachable yet; the ledger will connect when it is", "network", s.cfg.Network, "emu_host", s.cfg.EmuPeer)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -185,14 +189,28 @@ func (s *Service) dialHost(startCtx, runCtx context.Context) error {
 func (s *Service) tryDial(ctx context.Context) error {
 	backoff := 200 * time.Millisecond
 	for {
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := remote.Dial(dctx, s.net, s.cfg.EmuPeer)
-		cancel()
-		if err == nil {
-			s.log.Info("connected to the emulated TON chain", "host", s.cfg.EmuPeer)
-			return s.connected(ctx, c, nil, c)
+		if s.cfg.Network != identity.Emu {
+			// Liteservers: the first proof chain from the config's init
+			// block can take many requests, hence the longer deadline.
+			dctx, cancel := context.WithTimeout(ctx, time.Minute)
+			c, err := lite.Dial(dctx, lite.Config{GlobalConfig: s.cfg.GlobalConfig, Network: string(s.cfg.Network)}, lite.WithLogger(s.log))
+			cancel()
+			if err == nil {
+				s.log.Info("connected to TON liteservers", "network", s.cfg.Network)
+				s.lite = c
+				return s.connected(ctx, c, nil, nil)
+			}
+			s.log.Warn("TON liteservers not reachable", "err", err)
+		} else {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			c, err := remote.Dial(dctx, s.net, s.cfg.EmuPeer)
+			cancel()
+			if err == nil {
+				s.log.Info("connected to the emulated TON chain", "host", s.cfg.EmuPeer)
+				return s.connected(ctx, c, nil, c)
+			}
+			s.log.Debug("chain host not reachable yet", "host", s.cfg.EmuPeer, "err", err)
 		}
-		s.log.Debug("chain host not reachable yet", "host", s.cfg.EmuPeer, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -271,6 +289,9 @@ func (s *Service) Stop() {
 	s.wg.Wait()
 	if s.server != nil {
 		s.server.Stop()
+	}
+	if s.lite != nil {
+		s.lite.Close()
 	}
 	if s.journal != nil {
 		s.net.RemoveHandler(ChannelProtocol)
