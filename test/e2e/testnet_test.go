@@ -143,5 +143,14 @@ func TestTestnetThreeNodes(t *testing.T) {
 	if !strings.Contains(out.String(), "resuming node1") {
 		t.Errorf("second run did not say it resumed:\n%s", out)
 	}
+	// The emulated chain persisted: balances are kept and nobody is paid twice.
+	if strings.Contains(out.String(), "funded") {
+		t.Errorf("a resumed testnet funded its nodes again:\n%s", out)
+	}
+	var bal balance
+	cli(t, m2.Nodes[1], &bal, "ledger", "balance", "--json")
+	if bal.Balance.TON != "100" {
+		t.Errorf("node2 has %s TON after resume, want the 100 it was funded with", bal.Balance.TON)
+	}
 	stopTestnet(t, cmd, dir, out)
 }
