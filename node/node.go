@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tonmesh/tonmesh/chat"
 	"github.com/tonmesh/tonmesh/config"
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
@@ -42,6 +43,7 @@ type Node struct {
 	book  *addressBook
 	net    *p2p.Network
 	ledger *ledgersvc.Service
+	chat   *chat.Service
 	api    *apiServer
 
 	started time.Time
@@ -58,6 +60,7 @@ type options struct {
 	log      *slog.Logger
 	home     Home
 	identity *identity.Identity
+	chat     chat.Config
 }
 
 // WithLogger sets the node's logger (default: discard).
@@ -68,6 +71,10 @@ func WithHome(h Home) Option { return func(o *options) { o.home = h } }
 
 // WithIdentity uses id instead of reading the home's keystore.
 func WithIdentity(id *identity.Identity) Option { return func(o *options) { o.identity = id } }
+
+// WithChatConfig tunes the chat service (timers, mailbox limits); tests use
+// it for short intervals.
+func WithChatConfig(c chat.Config) Option { return func(o *options) { o.chat = c } }
 
 // New builds a node from cfg. Nothing listens until Start.
 func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
@@ -123,9 +130,14 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	if n.ledger, err = ledgersvc.New(n.store, n.net, n.id, lcfg, n.log.With("service", "ledger")); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	o.chat.Metrics = n.reg
+	if n.chat, err = chat.New(n.store, n.net, n.id, o.chat, n.log.With("service", "chat")); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	n.registerMetrics()
 	n.api = newAPIServer(n, token)
 	n.ledger.Routes(n.api.Handle)
+	n.chat.Routes(n.api.Handle)
 	return n, nil
 }
 
@@ -177,6 +189,10 @@ func (n *Node) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("node: %w", err)
 	}
+	if err := n.chat.Start(runCtx); err != nil {
+		cancel()
+		return fmt.Errorf("node: %w", err)
+	}
 	ln, err := net.Listen("tcp", n.cfg.API.Listen)
 	if err != nil {
 		cancel()
@@ -214,6 +230,9 @@ func (n *Node) Identity() *identity.Identity { return n.id }
 // Ledger is the node's chain connection and wallet.
 func (n *Node) Ledger() *ledgersvc.Service { return n.ledger }
 
+// Chat is the node's chat service.
+func (n *Node) Chat() *chat.Service { return n.chat }
+
 // Store is the node's database.
 func (n *Node) Store() *ledger.Store { return n.store }
 
@@ -235,6 +254,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.cancel()
 	}
 	n.wg.Wait()
+	if n.chat != nil {
+		n.chat.Stop()
+	}
 	if n.ledger != nil {
 		n.ledger.Stop()
 	}

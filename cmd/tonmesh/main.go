@@ -82,6 +82,7 @@ $TONMESH_TOKEN). Read commands take --json for machine-readable output.`,
 		newPeersCmd(g),
 		newTestnetCmd(g),
 		newLedgerCmd(g),
+		newChatCmd(g),
 		newVersionCmd(g),
 	)
 	return root

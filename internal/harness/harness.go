@@ -27,14 +27,33 @@ type Cluster struct {
 	Homes []node.Home
 }
 
-// Option adjusts a node's config before it is created.
-type Option func(i int, c *config.Config)
+// Option adjusts how nodes are created.
+type Option func(*setup)
+
+type setup struct {
+	edits []func(i int, c *config.Config)
+	node  []node.Option
+}
+
+// EditConfig adjusts node i's config before it is created.
+func EditConfig(f func(i int, c *config.Config)) Option {
+	return func(s *setup) { s.edits = append(s.edits, f) }
+}
+
+// NodeOptions are passed to node.New for every node.
+func NodeOptions(opts ...node.Option) Option {
+	return func(s *setup) { s.node = append(s.node, opts...) }
+}
 
 // Start creates and starts n nodes, each bootstrapped to the first (which
 // also hosts the emulated TON chain), and waits
 // until every node has at least min(n-1, 2) peers in its DHT routing table.
 func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
+	var set setup
+	for _, o := range opts {
+		o(&set)
+	}
 	c := &Cluster{}
 	dir := t.TempDir()
 	log := testLogger(t)
@@ -50,15 +69,16 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 				if bootstrap != "" {
 					cfg.P2P.Bootstrap = []string{bootstrap}
 				}
-				for _, o := range opts {
-					o(i, cfg)
+				for _, edit := range set.edits {
+					edit(i, cfg)
 				}
 			},
 		})
 		if err != nil {
 			t.Fatalf("init node %d: %v", i+1, err)
 		}
-		nd, err := node.New(res.Config, node.WithHome(h), node.WithLogger(log.With("node", i+1)))
+		nopts := append([]node.Option{node.WithHome(h), node.WithLogger(log.With("node", i+1))}, set.node...)
+		nd, err := node.New(res.Config, nopts...)
 		if err != nil {
 			t.Fatalf("new node %d: %v", i+1, err)
 		}

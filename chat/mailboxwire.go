@@ -1,0 +1,247 @@
+package chat
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Mailbox request wire format, version 1 (big-endian), one frame on
+// /tonmesh/chat/mailbox/1.0.0:
+//
+//	version  1 byte, = 1
+//	op       1 byte: opPut, opFetch, opDelete
+//	put:     uvarint length, envelope (the holder checks its signature)
+//	fetch:   owner (uvarint length, peer ID) | at (8 bytes, unix ms) | sig (64)
+//	delete:  signer (peer ID) | owner (peer ID) | at (8) |
+//	         count (uvarint, 1..maxDeleteIDs) | count × 16-byte IDs | sig (64)
+//
+// Signatures are Ed25519 by the signer's peer key (the owner's for fetch)
+// over mailboxDomain || every byte before the signature. A delete signed by
+// the owner removes any of its items; one signed by someone else removes only
+// items that signer put there.
+//
+// Response: status (1 byte) | reason (uvarint length, UTF-8) | body, where
+// the body of a fetch is more (1 byte, 0/1) | count (uvarint) | count ×
+// (uvarint length, envelope), of a delete the number deleted (uvarint), and
+// of a put nothing.
+const (
+	mailboxVersion = 1
+	mailboxDomain  = "tonmesh/chat/mailbox/v1"
+	mailboxKeyTag  = "tonmesh/chat/mailbox"
+
+	opPut    = 1
+	opFetch  = 2
+	opDelete = 3
+
+	maxDeleteIDs  = 256
+	maxFetchItems = 256
+	maxReason     = 256
+	// maxMailboxReq bounds a request frame: a put of the largest envelope.
+	maxMailboxReq = maxEnvelope + 64
+	// maxFetchResp bounds a fetch answer.
+	maxFetchResp = 8 << 20
+)
+
+// Response statuses shared by the msg and mailbox protocols.
+const (
+	statusOK        = 0 // stored (msg: durably, mailbox: held)
+	statusDuplicate = 1 // already had it: treat as stored
+	statusRejected  = 2 // refused for good (signature, decryption, schema)
+	statusQuota     = 3 // mailbox: over the sender's quota or the holder's space
+	statusError     = 4 // failed on the answering side: try again later
+)
+
+// mailboxKey is the DHT key whose closest peers hold owner's mailbox.
+func mailboxKey(owner peer.ID) []byte {
+	h := sha256.Sum256([]byte(mailboxKeyTag + owner.String()))
+	return h[:]
+}
+
+// mailboxReq is a decoded mailbox request.
+type mailboxReq struct {
+	Op       byte
+	Envelope []byte  // put
+	Signer   peer.ID // fetch: the owner
+	Owner    peer.ID
+	At       time.Time
+	IDs      []MsgID // delete
+	Sig      []byte
+	signed   []byte // the bytes Sig covers, without the domain
+}
+
+func (q *mailboxReq) body() []byte {
+	out := []byte{mailboxVersion, q.Op}
+	switch q.Op {
+	case opPut:
+		return appendLenPrefixed(out, q.Envelope)
+	case opFetch:
+		out = appendLenPrefixed(out, []byte(q.Owner))
+	case opDelete:
+		out = appendLenPrefixed(out, []byte(q.Signer))
+		out = appendLenPrefixed(out, []byte(q.Owner))
+	}
+	out = binary.BigEndian.AppendUint64(out, uint64(q.At.UnixMilli()))
+	if q.Op == opDelete {
+		out = binary.AppendUvarint(out, uint64(len(q.IDs)))
+		for _, id := range q.IDs {
+			out = append(out, id[:]...)
+		}
+	}
+	return out
+}
+
+// encodeSigned signs a fetch or delete with priv (the signer's peer key).
+func (q *mailboxReq) encodeSigned(priv crypto.PrivKey) ([]byte, error) {
+	body := q.body()
+	sig, err := priv.Sign(append([]byte(mailboxDomain), body...))
+	if err != nil {
+		return nil, fmt.Errorf("chat: sign mailbox request: %w", err)
+	}
+	return append(body, sig...), nil
+}
+
+// decodeMailboxReq strictly decodes a request. It does not check the
+// signature (see verify).
+func decodeMailboxReq(b []byte) (*mailboxReq, error) {
+	if len(b) > maxMailboxReq {
+		return nil, fmt.Errorf("decode mailbox request: %d bytes exceeds %d", len(b), maxMailboxReq)
+	}
+	rd := reader{b: b}
+	if v := rd.byte("version"); rd.err == nil && v != mailboxVersion {
+		return nil, fmt.Errorf("decode mailbox request: unsupported version %d (want %d)", v, mailboxVersion)
+	}
+	q := &mailboxReq{Op: rd.byte("op")}
+	switch {
+	case rd.err != nil:
+		return nil, fmt.Errorf("decode mailbox request: %w", rd.err)
+	case q.Op == opPut:
+		q.Envelope = rd.lenPrefixed("envelope", maxEnvelope)
+		if err := rd.finish(); err != nil {
+			return nil, fmt.Errorf("decode mailbox request: %w", err)
+		}
+		return q, nil
+	case q.Op == opFetch:
+		q.Owner = rd.peerID("owner")
+		q.Signer = q.Owner
+	case q.Op == opDelete:
+		q.Signer = rd.peerID("signer")
+		q.Owner = rd.peerID("owner")
+	default:
+		return nil, fmt.Errorf("decode mailbox request: unknown op %d", q.Op)
+	}
+	ms := rd.uint64("at")
+	if q.Op == opDelete {
+		n := rd.uvarint("id count")
+		if rd.err == nil && (n == 0 || n > maxDeleteIDs) {
+			return nil, fmt.Errorf("decode mailbox request: %d IDs (want 1..%d)", n, maxDeleteIDs)
+		}
+		raw := rd.fixed("ids", int(n)*msgIDLen)
+		for i := 0; rd.err == nil && i < int(n); i++ {
+			var id MsgID
+			copy(id[:], raw[i*msgIDLen:])
+			q.IDs = append(q.IDs, id)
+		}
+	}
+	signedLen := len(b) - len(rd.b)
+	q.Sig = rd.fixed("signature", sigLen)
+	if err := rd.finish(); err != nil {
+		return nil, fmt.Errorf("decode mailbox request: %w", err)
+	}
+	if ms == 0 || ms > math.MaxInt64 {
+		return nil, fmt.Errorf("decode mailbox request: timestamp %d is out of range", ms)
+	}
+	q.At = time.UnixMilli(int64(ms))
+	q.signed = b[:signedLen]
+	return q, nil
+}
+
+// verify checks a decoded fetch or delete: the signer's signature, and that
+// it was made within maxClockSkew of now.
+func (q *mailboxReq) verify(now time.Time) error {
+	pub, err := q.Signer.ExtractPublicKey()
+	if err != nil {
+		return fmt.Errorf("mailbox request signer %s: %w", q.Signer, err)
+	}
+	ok, err := pub.Verify(append([]byte(mailboxDomain), q.signed...), q.Sig)
+	if err != nil || !ok {
+		return fmt.Errorf("mailbox request from %s: %w", q.Signer, errBadSignature)
+	}
+	if d := now.Sub(q.At); d > maxClockSkew || d < -maxClockSkew {
+		return fmt.Errorf("mailbox request signed at %s, more than %v from this node's clock", q.At.UTC().Format(time.RFC3339), maxClockSkew)
+	}
+	return nil
+}
+
+// response is a decoded answer of the msg or mailbox protocol.
+type response struct {
+	Status byte
+	Reason string
+	More   bool     // fetch
+	Items  [][]byte // fetch: envelopes
+	Count  uint64   // delete
+}
+
+func encodeResponse(status byte, reason string) []byte {
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	return appendLenPrefixed([]byte{status}, []byte(reason))
+}
+
+func encodeFetchResponse(more bool, items [][]byte) []byte {
+	out := encodeResponse(statusOK, "")
+	m := byte(0)
+	if more {
+		m = 1
+	}
+	out = append(out, m)
+	out = binary.AppendUvarint(out, uint64(len(items)))
+	for _, it := range items {
+		out = appendLenPrefixed(out, it)
+	}
+	return out
+}
+
+func encodeDeleteResponse(n uint64) []byte {
+	return binary.AppendUvarint(encodeResponse(statusOK, ""), n)
+}
+
+// decodeResponse strictly decodes an answer to a request of kind op (0 for
+// the msg protocol). A status other than OK carries no body.
+func decodeResponse(b []byte, op byte) (*response, error) {
+	rd := reader{b: b}
+	r := &response{Status: rd.byte("status")}
+	r.Reason = string(rd.lenPrefixed("reason", maxReason))
+	if rd.err == nil && r.Status > statusError {
+		return nil, fmt.Errorf("decode response: unknown status %d", r.Status)
+	}
+	if rd.err == nil && r.Status == statusOK {
+		switch op {
+		case opFetch:
+			more := rd.byte("more")
+			if rd.err == nil && more > 1 {
+				return nil, fmt.Errorf("decode response: more flag %d", more)
+			}
+			r.More = more == 1
+			n := rd.uvarint("item count")
+			if rd.err == nil && n > maxFetchItems {
+				return nil, fmt.Errorf("decode response: %d items exceeds %d", n, maxFetchItems)
+			}
+			for i := 0; rd.err == nil && i < int(n); i++ {
+				r.Items = append(r.Items, rd.lenPrefixed("item", maxEnvelope))
+			}
+		case opDelete:
+			r.Count = rd.uvarint("count")
+		}
+	}
+	if err := rd.finish(); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	return r, nil
+}

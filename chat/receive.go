@@ -1,0 +1,231 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/chat/ratchet"
+	"github.com/tonmesh/tonmesh/ledger"
+)
+
+// Message directions and kinds.
+const (
+	DirIn     = "in"
+	DirOut    = "out"
+	KindText  = "text"
+	KindTimer = "timer"
+)
+
+// Statuses of an outgoing message.
+const (
+	StatusSending   = "sending"   // encrypted and stored, not yet handed over
+	StatusDelivered = "delivered" // the recipient acknowledged it (durably stored)
+	StatusMailbox   = "mailbox"   // held by mailbox peers until the recipient fetches it
+	StatusFailed    = "failed"    // neither the recipient nor any mailbox peer took it
+)
+
+// Message is one stored message of a conversation.
+type Message struct {
+	Seq       uint64    `json:"seq"` // position in the conversation (the `since` cursor)
+	ID        string    `json:"id"`
+	Peer      string    `json:"peer"`
+	Direction string    `json:"direction"` // DirIn or DirOut
+	Kind      string    `json:"kind"`      // KindText or KindTimer
+	Text      string    `json:"text,omitempty"`
+	TimerS    int64     `json:"timer_s,omitempty"` // KindTimer: the new default timer
+	Sent      time.Time `json:"sent"`
+	Received  time.Time `json:"received,omitzero"`
+	Expires   time.Time `json:"expires,omitzero"`
+	Status    string    `json:"status,omitempty"`  // outgoing only
+	Holders   int       `json:"holders,omitempty"` // StatusMailbox: how many peers hold it
+}
+
+// handleMsg serves MsgProtocol: one envelope from its sender, answered after
+// the message and the session are durable.
+func (s *Service) handleMsg(ctx context.Context, from peer.ID, req []byte) ([]byte, error) {
+	env, err := decodeEnvelope(req)
+	if err != nil {
+		s.reject("", "undecodable envelope", err)
+		return encodeResponse(statusRejected, err.Error()), nil
+	}
+	if env.Sender != from {
+		err := fmt.Errorf("envelope of %s sent by %s: direct messages come from their sender", env.Sender, from)
+		s.reject("", "relayed direct message", err)
+		return encodeResponse(statusRejected, err.Error()), nil
+	}
+	st, err := s.receive(env, time.Now())
+	reason := ""
+	if err != nil {
+		reason = err.Error()
+	}
+	return encodeResponse(st, reason), nil
+}
+
+// receive checks, decrypts and stores one envelope. It returns the status to
+// answer: statusOK and statusDuplicate mean the message is durable (or
+// already was), statusRejected that it never will be, statusError that this
+// node failed and the sender may retry.
+func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
+	if env.Recipient != s.self {
+		err := fmt.Errorf("envelope for %s reached %s", env.Recipient, s.self)
+		s.reject("", "misaddressed", err)
+		return statusRejected, err
+	}
+	if err := env.verify(); err != nil {
+		s.reject("", "forged", err)
+		return statusRejected, err
+	}
+	unlock := s.lockPeer(env.Sender)
+	defer unlock()
+	if err := env.checkTimes(now); err != nil {
+		if errors.Is(err, errExpired) {
+			s.metrics.inc(DirIn, "expired")
+			return statusDuplicate, err // nothing to keep; let holders drop it
+		}
+		s.reject(env.Sender, "bad time", err)
+		return statusRejected, err
+	}
+	dup, err := s.seen(env.Sender, env.ID)
+	if err != nil {
+		return statusError, err
+	}
+	if dup {
+		s.duplicate()
+		return statusDuplicate, nil
+	}
+	sessions, err := s.loadSessions(env.Sender)
+	if err != nil {
+		return statusError, err
+	}
+	ad := env.ad()
+	pt, sessions, newInit, err := s.decrypt(env.Sender, sessions, env.Body, ad)
+	if errors.Is(err, ratchet.ErrDuplicate) {
+		s.duplicate()
+		return statusDuplicate, nil
+	}
+	if err != nil {
+		s.reject(env.Sender, "decryption failed", err)
+		return statusRejected, err
+	}
+	c, err := decodeContent(pt)
+	if err != nil {
+		s.reject(env.Sender, "bad content", err)
+		return statusRejected, err
+	}
+	if err := s.storeIncoming(env, c, sessions, newInit, now); err != nil {
+		return statusError, err
+	}
+	s.metrics.inc(DirIn, "stored")
+	return statusOK, nil
+}
+
+// decrypt tries the stored sessions (most recent first), then, for an init
+// message no session knows, responds with a new session. It returns the
+// plaintext and the sessions to store, the one that decrypted first; newInit
+// is the init key of a new session.
+func (s *Service) decrypt(from peer.ID, sessions []*ratchet.Session, body, ad []byte) (pt []byte, out []*ratchet.Session, newInit []byte, err error) {
+	var errs []error
+	for i, sess := range sessions {
+		pt, err := sess.Decrypt(body, ad)
+		if err == nil {
+			out = append([]*ratchet.Session{sess}, slices.Delete(slices.Clone(sessions), i, i+1)...)
+			return pt, out, nil, nil
+		}
+		if errors.Is(err, ratchet.ErrDuplicate) {
+			return nil, nil, nil, err
+		}
+		errs = append(errs, err)
+	}
+	if !ratchet.IsInitMessage(body) {
+		if len(errs) == 0 {
+			return nil, nil, nil, fmt.Errorf("%w: no session with %s and the message starts none", ratchet.ErrAuth, from)
+		}
+		return nil, nil, nil, errors.Join(errs...)
+	}
+	_, eph, _, err := ratchet.InitInfo(body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := s.space.Get(initKey(from, eph)); err == nil {
+		// A session this init key started was dropped: the message is a
+		// replay or too old to decrypt.
+		return nil, nil, nil, fmt.Errorf("%w: session %x with %s was already answered", ratchet.ErrDuplicate, eph[:4], from)
+	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil, nil, err
+	}
+	sess, err := ratchet.Respond(s.id.EncKey, s.prekeyMap(), body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if pt, err = sess.Decrypt(body, ad); err != nil {
+		return nil, nil, nil, err
+	}
+	return pt, append([]*ratchet.Session{sess}, sessions...), eph, nil
+}
+
+// storeIncoming writes a decrypted message and the sessions in one batch.
+func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Session, newInit []byte, now time.Time) error {
+	meta, _, err := s.loadMeta(env.Sender)
+	if err != nil {
+		return err
+	}
+	b := s.space.NewBatch()
+	if err := putSessions(b, env.Sender, sessions); err != nil {
+		return err
+	}
+	if newInit != nil {
+		b.Set(initKey(env.Sender, newInit), nil)
+	}
+	m := &Message{
+		ID:        env.ID.String(),
+		Peer:      env.Sender.String(),
+		Direction: DirIn,
+		Sent:      env.Sent,
+		Received:  now,
+		Expires:   env.Expires(),
+	}
+	switch c.Kind {
+	case kindText:
+		m.Kind, m.Text = KindText, c.Text
+	case kindTimer:
+		m.Kind, m.TimerS = KindTimer, int64(c.Timer/time.Second)
+		meta.Timer = m.TimerS
+	}
+	addMessage(b, env.Sender, meta, m, env.ID)
+	putMeta(b, env.Sender, meta)
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
+	}
+	return nil
+}
+
+// reject drops a message that failed a check: it logs, counts, and charges
+// the conversation with from (when it is known and exists).
+func (s *Service) reject(from peer.ID, what string, err error) {
+	s.stats.rejected.Add(1)
+	s.metrics.inc(DirIn, "rejected")
+	s.log.Warn("chat message rejected", "reason", what, "from", from, "err", err)
+	if from == "" {
+		return
+	}
+	meta, ok, merr := s.loadMeta(from)
+	if merr != nil || !ok {
+		return
+	}
+	meta.Rejected++
+	b := s.space.NewBatch()
+	putMeta(b, from, meta)
+	if cerr := b.Commit(); cerr != nil {
+		s.log.Warn("count rejected chat message", "err", cerr)
+	}
+}
+
+func (s *Service) duplicate() {
+	s.stats.duplicates.Add(1)
+	s.metrics.inc(DirIn, "duplicate")
+}

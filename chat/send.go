@@ -1,0 +1,278 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/chat/ratchet"
+)
+
+// ErrBadRequest wraps errors in what the caller asked (recipient, text, timer).
+var ErrBadRequest = errors.New("chat: bad request")
+
+// ErrUndelivered is returned by Send when neither the recipient nor any
+// mailbox peer took the message; it stays in the conversation as failed.
+var ErrUndelivered = errors.New("chat: message not delivered")
+
+// Send encrypts text to peer to and delivers it: directly when the peer is
+// reachable, else to the mailbox peers. ttl is the message's timer; 0 takes
+// the conversation's default (which may be none). The message is stored in
+// the conversation whatever happens; its Status says where it went.
+func (s *Service) Send(ctx context.Context, to peer.ID, text string, ttl time.Duration) (*Message, error) {
+	if len(text) == 0 {
+		return nil, fmt.Errorf("%w: text is empty", ErrBadRequest)
+	}
+	return s.send(ctx, to, content{Kind: kindText, Text: text}, ttl)
+}
+
+// SetTimer sets the default timer of the conversation with peer (0: none)
+// and tells the peer, so that both ends use it. The local change stands even
+// if the peer cannot be told; the returned message's Status says.
+func (s *Service) SetTimer(ctx context.Context, with peer.ID, ttl time.Duration) (*Message, error) {
+	if err := checkTTL(ttl); err != nil {
+		return nil, err
+	}
+	if err := s.checkPeer(with); err != nil {
+		return nil, err
+	}
+	unlock := s.lockPeer(with)
+	meta, _, err := s.loadMeta(with)
+	if err == nil {
+		meta.Timer = int64(ttl / time.Second)
+		b := s.space.NewBatch()
+		putMeta(b, with, meta)
+		err = b.Commit()
+	}
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("chat: set timer: %w", err)
+	}
+	m, err := s.send(ctx, with, content{Kind: kindTimer, Timer: ttl}, -1)
+	if errors.Is(err, ErrUndelivered) || errors.Is(err, ErrNoPrekeys) {
+		s.log.Info("timer set locally; the peer was not told", "peer", with, "err", err)
+		return m, nil
+	}
+	return m, err
+}
+
+func checkTTL(ttl time.Duration) error {
+	if ttl < 0 || ttl > MaxTTL || ttl%time.Second != 0 {
+		return fmt.Errorf("%w: timer %v: use whole seconds from 0 (none) to %v", ErrBadRequest, ttl, MaxTTL)
+	}
+	return nil
+}
+
+func (s *Service) checkPeer(p peer.ID) error {
+	if p == s.self {
+		return fmt.Errorf("%w: cannot send to yourself", ErrBadRequest)
+	}
+	if _, err := p.ExtractPublicKey(); err != nil {
+		return fmt.Errorf("%w: %s is not a peer ID with an Ed25519 key (ask the recipient for `tonmesh id`)", ErrBadRequest, p)
+	}
+	return nil
+}
+
+// send stores and delivers one content. ttl < 0 means no timer at all (timer
+// changes); 0 the conversation's default.
+func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Duration) (*Message, error) {
+	if err := s.checkPeer(to); err != nil {
+		return nil, err
+	}
+	if ttl > 0 {
+		if err := checkTTL(ttl); err != nil {
+			return nil, err
+		}
+	}
+	env, raw, m, err := s.seal(ctx, to, c, ttl)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.inc(DirOut, "sealed")
+	status, holders := s.deliver(ctx, env, raw)
+	m.Status, m.Holders = status, len(holders)
+	if err := s.setOutcome(env, m, holders); err != nil {
+		return m, err
+	}
+	s.metrics.inc(DirOut, status)
+	if status == StatusFailed {
+		return m, fmt.Errorf("%w: %s is not reachable and no mailbox peer accepted the message; it stays in the conversation as failed", ErrUndelivered, to)
+	}
+	return m, nil
+}
+
+// seal encrypts c to the current session with to (starting one from to's
+// prekey bundle if there is none) and stores the message and the advanced
+// session in one batch, before anything leaves the node.
+func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Duration) (*envelope, []byte, *Message, error) {
+	plain, err := c.encode()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	unlock := s.lockPeer(to)
+	defer unlock()
+	meta, _, err := s.loadMeta(to)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	switch {
+	case ttl < 0:
+		ttl = 0
+	case ttl == 0:
+		ttl = time.Duration(meta.Timer) * time.Second
+	}
+	sessions, err := s.loadSessions(to)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(sessions) == 0 {
+		b, err := s.fetchBundle(ctx, to)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sess, err := ratchet.Initiate(s.id.EncKey, b)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("chat: start a session with %s: %w", to, err)
+		}
+		sessions = []*ratchet.Session{sess}
+	}
+	id, err := newMsgID()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := time.Now()
+	env := &envelope{Sender: s.self, Recipient: to, ID: id, Sent: time.UnixMilli(now.UnixMilli()), TTL: ttl}
+	if env.Body, err = sessions[0].Encrypt(plain, env.ad()); err != nil {
+		return nil, nil, nil, fmt.Errorf("chat: encrypt to %s: %w", to, err)
+	}
+	raw, err := env.seal(s.id.PeerKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: env.Sent, Expires: env.Expires(), Status: StatusSending}
+	switch c.Kind {
+	case kindText:
+		m.Kind, m.Text = KindText, c.Text
+	case kindTimer:
+		m.Kind, m.TimerS = KindTimer, int64(c.Timer/time.Second)
+	}
+	b := s.space.NewBatch()
+	if err := putSessions(b, to, sessions); err != nil {
+		return nil, nil, nil, err
+	}
+	addMessage(b, to, meta, m, id)
+	putMeta(b, to, meta)
+	if err := b.Commit(); err != nil {
+		return nil, nil, nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+	}
+	return env, raw, m, nil
+}
+
+// deliver hands the envelope to the recipient, or failing that to mailbox
+// peers. It returns the status and, for StatusMailbox, the holders.
+func (s *Service) deliver(ctx context.Context, env *envelope, raw []byte) (string, []peer.ID) {
+	err := s.direct(ctx, env.Recipient, raw)
+	if err == nil {
+		return StatusDelivered, nil
+	}
+	s.log.Debug("direct delivery failed; using mailboxes", "to", env.Recipient, "err", err)
+	holders := s.putMailboxes(ctx, env, raw)
+	if len(holders) == 0 {
+		return StatusFailed, nil
+	}
+	return StatusMailbox, holders
+}
+
+var errRefused = errors.New("refused")
+
+// direct sends the envelope over MsgProtocol and waits for the durable ack.
+func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte) error {
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.DirectTimeout)
+	defer cancel()
+	resp, err := s.net.Request(dctx, to, MsgProtocol, raw, 1024)
+	if err != nil {
+		return err
+	}
+	r, err := decodeResponse(resp, 0)
+	if err != nil {
+		return err
+	}
+	if r.Status != statusOK && r.Status != statusDuplicate {
+		return fmt.Errorf("%w by %s (status %d): %s", errRefused, to, r.Status, r.Reason)
+	}
+	return nil
+}
+
+// setOutcome records where an outgoing message went, and for a message with
+// a timer left in mailboxes, which holders to tell when it expires.
+func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID) error {
+	unlock := s.lockPeer(env.Recipient)
+	defer unlock()
+	stored, err := s.loadMessage(env.Recipient, m.Seq)
+	if err != nil {
+		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
+	}
+	stored.Status, stored.Holders = m.Status, m.Holders
+	v, _ := json.Marshal(stored)
+	b := s.space.NewBatch()
+	b.Set(msgKey(env.Recipient, m.Seq), v)
+	if exp := env.Expires(); len(holders) > 0 && !exp.IsZero() {
+		l, _ := json.Marshal(leftItem{Recipient: env.Recipient, Holders: holders})
+		b.Set(leftKey(exp, env.ID), l)
+	}
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// closestPeers returns up to n peers closest to key in the DHT, other than
+// this node and those in skip, topped up from connected peers by XOR
+// distance when the DHT lookup finds fewer.
+func (s *Service) closestPeers(ctx context.Context, key []byte, n int, skip ...peer.ID) []peer.ID {
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	found, err := s.net.DHT().GetClosestPeers(lctx, string(key))
+	if err != nil {
+		s.log.Debug("DHT closest peers", "err", err)
+	}
+	skip = append(skip, s.self)
+	ok := func(p peer.ID, have []peer.ID) bool {
+		return !slices.Contains(skip, p) && !slices.Contains(have, p)
+	}
+	target := sha256.Sum256(key)
+	dist := func(p peer.ID) []byte {
+		h := sha256.Sum256([]byte(p))
+		for i := range h {
+			h[i] ^= target[i]
+		}
+		return h[:]
+	}
+	sortByDistance := func(ps []peer.ID) {
+		slices.SortFunc(ps, func(a, b peer.ID) int { return bytes.Compare(dist(a), dist(b)) })
+	}
+	sortByDistance(found)
+	var out []peer.ID
+	for _, p := range found {
+		if len(out) < n && ok(p, out) {
+			out = append(out, p)
+		}
+	}
+	if len(out) < n {
+		conn := s.net.Host().Network().Peers()
+		sortByDistance(conn)
+		for _, p := range conn {
+			if len(out) < n && ok(p, out) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

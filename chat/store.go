@@ -1,0 +1,189 @@
+package chat
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/chat/ratchet"
+	"github.com/tonmesh/tonmesh/ledger"
+)
+
+// Layout of the "chat" space (P = one length byte then the peer ID bytes,
+// so that no peer's prefix is another's):
+//
+//	pk/<id:4>                       prekey: created ms | X25519 private | bundle
+//	s/P                             sessions with P, most recently used first
+//	c/P                             conversation: JSON convMeta
+//	m/P<seq:8>                      message: JSON Message
+//	id/P<msgid:16>                  seq:8 | expires ms:8 — every message stored
+//	x/<expires ms:8>P<msgid:16>     expiry index of messages with a timer
+//	in/P<initkey>                   init keys already responded to
+//	left/<expires ms:8><msgid:16>   mailbox copies this node left: leftItem JSON
+//
+// All the entries of one message are written in one batch; sessions are
+// written in the same batch as the message they sent or received.
+
+// maxSessions is how many sessions with one peer are kept: the one in use
+// and the ones a simultaneous start or a restarted peer left behind.
+const maxSessions = 3
+
+func peerPart(p peer.ID) []byte { return append([]byte{byte(len(p))}, p...) }
+
+func sessKey(p peer.ID) []byte { return append([]byte("s/"), peerPart(p)...) }
+func convKey(p peer.ID) []byte { return append([]byte("c/"), peerPart(p)...) }
+func msgPrefix(p peer.ID) []byte {
+	return append([]byte("m/"), peerPart(p)...)
+}
+func msgKey(p peer.ID, seq uint64) []byte { return binary.BigEndian.AppendUint64(msgPrefix(p), seq) }
+func idKey(p peer.ID, id MsgID) []byte {
+	return append(append([]byte("id/"), peerPart(p)...), id[:]...)
+}
+func expKey(exp time.Time, p peer.ID, id MsgID) []byte {
+	k := binary.BigEndian.AppendUint64([]byte("x/"), uint64(exp.UnixMilli()))
+	return append(append(k, peerPart(p)...), id[:]...)
+}
+func initKey(p peer.ID, ik []byte) []byte {
+	return append(append([]byte("in/"), peerPart(p)...), ik...)
+}
+func leftKey(exp time.Time, id MsgID) []byte {
+	k := binary.BigEndian.AppendUint64([]byte("left/"), uint64(exp.UnixMilli()))
+	return append(k, id[:]...)
+}
+
+// convMeta is what the store keeps about one conversation.
+type convMeta struct {
+	Timer    int64     `json:"timer_s,omitempty"` // default message timer, seconds
+	Unread   int       `json:"unread"`            // incoming messages after ReadSeq
+	ReadSeq  uint64    `json:"read_seq"`          // the last message the user has read
+	Count    int       `json:"count"`
+	NextSeq  uint64    `json:"next_seq"`
+	LastAt   time.Time `json:"last_at"`
+	Rejected uint64    `json:"rejected,omitempty"`
+}
+
+// leftItem records a message this node left in mailboxes, to delete it
+// there when its timer runs out.
+type leftItem struct {
+	Recipient peer.ID   `json:"recipient"`
+	Holders   []peer.ID `json:"holders"`
+}
+
+func (s *Service) loadMeta(p peer.ID) (*convMeta, bool, error) {
+	v, err := s.space.Get(convKey(p))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &convMeta{NextSeq: 1}, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("chat: read conversation %s: %w", p, err)
+	}
+	var m convMeta
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, false, fmt.Errorf("chat: stored conversation %s is corrupt: %w", p, err)
+	}
+	return &m, true, nil
+}
+
+func putMeta(b *ledger.Batch, p peer.ID, m *convMeta) {
+	v, _ := json.Marshal(m)
+	b.Set(convKey(p), v)
+}
+
+// loadSessions reads the sessions with p, most recently used first.
+func (s *Service) loadSessions(p peer.ID) ([]*ratchet.Session, error) {
+	v, err := s.space.Get(sessKey(p))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chat: read sessions with %s: %w", p, err)
+	}
+	rd := reader{b: v}
+	n := rd.uvarint("count")
+	if rd.err == nil && n > maxSessions {
+		return nil, fmt.Errorf("chat: stored sessions with %s: %d sessions", p, n)
+	}
+	var out []*ratchet.Session
+	for i := 0; rd.err == nil && i < int(n); i++ {
+		raw := rd.lenPrefixed("session", len(v))
+		if rd.err != nil {
+			break
+		}
+		sess, err := ratchet.UnmarshalSession(raw)
+		if err != nil {
+			return nil, fmt.Errorf("chat: stored session with %s: %w", p, err)
+		}
+		out = append(out, sess)
+	}
+	if err := rd.finish(); err != nil {
+		return nil, fmt.Errorf("chat: stored sessions with %s: %w", p, err)
+	}
+	return out, nil
+}
+
+// putSessions adds the sessions (most recently used first, at most
+// maxSessions) to b.
+func putSessions(b *ledger.Batch, p peer.ID, sessions []*ratchet.Session) error {
+	if len(sessions) > maxSessions {
+		sessions = sessions[:maxSessions]
+	}
+	out := binary.AppendUvarint(nil, uint64(len(sessions)))
+	for _, sess := range sessions {
+		raw, err := sess.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("chat: encode session with %s: %w", p, err)
+		}
+		out = appendLenPrefixed(out, raw)
+	}
+	b.Set(sessKey(p), out)
+	return nil
+}
+
+// seen reports whether message id from or to p is stored.
+func (s *Service) seen(p peer.ID, id MsgID) (bool, error) {
+	_, err := s.space.Get(idKey(p, id))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("chat: read message index: %w", err)
+	}
+	return true, nil
+}
+
+// addMessage adds m to b as the next message of the conversation with p and
+// updates meta (the caller writes meta).
+func addMessage(b *ledger.Batch, p peer.ID, meta *convMeta, m *Message, id MsgID) {
+	m.Seq = meta.NextSeq
+	meta.NextSeq++
+	meta.Count++
+	meta.LastAt = m.Sent
+	if m.Direction == DirIn {
+		meta.Unread++
+	}
+	v, _ := json.Marshal(m)
+	b.Set(msgKey(p, m.Seq), v)
+	var exp uint64
+	if !m.Expires.IsZero() {
+		exp = uint64(m.Expires.UnixMilli())
+		b.Set(expKey(m.Expires, p, id), nil)
+	}
+	b.Set(idKey(p, id), binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, m.Seq), exp))
+}
+
+// loadMessage reads one stored message.
+func (s *Service) loadMessage(p peer.ID, seq uint64) (*Message, error) {
+	v, err := s.space.Get(msgKey(p, seq))
+	if err != nil {
+		return nil, err
+	}
+	var m Message
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fmt.Errorf("chat: stored message %s/%d is corrupt: %w", p, seq, err)
+	}
+	return &m, nil
+}

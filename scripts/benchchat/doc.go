@@ -1,0 +1,15 @@
+// Command benchchat measures tonmesh chat on loopback: four in-process nodes
+// (real libp2p hosts on 127.0.0.1, real Pebble stores with fsync), and on the
+// same nodes in the same run
+//
+//   - raw stream round trips (one request frame, one response frame) between
+//     the sender and the recipient, the floor under any delivery;
+//   - direct messages: Send until the recipient's durable ack, one at a time
+//     (latency p50/p99) and from several senders at once (messages/s);
+//   - mailbox messages: the recipient stops answering the message protocol,
+//     so Send leaves each message with the mailbox peers (latency p50/p99 of
+//     that deposit, messages/s); then the recipient fetches them all (fetch,
+//     store durably, signed delete at the holders: messages/s).
+//
+// Run it with scripts/bench-chat; --json prints the figures as JSON.
+package main

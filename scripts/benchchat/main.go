@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/chat"
+	"github.com/tonmesh/tonmesh/ledger"
+	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/tonmesh/tonmesh/p2p/identity"
+)
+
+type config struct {
+	Messages int
+	Workers  int
+	Size     int
+	Dir      string
+	JSON     bool
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bench-chat", flag.ContinueOnError)
+	fs.IntVar(&c.Messages, "messages", 300, "messages per measure")
+	fs.IntVar(&c.Workers, "workers", 8, "concurrent senders for the direct throughput measure")
+	fs.IntVar(&c.Size, "size", 100, "text size in bytes")
+	fs.StringVar(&c.Dir, "dir", "", "directory for the nodes' stores (default: a temporary one)")
+	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case c.Messages < 1 || c.Workers < 1:
+		return c, errors.New("--messages and --workers must be at least 1")
+	case c.Size < 1 || c.Size > chat.MaxText:
+		return c, fmt.Errorf("--size must be 1..%d", chat.MaxText)
+	}
+	return c, nil
+}
+
+// Latency summarizes samples.
+type Latency struct {
+	N     int     `json:"n"`
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+	PerS  float64 `json:"per_s"` // N over the wall time of the measure
+}
+
+// Results are all figures of one run.
+type Results struct {
+	RawRoundTrip   Latency `json:"raw_stream_round_trip"`
+	DirectSeq      Latency `json:"direct_sequential"`
+	DirectParallel Latency `json:"direct_parallel"`
+	MailboxDeposit Latency `json:"mailbox_deposit"`
+	MailboxFetch   Latency `json:"mailbox_fetch"`
+	Holders        int     `json:"mailbox_holders"`
+}
+
+func nearestRank(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (p*len(sorted)+99)/100 - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func summarize(samples []time.Duration, wall time.Duration) Latency {
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	l := Latency{N: len(s), P50MS: ms(nearestRank(s, 50)), P99MS: ms(nearestRank(s, 99))}
+	if wall > 0 {
+		l.PerS = float64(len(s)) / wall.Seconds()
+	}
+	return l
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-chat:", err)
+		os.Exit(2)
+	}
+	res, err := run(context.Background(), c, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-chat:", err)
+		os.Exit(1)
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+		return
+	}
+	printTable(os.Stdout, c, res)
+}
+
+func printTable(w io.Writer, c config, r *Results) {
+	fmt.Fprintf(w, "chat on loopback, 4 in-process nodes, %d messages of %d bytes per measure\n\n", c.Messages, c.Size)
+	fmt.Fprintf(w, "%-44s %8s %10s %10s %12s\n", "measure", "n", "p50 ms", "p99 ms", "per second")
+	row := func(name string, l Latency) {
+		fmt.Fprintf(w, "%-44s %8d %10.3f %10.3f %12.0f\n", name, l.N, l.P50MS, l.P99MS, l.PerS)
+	}
+	row("raw stream round trip (same two nodes)", r.RawRoundTrip)
+	row("direct send -> durable ack, sequential", r.DirectSeq)
+	row(fmt.Sprintf("direct send -> durable ack, %d senders", c.Workers), r.DirectParallel)
+	row(fmt.Sprintf("mailbox deposit (%d holders), sequential", r.Holders), r.MailboxDeposit)
+	fmt.Fprintf(w, "%-44s %8d %10s %10s %12.0f\n", "mailbox fetch + store + delete (one fetch)", r.MailboxFetch.N, "-", "-", r.MailboxFetch.PerS)
+	if r.RawRoundTrip.P50MS > 0 {
+		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
+	}
+}
+
+// benchNode is one in-process node: store, network and chat service.
+type benchNode struct {
+	store *ledger.Store
+	net   *p2p.Network
+	chat  *chat.Service
+	id    *identity.Identity
+}
+
+func (n *benchNode) close() {
+	if n.chat != nil {
+		n.chat.Stop()
+	}
+	if n.net != nil {
+		_ = n.net.Close()
+	}
+	if n.store != nil {
+		_ = n.store.Close()
+	}
+}
+
+func startNode(ctx context.Context, dir string, bootstrap []string, log *slog.Logger) (*benchNode, error) {
+	words, err := identity.NewMnemonic()
+	if err != nil {
+		return nil, err
+	}
+	id, err := identity.FromMnemonic(words)
+	if err != nil {
+		return nil, err
+	}
+	n := &benchNode{id: id}
+	if n.store, err = ledger.Open(dir); err != nil {
+		return nil, err
+	}
+	n.net, err = p2p.New(ctx, id.PeerKey, p2p.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap})
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	if err := n.net.Start(ctx); err != nil {
+		n.close()
+		return nil, err
+	}
+	if n.chat, err = chat.New(n.store, n.net, id, chat.Config{MailboxPoll: time.Hour}, log); err != nil {
+		n.close()
+		return nil, err
+	}
+	if err := n.chat.Start(ctx); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+const echoProtocol = "/tonmesh/benchchat/echo/1.0.0"
+
+func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
+	log := slog.New(slog.DiscardHandler)
+	dir := c.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "bench-chat-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	var nodes []*benchNode
+	defer func() {
+		for _, n := range nodes {
+			n.close()
+		}
+	}()
+	var boot []string
+	for i := range 4 {
+		n, err := startNode(ctx, filepath.Join(dir, "node"+strconv.Itoa(i)), boot, log)
+		if err != nil {
+			return nil, fmt.Errorf("start node %d: %w", i, err)
+		}
+		nodes = append(nodes, n)
+		if i == 0 {
+			boot = []string{n.net.Addrs()[0].String()}
+		}
+	}
+	fmt.Fprintln(progress, "nodes up; waiting for the DHT and the prekeys")
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, n := range nodes {
+		if err := n.net.WaitDHTPeers(wctx, 2); err != nil {
+			return nil, fmt.Errorf("wait for DHT peers: %w", err)
+		}
+	}
+	for _, n := range nodes {
+		for n.chat.PublishPrekeys(wctx) != nil {
+			if wctx.Err() != nil {
+				return nil, errors.New("prekeys were not published within a minute")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	a, b, rcpt := nodes[0], nodes[1], nodes[2]
+	text := string(make([]byte, c.Size))
+	res := &Results{}
+
+	// Raw round trips: the floor.
+	b.net.HandleRequest(echoProtocol, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) { return req, nil }, 1<<20, 10*time.Second)
+	payload := make([]byte, 512)
+	var raw []time.Duration
+	start := time.Now()
+	for range c.Messages {
+		t0 := time.Now()
+		if _, err := a.net.Request(ctx, b.net.ID(), echoProtocol, payload, 1<<20); err != nil {
+			return nil, fmt.Errorf("raw round trip: %w", err)
+		}
+		raw = append(raw, time.Since(t0))
+	}
+	res.RawRoundTrip = summarize(raw, time.Since(start))
+	fmt.Fprintln(progress, "raw round trips done")
+
+	// The first message starts the session (DHT lookup of the bundle); it is
+	// not counted.
+	if _, err := a.chat.Send(ctx, b.net.ID(), "warm up", 0); err != nil {
+		return nil, fmt.Errorf("first direct message: %w", err)
+	}
+	var direct []time.Duration
+	start = time.Now()
+	for range c.Messages {
+		t0 := time.Now()
+		m, err := a.chat.Send(ctx, b.net.ID(), text, 0)
+		if err != nil || m.Status != chat.StatusDelivered {
+			return nil, fmt.Errorf("direct send: status %v: %w", m, err)
+		}
+		direct = append(direct, time.Since(t0))
+	}
+	res.DirectSeq = summarize(direct, time.Since(start))
+	fmt.Fprintln(progress, "direct sequential done")
+
+	par, wall, err := parallelSends(ctx, a, b, text, c.Messages, c.Workers)
+	if err != nil {
+		return nil, err
+	}
+	res.DirectParallel = summarize(par, wall)
+	fmt.Fprintln(progress, "direct parallel done")
+
+	// Mailboxes: the recipient stops answering the message protocol.
+	if _, err := a.chat.Send(ctx, rcpt.net.ID(), "warm up", 0); err != nil {
+		return nil, fmt.Errorf("first message to the mailbox recipient: %w", err)
+	}
+	rcpt.net.RemoveHandler(chat.MsgProtocol)
+	var deposits []time.Duration
+	start = time.Now()
+	for range c.Messages {
+		t0 := time.Now()
+		m, err := a.chat.Send(ctx, rcpt.net.ID(), text, 0)
+		if err != nil || m.Status != chat.StatusMailbox {
+			return nil, fmt.Errorf("mailbox send: %+v: %w", m, err)
+		}
+		res.Holders = m.Holders
+		deposits = append(deposits, time.Since(t0))
+	}
+	res.MailboxDeposit = summarize(deposits, time.Since(start))
+	fmt.Fprintln(progress, "mailbox deposits done")
+
+	start = time.Now()
+	got := 0
+	for got < c.Messages {
+		n, err := rcpt.chat.FetchMailbox(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fetch mailbox: %w", err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("fetch mailbox: got %d of %d messages", got, c.Messages)
+		}
+		got += n
+	}
+	fetchWall := time.Since(start)
+	res.MailboxFetch = Latency{N: got, PerS: float64(got) / fetchWall.Seconds()}
+	return res, nil
+}
+
+// parallelSends sends n messages from workers goroutines at once.
+func parallelSends(ctx context.Context, a, b *benchNode, text string, n, workers int) ([]time.Duration, time.Duration, error) {
+	var (
+		mu       sync.Mutex
+		samples  []time.Duration
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	jobs := make(chan struct{}, n)
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				t0 := time.Now()
+				m, err := a.chat.Send(ctx, b.net.ID(), text, 0)
+				mu.Lock()
+				if err == nil && m.Status != chat.StatusDelivered {
+					err = fmt.Errorf("status %s", m.Status)
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				samples = append(samples, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, 0, fmt.Errorf("parallel direct send: %w", firstErr)
+	}
+	return samples, time.Since(start), nil
+}
