@@ -80,43 +80,56 @@ func Run(t testing.TB, env []string, args ...string) Result {
 	return res
 }
 
-// StartDaemon runs `tonmesh daemon --home home` until the test ends and waits
-// until its API answers /healthz. It returns the API URL.
-func StartDaemon(t testing.TB, home string) string {
+// Daemon is a running `tonmesh daemon` child process.
+type Daemon struct {
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *bytes.Buffer
+}
+
+// StartDaemon runs `tonmesh daemon --home home` (with extra environment) until
+// the test ends or Stop, and waits until its API answers /healthz.
+func StartDaemon(t testing.TB, home string, env ...string) *Daemon {
 	t.Helper()
 	cmd := exec.Command(Binary(t), "daemon", "--home", home)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Env = append(os.Environ(), env...)
+	d := &Daemon{cmd: cmd, exited: make(chan struct{}), logs: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = d.logs, d.logs
+	os.Remove(filepath.Join(home, "api.url"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	go func() { cmd.Wait(); close(d.exited) }()
+	t.Cleanup(d.Stop)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		select {
-		case <-exited:
-			t.Fatalf("daemon exited early:\n%s", logs.String())
+		case <-d.exited:
+			t.Fatalf("daemon exited early:\n%s", d.logs.String())
 		default:
 		}
 		if url, err := os.ReadFile(filepath.Join(home, "api.url")); err == nil {
 			u := strings.TrimSpace(string(url))
 			if resp, err := http.Get(u + "/healthz"); err == nil {
 				resp.Body.Close()
-				return u
+				d.URL = u
+				return d
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("daemon not up after a minute:\n%s", logs.String())
-	return ""
+	t.Fatalf("daemon not up after a minute:\n%s", d.logs.String())
+	return nil
+}
+
+// Stop sends SIGINT and waits for a graceful exit (SIGKILL after 30 s).
+func (d *Daemon) Stop() {
+	d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
 }

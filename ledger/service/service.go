@@ -159,7 +159,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 // hostWait is how long Start waits for the chain host before going on
 // without it (and connecting in the background).
-const hostWait = 20 * time.Second
+const hostWait = 10 * time.Second
 
 // dialHost connects to the chain host. It waits up to hostWait so that a
 // rolled-back journal stops the node at start; past that it keeps trying in

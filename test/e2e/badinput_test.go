@@ -80,8 +80,8 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("wrong token", func(t *testing.T) {
 		home := initHome(t)
-		api := binharness.StartDaemon(t, home)
-		res := binharness.Run(t, nil, "--api", api, "--token", "not-the-token", "id")
+		d := binharness.StartDaemon(t, home)
+		res := binharness.Run(t, nil, "--api", d.URL, "--token", "not-the-token", "id")
 		requireCleanFailure(t, "wrong token", res, "401", "api.token")
 		res = binharness.Run(t, nil, "--home", home, "id", "--json")
 		if res.ExitCode != 0 {
