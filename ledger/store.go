@@ -28,7 +28,7 @@ type Store struct {
 	db   *pebble.DB
 	lock *pebble.Lock
 	dir  string
-	log *slog.Logger
+	log  *slog.Logger
 
 	mu     sync.Mutex
 	spaces map[string]bool
