@@ -18,8 +18,8 @@ import (
 
 const (
 	addressBookEvery = time.Minute
-	addressBookMax   = 64  // peers remembered
-	addressBookDial  = 16  // peers dialled at start
+	addressBookMax   = 64 // peers remembered
+	addressBookDial  = 16 // peers dialled at start
 	addressBookAge   = 7 * 24 * time.Hour
 )
 

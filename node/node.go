@@ -38,9 +38,9 @@ type Node struct {
 	walletVersion identity.WalletVersion
 	network       identity.Network
 
-	reg   *prometheus.Registry
-	store *ledger.Store
-	book  *addressBook
+	reg    *prometheus.Registry
+	store  *ledger.Store
+	book   *addressBook
 	net    *p2p.Network
 	ledger *ledgersvc.Service
 	chat   *chat.Service
