@@ -34,10 +34,11 @@ type Options struct {
 	OnReady func(*Manifest)
 }
 
-// Manifest is the content of testnet.json.
+// Manifest describes a running testnet; testnet.json holds its Nodes, a
+// JSON list.
 type Manifest struct {
-	Dir   string     `json:"dir"`
-	Nodes []NodeInfo `json:"nodes"`
+	Dir   string
+	Nodes []NodeInfo
 }
 
 // NodeInfo describes one running node of the testnet.
@@ -58,11 +59,11 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	m := &Manifest{Dir: dir}
+	if err := json.Unmarshal(data, &m.Nodes); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", ManifestFile, err)
 	}
-	return &m, nil
+	return m, nil
 }
 
 func (o *Options) defaults() error {
@@ -133,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := fund(ctx, o, m); err != nil {
 		return err
 	}
-	data, _ := json.MarshalIndent(m, "", "  ")
+	data, _ := json.MarshalIndent(m.Nodes, "", "  ")
 	if err := writeFileAtomic(manifestPath, append(data, '\n')); err != nil {
 		return err
 	}
