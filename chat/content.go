@@ -3,6 +3,8 @@ package chat
 import (
 	"fmt"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // Content (the plaintext inside the ratchet), version 1:
@@ -51,7 +53,7 @@ func (c content) encode() ([]byte, error) {
 		if len(c.Text) > MaxText {
 			return nil, fmt.Errorf("chat: text of %d bytes exceeds %d", len(c.Text), MaxText)
 		}
-		out = appendLenPrefixed(out, []byte(c.Text))
+		out = wire.AppendLenPrefixed(out, []byte(c.Text))
 	case kindTimer:
 		out = append(out, 0, 0, 0, 0)
 		s := uint32(c.Timer / time.Second)
@@ -74,17 +76,17 @@ func decodeContent(b []byte) (content, error) {
 	if bucketFor(len(b)) != len(b) {
 		return content{}, fmt.Errorf("decode content: %d bytes is not a padding bucket size", len(b))
 	}
-	rd := reader{b: b}
-	if v := rd.byte("version"); rd.err == nil && v != contentVersion {
+	rd := wire.NewReader(b)
+	if v := rd.Byte("version"); rd.Err() == nil && v != contentVersion {
 		return content{}, fmt.Errorf("decode content: unsupported version %d (want %d)", v, contentVersion)
 	}
-	c := content{Kind: rd.byte("kind")}
+	c := content{Kind: rd.Byte("kind")}
 	switch {
-	case rd.err != nil:
+	case rd.Err() != nil:
 	case c.Kind == kindText:
-		c.Text = string(rd.lenPrefixed("text", MaxText))
+		c.Text = string(rd.LenPrefixed("text", MaxText))
 	case c.Kind == kindTimer:
-		s := rd.uint32("timer")
+		s := rd.Uint32("timer")
 		c.Timer = time.Duration(s) * time.Second
 		if c.Timer > MaxTTL {
 			return content{}, fmt.Errorf("decode content: timer %v exceeds %v", c.Timer, MaxTTL)
@@ -92,10 +94,10 @@ func decodeContent(b []byte) (content, error) {
 	default:
 		return content{}, fmt.Errorf("decode content: unknown kind %d", c.Kind)
 	}
-	if rd.err != nil {
-		return content{}, fmt.Errorf("decode content: %w", rd.err)
+	if rd.Err() != nil {
+		return content{}, fmt.Errorf("decode content: %w", rd.Err())
 	}
-	for _, x := range rd.b {
+	for _, x := range rd.Rest() {
 		if x != 0 {
 			return content{}, fmt.Errorf("decode content: padding is not all zeros")
 		}

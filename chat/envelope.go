@@ -11,6 +11,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // Envelope wire format, version 1 (big-endian):
@@ -77,8 +79,8 @@ func (e *envelope) Expires() time.Time {
 // moved to another sender, recipient, ID, time or timer.
 func (e *envelope) header(dst []byte) []byte {
 	dst = append(dst, envelopeVersion)
-	dst = appendLenPrefixed(dst, []byte(e.Sender))
-	dst = appendLenPrefixed(dst, []byte(e.Recipient))
+	dst = wire.AppendLenPrefixed(dst, []byte(e.Sender))
+	dst = wire.AppendLenPrefixed(dst, []byte(e.Recipient))
 	dst = append(dst, e.ID[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Sent.UnixMilli()))
 	return binary.BigEndian.AppendUint32(dst, uint32(e.TTL/time.Second))
@@ -89,7 +91,7 @@ func (e *envelope) ad() []byte { return e.header([]byte(adDomain)) }
 
 func (e *envelope) signedBytes() []byte {
 	b := e.header([]byte(envelopeDomain))
-	return appendLenPrefixed(b, e.Body)
+	return wire.AppendLenPrefixed(b, e.Body)
 }
 
 // seal signs the envelope with the sender's peer key and encodes it.
@@ -110,7 +112,7 @@ func (e *envelope) seal(priv crypto.PrivKey) ([]byte, error) {
 
 func (e *envelope) encode() []byte {
 	out := e.header(make([]byte, 0, 128+len(e.Body)))
-	out = appendLenPrefixed(out, e.Body)
+	out = wire.AppendLenPrefixed(out, e.Body)
 	return append(out, e.Sig...)
 }
 
@@ -120,19 +122,19 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 	if len(b) > maxEnvelope {
 		return nil, fmt.Errorf("decode envelope: %d bytes exceeds %d", len(b), maxEnvelope)
 	}
-	rd := reader{b: b}
-	if v := rd.byte("version"); rd.err == nil && v != envelopeVersion {
+	rd := wire.NewReader(b)
+	if v := rd.Byte("version"); rd.Err() == nil && v != envelopeVersion {
 		return nil, fmt.Errorf("decode envelope: unsupported version %d (want %d)", v, envelopeVersion)
 	}
 	e := &envelope{}
-	e.Sender = rd.peerID("sender")
-	e.Recipient = rd.peerID("recipient")
-	copy(e.ID[:], rd.fixed("id", msgIDLen))
-	ms := rd.uint64("sent")
-	ttl := rd.uint32("ttl")
-	e.Body = rd.lenPrefixed("body", maxBody)
-	e.Sig = rd.fixed("signature", sigLen)
-	if err := rd.finish(); err != nil {
+	e.Sender = readPeerID(rd, "sender")
+	e.Recipient = readPeerID(rd, "recipient")
+	copy(e.ID[:], rd.Fixed("id", msgIDLen))
+	ms := rd.Uint64("sent")
+	ttl := rd.Uint32("ttl")
+	e.Body = rd.LenPrefixed("body", maxBody)
+	e.Sig = rd.Fixed("signature", sigLen)
+	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
 	if ms == 0 || ms > math.MaxInt64 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/ledger"
 )
 
@@ -48,18 +49,18 @@ type heldItem struct {
 
 func (h *heldItem) encode() []byte {
 	out := binary.BigEndian.AppendUint64(nil, uint64(h.Expires.UnixMilli()))
-	out = appendLenPrefixed(out, []byte(h.Sender))
+	out = wire.AppendLenPrefixed(out, []byte(h.Sender))
 	return append(out, h.Envelope...)
 }
 
 func decodeHeldItem(v []byte) (*heldItem, error) {
-	rd := reader{b: v}
-	ms := rd.uint64("expires")
-	sender := rd.peerID("sender")
-	if rd.err != nil {
-		return nil, fmt.Errorf("chat: stored mailbox item: %w", rd.err)
+	rd := wire.NewReader(v)
+	ms := rd.Uint64("expires")
+	sender := readPeerID(rd, "sender")
+	if rd.Err() != nil {
+		return nil, fmt.Errorf("chat: stored mailbox item: %w", rd.Err())
 	}
-	return &heldItem{Expires: time.UnixMilli(int64(ms)), Sender: sender, Envelope: rd.b}, nil
+	return &heldItem{Expires: time.UnixMilli(int64(ms)), Sender: sender, Envelope: rd.Rest()}, nil
 }
 
 // size is what an item counts against its sender's quota.

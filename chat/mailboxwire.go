@@ -9,6 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // Mailbox request wire format, version 1 (big-endian), one frame on
@@ -79,12 +81,12 @@ func (q *mailboxReq) body() []byte {
 	out := []byte{mailboxVersion, q.Op}
 	switch q.Op {
 	case opPut:
-		return appendLenPrefixed(out, q.Envelope)
+		return wire.AppendLenPrefixed(out, q.Envelope)
 	case opFetch:
-		out = appendLenPrefixed(out, []byte(q.Owner))
+		out = wire.AppendLenPrefixed(out, []byte(q.Owner))
 	case opDelete:
-		out = appendLenPrefixed(out, []byte(q.Signer))
-		out = appendLenPrefixed(out, []byte(q.Owner))
+		out = wire.AppendLenPrefixed(out, []byte(q.Signer))
+		out = wire.AppendLenPrefixed(out, []byte(q.Owner))
 	}
 	out = binary.BigEndian.AppendUint64(out, uint64(q.At.UnixMilli()))
 	if q.Op == opDelete {
@@ -112,45 +114,45 @@ func decodeMailboxReq(b []byte) (*mailboxReq, error) {
 	if len(b) > maxMailboxReq {
 		return nil, fmt.Errorf("decode mailbox request: %d bytes exceeds %d", len(b), maxMailboxReq)
 	}
-	rd := reader{b: b}
-	if v := rd.byte("version"); rd.err == nil && v != mailboxVersion {
+	rd := wire.NewReader(b)
+	if v := rd.Byte("version"); rd.Err() == nil && v != mailboxVersion {
 		return nil, fmt.Errorf("decode mailbox request: unsupported version %d (want %d)", v, mailboxVersion)
 	}
-	q := &mailboxReq{Op: rd.byte("op")}
+	q := &mailboxReq{Op: rd.Byte("op")}
 	switch {
-	case rd.err != nil:
-		return nil, fmt.Errorf("decode mailbox request: %w", rd.err)
+	case rd.Err() != nil:
+		return nil, fmt.Errorf("decode mailbox request: %w", rd.Err())
 	case q.Op == opPut:
-		q.Envelope = rd.lenPrefixed("envelope", maxEnvelope)
-		if err := rd.finish(); err != nil {
+		q.Envelope = rd.LenPrefixed("envelope", maxEnvelope)
+		if err := rd.Finish(); err != nil {
 			return nil, fmt.Errorf("decode mailbox request: %w", err)
 		}
 		return q, nil
 	case q.Op == opFetch:
-		q.Owner = rd.peerID("owner")
+		q.Owner = readPeerID(rd, "owner")
 		q.Signer = q.Owner
 	case q.Op == opDelete:
-		q.Signer = rd.peerID("signer")
-		q.Owner = rd.peerID("owner")
+		q.Signer = readPeerID(rd, "signer")
+		q.Owner = readPeerID(rd, "owner")
 	default:
 		return nil, fmt.Errorf("decode mailbox request: unknown op %d", q.Op)
 	}
-	ms := rd.uint64("at")
+	ms := rd.Uint64("at")
 	if q.Op == opDelete {
-		n := rd.uvarint("id count")
-		if rd.err == nil && (n == 0 || n > maxDeleteIDs) {
+		n := rd.Uvarint("id count")
+		if rd.Err() == nil && (n == 0 || n > maxDeleteIDs) {
 			return nil, fmt.Errorf("decode mailbox request: %d IDs (want 1..%d)", n, maxDeleteIDs)
 		}
-		raw := rd.fixed("ids", int(n)*msgIDLen)
-		for i := 0; rd.err == nil && i < int(n); i++ {
+		raw := rd.Fixed("ids", int(n)*msgIDLen)
+		for i := 0; rd.Err() == nil && i < int(n); i++ {
 			var id MsgID
 			copy(id[:], raw[i*msgIDLen:])
 			q.IDs = append(q.IDs, id)
 		}
 	}
-	signedLen := len(b) - len(rd.b)
-	q.Sig = rd.fixed("signature", sigLen)
-	if err := rd.finish(); err != nil {
+	signedLen := len(b) - len(rd.Rest())
+	q.Sig = rd.Fixed("signature", sigLen)
+	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode mailbox request: %w", err)
 	}
 	if ms == 0 || ms > math.MaxInt64 {
@@ -191,7 +193,7 @@ func encodeResponse(status byte, reason string) []byte {
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	return appendLenPrefixed([]byte{status}, []byte(reason))
+	return wire.AppendLenPrefixed([]byte{status}, []byte(reason))
 }
 
 func encodeFetchResponse(more bool, items [][]byte) []byte {
@@ -203,7 +205,7 @@ func encodeFetchResponse(more bool, items [][]byte) []byte {
 	out = append(out, m)
 	out = binary.AppendUvarint(out, uint64(len(items)))
 	for _, it := range items {
-		out = appendLenPrefixed(out, it)
+		out = wire.AppendLenPrefixed(out, it)
 	}
 	return out
 }
@@ -215,32 +217,32 @@ func encodeDeleteResponse(n uint64) []byte {
 // decodeResponse strictly decodes an answer to a request of kind op (0 for
 // the msg protocol). A status other than OK carries no body.
 func decodeResponse(b []byte, op byte) (*response, error) {
-	rd := reader{b: b}
-	r := &response{Status: rd.byte("status")}
-	r.Reason = string(rd.lenPrefixed("reason", maxReason))
-	if rd.err == nil && r.Status > statusError {
+	rd := wire.NewReader(b)
+	r := &response{Status: rd.Byte("status")}
+	r.Reason = string(rd.LenPrefixed("reason", maxReason))
+	if rd.Err() == nil && r.Status > statusError {
 		return nil, fmt.Errorf("decode response: unknown status %d", r.Status)
 	}
-	if rd.err == nil && r.Status == statusOK {
+	if rd.Err() == nil && r.Status == statusOK {
 		switch op {
 		case opFetch:
-			more := rd.byte("more")
-			if rd.err == nil && more > 1 {
+			more := rd.Byte("more")
+			if rd.Err() == nil && more > 1 {
 				return nil, fmt.Errorf("decode response: more flag %d", more)
 			}
 			r.More = more == 1
-			n := rd.uvarint("item count")
-			if rd.err == nil && n > maxFetchItems {
+			n := rd.Uvarint("item count")
+			if rd.Err() == nil && n > maxFetchItems {
 				return nil, fmt.Errorf("decode response: %d items exceeds %d", n, maxFetchItems)
 			}
-			for i := 0; rd.err == nil && i < int(n); i++ {
-				r.Items = append(r.Items, rd.lenPrefixed("item", maxEnvelope))
+			for i := 0; rd.Err() == nil && i < int(n); i++ {
+				r.Items = append(r.Items, rd.LenPrefixed("item", maxEnvelope))
 			}
 		case opDelete:
-			r.Count = rd.uvarint("count")
+			r.Count = rd.Uvarint("count")
 		}
 	}
-	if err := rd.finish(); err != nil {
+	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
 	return r, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/chat/ratchet"
+	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/ledger"
 )
 
@@ -102,15 +103,15 @@ func (s *Service) loadSessions(p peer.ID) ([]*ratchet.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: read sessions with %s: %w", p, err)
 	}
-	rd := reader{b: v}
-	n := rd.uvarint("count")
-	if rd.err == nil && n > maxSessions {
+	rd := wire.NewReader(v)
+	n := rd.Uvarint("count")
+	if rd.Err() == nil && n > maxSessions {
 		return nil, fmt.Errorf("chat: stored sessions with %s: %d sessions", p, n)
 	}
 	var out []*ratchet.Session
-	for i := 0; rd.err == nil && i < int(n); i++ {
-		raw := rd.lenPrefixed("session", len(v))
-		if rd.err != nil {
+	for i := 0; rd.Err() == nil && i < int(n); i++ {
+		raw := rd.LenPrefixed("session", len(v))
+		if rd.Err() != nil {
 			break
 		}
 		sess, err := ratchet.UnmarshalSession(raw)
@@ -119,7 +120,7 @@ func (s *Service) loadSessions(p peer.ID) ([]*ratchet.Session, error) {
 		}
 		out = append(out, sess)
 	}
-	if err := rd.finish(); err != nil {
+	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("chat: stored sessions with %s: %w", p, err)
 	}
 	return out, nil
@@ -137,7 +138,7 @@ func putSessions(b *ledger.Batch, p peer.ID, sessions []*ratchet.Session) error 
 		if err != nil {
 			return fmt.Errorf("chat: encode session with %s: %w", p, err)
 		}
-		out = appendLenPrefixed(out, raw)
+		out = wire.AppendLenPrefixed(out, raw)
 	}
 	b.Set(sessKey(p), out)
 	return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // sweep deletes what has expired: this node's own messages, the held
@@ -52,12 +54,12 @@ func (s *Service) sweepMessages(now time.Time) error {
 		return err
 	}
 	for _, k := range keys {
-		rd := reader{b: k[2+8:]}
-		plen := int(rd.byte("peer length"))
-		p := peer.ID(rd.fixed("peer", plen))
+		rd := wire.NewReader(k[2+8:])
+		plen := int(rd.Byte("peer length"))
+		p := peer.ID(rd.Fixed("peer", plen))
 		var id MsgID
-		copy(id[:], rd.fixed("id", msgIDLen))
-		if err := rd.finish(); err != nil {
+		copy(id[:], rd.Fixed("id", msgIDLen))
+		if err := rd.Finish(); err != nil {
 			s.log.Warn("malformed expiry index entry; dropping it", "err", err)
 			if err := s.space.Delete(k); err != nil {
 				return err

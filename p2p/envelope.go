@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // Gossip envelope wire format, version 1 (big-endian):
@@ -33,7 +35,7 @@ func encodeEnvelope(sent time.Time, payload []byte) []byte {
 	out := make([]byte, 0, envelopeOverhead+len(payload))
 	out = append(out, envelopeVersion)
 	out = binary.BigEndian.AppendUint64(out, uint64(sent.UnixMilli()))
-	return appendLenPrefixed(out, payload)
+	return wire.AppendLenPrefixed(out, payload)
 }
 
 // decodeEnvelope strictly decodes b, refusing payloads over maxPayload before
@@ -45,13 +47,13 @@ func decodeEnvelope(b []byte, maxPayload int) (envelope, error) {
 	if len(b) > envelopeOverhead+maxPayload {
 		return envelope{}, fmt.Errorf("decode envelope: %d bytes exceeds the topic limit", len(b))
 	}
-	rd := wireReader{b: b}
-	if v := rd.byte("version"); rd.err == nil && v != envelopeVersion {
+	rd := wire.NewReader(b)
+	if v := rd.Byte("version"); rd.Err() == nil && v != envelopeVersion {
 		return envelope{}, fmt.Errorf("decode envelope: unsupported version %d (want %d)", v, envelopeVersion)
 	}
-	ms := rd.uint64("sent")
-	payload := rd.lenPrefixed("payload", maxPayload)
-	if err := rd.finish(); err != nil {
+	ms := rd.Uint64("sent")
+	payload := rd.LenPrefixed("payload", maxPayload)
+	if err := rd.Finish(); err != nil {
 		return envelope{}, fmt.Errorf("decode envelope: %w", err)
 	}
 	if ms == 0 || ms > math.MaxInt64 {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // Record wire format, version 1 (all integers big-endian):
@@ -140,12 +142,12 @@ func (r *SignedRecord) appendBody(dst []byte) ([]byte, error) {
 		return nil, errors.New("record public key is not a valid Ed25519 key")
 	}
 	dst = append(dst, recordVersion)
-	dst = appendLenPrefixed(dst, []byte(r.Namespace))
-	dst = appendLenPrefixed(dst, []byte(r.Key))
+	dst = wire.AppendLenPrefixed(dst, []byte(r.Namespace))
+	dst = wire.AppendLenPrefixed(dst, []byte(r.Key))
 	dst = binary.BigEndian.AppendUint64(dst, r.Seq)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(exp))
 	dst = append(dst, raw...)
-	dst = appendLenPrefixed(dst, r.Value)
+	dst = wire.AppendLenPrefixed(dst, r.Value)
 	return dst, nil
 }
 
@@ -179,18 +181,18 @@ func UnmarshalRecord(b []byte) (*SignedRecord, error) {
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("decode record: %d bytes exceeds MaxRecordSize (%d)", len(b), MaxRecordSize)
 	}
-	rd := wireReader{b: bytes.Clone(b)}
-	if v := rd.byte("version"); rd.err == nil && v != recordVersion {
+	rd := wire.NewReader(bytes.Clone(b))
+	if v := rd.Byte("version"); rd.Err() == nil && v != recordVersion {
 		return nil, fmt.Errorf("decode record: unsupported version %d (want %d)", v, recordVersion)
 	}
-	ns := rd.lenPrefixed("namespace", MaxNamespaceLen)
-	key := rd.lenPrefixed("key", MaxKeyLen)
-	seq := rd.uint64("seq")
-	exp := rd.uint64("expires")
-	raw := rd.fixed("public key", ed25519PubLen)
-	value := rd.lenPrefixed("value", MaxRecordSize)
-	sig := rd.fixed("signature", ed25519SigLen)
-	if err := rd.finish(); err != nil {
+	ns := rd.LenPrefixed("namespace", MaxNamespaceLen)
+	key := rd.LenPrefixed("key", MaxKeyLen)
+	seq := rd.Uint64("seq")
+	exp := rd.Uint64("expires")
+	raw := rd.Fixed("public key", ed25519PubLen)
+	value := rd.LenPrefixed("value", MaxRecordSize)
+	sig := rd.Fixed("signature", ed25519SigLen)
+	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode record: %w", err)
 	}
 	if err := ValidateNamespace(string(ns)); err != nil {

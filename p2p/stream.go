@@ -12,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // DefaultMaxFrame is the frame size limit to use when a protocol has no
@@ -91,7 +93,7 @@ func readUvarint(r io.Reader) (uint64, error) {
 		}
 		buf[i] = one[0]
 		if one[0] < 0x80 {
-			v, _, err := parseUvarint(buf[:i+1])
+			v, _, err := wire.ParseUvarint(buf[:i+1])
 			return v, err
 		}
 	}
