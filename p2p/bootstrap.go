@@ -47,6 +47,13 @@ func (n *Network) Start(ctx context.Context) error {
 	if err := n.dht.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("p2p: bootstrap DHT: %w", err)
 	}
+	if n.cfg.MDNS {
+		svc, err := n.startMDNS(bctx)
+		if err != nil {
+			return err
+		}
+		n.mdns = svc
+	}
 	n.log.Info("p2p started", "bootstrap_peers", len(n.boot))
 	return nil
 }

@@ -66,10 +66,6 @@ func parseConfig(cfg *Config) (parsedConfig, error) {
 	default:
 		return pc, fmt.Errorf("config: key \"p2p.dht_mode\": %q is not one of server, client, auto", cfg.DHTMode)
 	}
-	if cfg.MDNS {
-		return pc, errors.New("config: key \"p2p.mdns\": mDNS discovery is not available in this build (its module github.com/libp2p/zeroconf/v2 is not vendored); turn it off and list bootstrap peers")
-	}
-
 	if cfg.ConnLow == 0 {
 		cfg.ConnLow = DefaultConnLow
 	}

@@ -89,7 +89,6 @@ func TestConfigValidation(t *testing.T) {
 		"bad listen addr":      {ListenAddrs: []string{"tcp/abc"}},
 		"bootstrap without id": {Bootstrap: []string{"/ip4/127.0.0.1/tcp/4001"}},
 		"bad dht mode":         {DHTMode: "fast"},
-		"mdns":                 {MDNS: true},
 		"watermarks":           {ConnLow: 10, ConnHigh: 5},
 	}
 	for name, cfg := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ type Config struct {
 	AnnounceAddrs []string // optional: advertised instead of the listen addresses
 	Bootstrap     []string // multiaddrs with /p2p/<id>
 	DHTMode       string   // "server" (default), "client", "auto" (also enables AutoNAT)
-	MDNS          bool     // local discovery; not available in this build (see New)
+	MDNS          bool     // discover peers on the local network (multicast beyond loopback)
 	ConnLow       int      // connection manager low watermark (default 100)
 	ConnHigh      int      // connection manager high watermark (default 400)
 }
@@ -84,6 +85,7 @@ type Network struct {
 	topics    map[string]*Topic
 	handlers  sync.WaitGroup // running stream handlers; Add only under mu while !closed
 	stopStart func() bool    // detaches Start's ctx
+	mdns      io.Closer      // set by Start when cfg.MDNS
 
 	scoreMu sync.Mutex
 	scores  map[peer.ID]float64
@@ -265,8 +267,11 @@ func (n *Network) Close() error {
 		topics = append(topics, t)
 	}
 	clear(n.topics)
-	stopStart := n.stopStart
+	stopStart, mdnsSvc := n.stopStart, n.mdns
 	n.mu.Unlock()
+	if mdnsSvc != nil {
+		mdnsSvc.Close()
+	}
 
 	var errs []error
 	for _, t := range topics {
