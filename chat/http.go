@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/ledger/wallet"
+	"github.com/tonmesh/tonmesh/p2p/directory"
 )
 
 // Routes registers the chat routes of the local API with handle.
@@ -73,10 +76,19 @@ func ParseTTL(s string) (time.Duration, error) {
 	return d, checkTTL(d)
 }
 
-func parsePeer(field, v string) (peer.ID, error) {
-	p, err := peer.Decode(v)
+// resolvePeer reads a recipient: a peer ID, or a TON wallet address looked
+// up in the wallet → peer directory.
+func (s *Service) resolvePeer(ctx context.Context, field, v string) (peer.ID, error) {
+	if p, err := peer.Decode(v); err == nil {
+		return p, nil
+	}
+	addr, err := wallet.ParseAddress(v)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %q is not a peer ID (the other side's `tonmesh id` shows it)", ErrBadRequest, field, v)
+		return "", fmt.Errorf("%w: %s: %q is neither a peer ID nor a TON address (the other side's `tonmesh id` shows both)", ErrBadRequest, field, v)
+	}
+	p, err := directory.Lookup(ctx, s.net, addr)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrNoPrekeys, field, err)
 	}
 	return p, nil
 }
@@ -99,7 +111,7 @@ func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 	if !apiutil.DecodeJSON(w, r, &req) {
 		return
 	}
-	to, err := parsePeer("to", req.To)
+	to, err := s.resolvePeer(r.Context(), "to", req.To)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -128,7 +140,7 @@ func (s *Service) handleInbox(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) handleMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p, err := parsePeer("with", q.Get("with"))
+	p, err := s.resolvePeer(r.Context(), "with", q.Get("with"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -160,7 +172,7 @@ func (s *Service) handleTimer(w http.ResponseWriter, r *http.Request) {
 	if !apiutil.DecodeJSON(w, r, &req) {
 		return
 	}
-	p, err := parsePeer("with", req.With)
+	p, err := s.resolvePeer(r.Context(), "with", req.With)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -179,7 +191,7 @@ func (s *Service) handleTimer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
-	p, err := parsePeer("peer", r.PathValue("peer"))
+	p, err := s.resolvePeer(r.Context(), "peer", r.PathValue("peer"))
 	if err != nil {
 		writeErr(w, err)
 		return

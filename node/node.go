@@ -22,6 +22,7 @@ import (
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
 	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/tonmesh/tonmesh/p2p/directory"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
@@ -123,6 +124,9 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 		p2p.WithLogger(n.log), p2p.WithMetrics(n.reg)); err != nil {
 		return nil, fmt.Errorf("node: start network on %v: %w", cfg.P2P.Listen, explainListenError(err, "p2p.listen"))
 	}
+	if err := directory.Register(n.net); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	lcfg, err := ledgerConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -205,10 +209,14 @@ func (n *Node) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("node: %w", err)
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() {
 		defer n.wg.Done()
 		n.api.serve(ln)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.publishDirectory(runCtx)
 	}()
 	go func() {
 		defer n.wg.Done()

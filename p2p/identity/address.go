@@ -92,11 +92,12 @@ func (id *Identity) WalletAddress(v WalletVersion, n Network) (*address.Address,
 	if !ok {
 		return nil, fmt.Errorf("identity: wallet key has no Ed25519 public key")
 	}
-	return walletAddress(pub, v, n)
+	return WalletAddressOf(pub, v, n)
 }
 
-// walletAddress computes the wallet address of public key pub.
-func walletAddress(pub ed25519.PublicKey, v WalletVersion, n Network) (*address.Address, error) {
+// WalletAddressOf computes the wallet address of public key pub: what
+// WalletAddress gives for the identity that holds the private key.
+func WalletAddressOf(pub ed25519.PublicKey, v WalletVersion, n Network) (*address.Address, error) {
 	if n.GlobalID() == 0 {
 		return nil, fmt.Errorf("identity: unknown network %q: use %q, %q or %q", n, Mainnet, Testnet, Emu)
 	}

@@ -40,9 +40,9 @@ func rawOf(t *testing.T, friendly string) string {
 
 func mustAddress(t *testing.T, pub ed25519.PublicKey, v WalletVersion, n Network) *address.Address {
 	t.Helper()
-	a, err := walletAddress(pub, v, n)
+	a, err := WalletAddressOf(pub, v, n)
 	if err != nil {
-		t.Fatalf("walletAddress(%s, %s): %v", v, n, err)
+		t.Fatalf("WalletAddressOf(%s, %s): %v", v, n, err)
 	}
 	return a
 }

@@ -30,11 +30,12 @@ func TestChatCLI(t *testing.T) {
 		homes[i] = testnet.NodeInfo{Name: "n" + string(rune('1'+i)), Home: home}
 		daemons = append(daemons, binharness.StartDaemon(t, home, env...))
 		var id struct {
-			PeerID string   `json:"peer_id"`
-			Addrs  []string `json:"addrs"`
+			PeerID  string   `json:"peer_id"`
+			Addrs   []string `json:"addrs"`
+			Address string   `json:"address"`
 		}
 		cli(t, homes[i], &id, "id", "--json")
-		homes[i].PeerID = id.PeerID
+		homes[i].PeerID, homes[i].Address = id.PeerID, id.Address
 		if boot == "" {
 			boot = id.Addrs[0]
 		}
@@ -47,7 +48,10 @@ func TestChatCLI(t *testing.T) {
 	waitCLI(t, "bob to read alice's message", func() bool {
 		return strings.Contains(cli(t, bob, nil, "chat", "read", alice.PeerID), "hello bob")
 	})
-	cli(t, bob, nil, "chat", "send", alice.PeerID, "hi alice")
+	// Bob answers to alice's TON address: the wallet → peer directory resolves it.
+	waitCLI(t, "alice's wallet address to be resolvable", func() bool {
+		return binharness.Run(t, nil, "--home", bob.Home, "chat", "send", alice.Address, "hi alice").ExitCode == 0
+	})
 	if !strings.Contains(cli(t, alice, nil, "chat", "read", bob.PeerID), "hi alice") {
 		t.Fatal("alice did not get bob's reply")
 	}
