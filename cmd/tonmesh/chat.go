@@ -21,9 +21,9 @@ func (g *globalFlags) chatClient() (*chat.Client, error) {
 func newChatCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
-		Short: "End-to-end encrypted messages between identities (peer IDs), with timers",
+		Short: "End-to-end encrypted messages to peer IDs or TON addresses, with timers",
 		Long: `chat sends end-to-end encrypted messages to another tonmesh identity, named by
-its peer ID (` + "`tonmesh id`" + ` shows it). Sessions start with an X3DH key agreement
+its peer ID or its TON wallet address (` + "`tonmesh id`" + ` shows both). Sessions start with an X3DH key agreement
 against the recipient's signed prekey (published in the DHT) and continue with a
 double ratchet, so a stolen current key reveals no past message.
 

@@ -60,6 +60,8 @@ Start here:
   tonmesh init                    create a node home (~/.tonmesh) with a new 24-word identity
   tonmesh daemon                  run the node in that home
   tonmesh id / tonmesh peers      ask the running node who it is and whom it sees
+  tonmesh ledger balance          the node's TON wallet (send, channels, journal: tonmesh ledger)
+  tonmesh chat send TO TEXT       end-to-end encrypted messages (tonmesh chat)
 
 One 24-word TON mnemonic is the root of a node: the same words restore the same
 TON wallet in Tonkeeper and the same node identity on another machine.
