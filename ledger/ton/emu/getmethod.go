@@ -27,13 +27,13 @@ func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method 
 	if st.Status != ton.StatusActive || st.Code == nil {
 		return nil, fmt.Errorf("%w: %s is %s", ton.ErrNotActive, addr, st.Status)
 	}
+	vals, err := ton.StackArgs(args)
+	if err != nil {
+		return nil, fmt.Errorf("emu: get-method %q: %w", method, err)
+	}
 	stack := vm.NewStack()
-	for i, a := range args {
-		v, err := stackValue(a)
-		if err != nil {
-			return nil, fmt.Errorf("emu: get-method %q argument %d: %w", method, i, err)
-		}
-		if err := stack.PushAny(v); err != nil {
+	for i, v := range vals {
+		if err := stack.PushAny(tvmValue(v)); err != nil {
 			return nil, fmt.Errorf("emu: get-method %q argument %d: %w", method, i, err)
 		}
 	}
@@ -103,42 +103,18 @@ func (c *Chain) getMethodC7(addr *address.Address, st *ton.AccountState) (tuple.
 	return tuple.NewTupleValue(tuple.NewTupleOwned(inner)), nil
 }
 
-// stackValue converts a Go argument into a TVM stack value.
-func stackValue(a any) (any, error) {
-	switch v := a.(type) {
-	case nil:
-		return nil, nil
-	case *big.Int:
-		return new(big.Int).Set(v), nil
-	case int:
-		return big.NewInt(int64(v)), nil
-	case int32:
-		return big.NewInt(int64(v)), nil
-	case int64:
-		return big.NewInt(v), nil
-	case uint32:
-		return new(big.Int).SetUint64(uint64(v)), nil
-	case uint64:
-		return new(big.Int).SetUint64(v), nil
-	case *cell.Cell:
-		return v, nil
-	case *cell.Slice:
-		return v.Copy(), nil
-	case *address.Address:
-		return cell.BeginCell().MustStoreAddr(v).ToSlice(), nil
-	case []any:
-		items := make([]any, len(v))
-		for i, x := range v {
-			sv, err := stackValue(x)
-			if err != nil {
-				return nil, err
-			}
-			items[i] = sv
-		}
-		return tuple.NewTupleOwned(items), nil
-	default:
-		return nil, fmt.Errorf("unsupported type %T: use *big.Int, an integer, *cell.Cell, *cell.Slice, *address.Address or []any", a)
+// tvmValue turns a value checked by ton.StackArgs into what the TVM's
+// stack holds: tuples become TVM tuples.
+func tvmValue(v any) any {
+	items, ok := v.([]any)
+	if !ok {
+		return v
 	}
+	out := make([]any, len(items))
+	for i, x := range items {
+		out[i] = tvmValue(x)
+	}
+	return tuple.NewTupleOwned(out)
 }
 
 // goValue converts a TVM stack value into the types ton.Chain promises.

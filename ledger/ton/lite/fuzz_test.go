@@ -11,6 +11,8 @@ import (
 	tonapi "github.com/xssnick/tonutils-go/ton"
 	"github.com/xssnick/tonutils-go/tvm/cell"
 	"github.com/xssnick/tonutils-go/tvm/vm"
+
+	"github.com/tonmesh/tonmesh/ledger/ton"
 )
 
 // FuzzParseGlobalConfig: a global config fetched from a URL is bytes from
@@ -94,7 +96,7 @@ func FuzzRunGetMethodResult(f *testing.F) {
 			switch x := v.(type) {
 			case nil, *big.Int, *cell.Cell, *cell.Slice, *cell.Builder, vm.NaN:
 			case []any:
-				if depth > maxStackDepth {
+				if depth > ton.MaxStackDepth {
 					t.Fatal("tuples nested too deep")
 				}
 				for _, it := range x {

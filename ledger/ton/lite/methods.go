@@ -96,7 +96,7 @@ func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method 
 	if err := checkAddr(addr); err != nil {
 		return nil, err
 	}
-	params, err := stackArgs(args)
+	params, err := ton.StackArgs(args)
 	if err != nil {
 		return nil, fmt.Errorf("lite: get-method %q: %w", method, err)
 	}

@@ -239,13 +239,13 @@ func TestRunGetMethodErrors(t *testing.T) {
 	runs := api.ls.count("run")
 	over := new(big.Int).Lsh(big.NewInt(1), 256)
 	deep := []any{}
-	for range maxStackDepth + 2 {
+	for range ton.MaxStackDepth + 2 {
 		deep = []any{deep}
 	}
 	for name, arg := range map[string]any{
 		"nil big.Int": (*big.Int)(nil), "2^256": over, "-2^256-1": new(big.Int).Neg(new(big.Int).Add(over, big.NewInt(1))),
 		"nil cell": (*cell.Cell)(nil), "nil slice": (*cell.Slice)(nil), "nil address": (*address.Address)(nil),
-		"string": "seven", "float": 1.5, "long tuple": make([]any, maxTupleLen+1), "deep tuple": deep,
+		"string": "seven", "float": 1.5, "long tuple": make([]any, ton.MaxTupleLen+1), "deep tuple": deep,
 	} {
 		if _, err := c.RunGetMethod(ctx, addrOf(1), "echo", arg); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -254,7 +254,7 @@ func TestRunGetMethodErrors(t *testing.T) {
 	if api.ls.count("run") != runs {
 		t.Error("a bad argument reached the liteserver")
 	}
-	if _, err := stackArgs([]any{new(big.Int).Neg(over)}); err != nil {
+	if _, err := ton.StackArgs([]any{new(big.Int).Neg(over)}); err != nil {
 		t.Errorf("-2^256 is a TVM integer: %v", err)
 	}
 }
