@@ -187,16 +187,11 @@ type PublicKeys struct {
 
 func (s *apiServer) id(w http.ResponseWriter, r *http.Request) {
 	n := s.n
-	friendly, raw, err := walletAddress(n.id, n.cfg)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, "internal", err.Error())
-		return
-	}
 	info := IDInfo{
 		Name:          n.cfg.Node.Name,
 		PeerID:        n.id.PeerID().String(),
-		Address:       friendly,
-		AddressRaw:    raw,
+		Address:       n.addr,
+		AddressRaw:    n.addrRaw,
 		WalletVersion: string(n.walletVersion),
 		Network:       string(n.network),
 		PublicKeys:    publicKeys(n.id),

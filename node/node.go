@@ -38,6 +38,7 @@ type Node struct {
 
 	walletVersion identity.WalletVersion
 	network       identity.Network
+	addr, addrRaw string // the wallet's address, friendly and raw
 
 	reg    *prometheus.Registry
 	store  *ledger.Store
@@ -108,6 +109,9 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: load identity: %w", err)
 		}
 	}
+	if n.addr, n.addrRaw, err = walletAddress(n.id, cfg); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	token, err := o.home.Token()
 	if err != nil {
 		return nil, err
@@ -127,7 +131,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	if err := directory.Register(n.net); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	lcfg, err := ledgerConfig(cfg)
+	lcfg, err := n.ledgerConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +149,10 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	return n, nil
 }
 
-func ledgerConfig(cfg *config.Config) (ledgersvc.Config, error) {
-	lc := ledgersvc.Config{EmuHost: cfg.TON.EmuHost, GlobalConfig: cfg.TON.GlobalConfig}
-	lc.Network, _ = identity.ParseNetwork(cfg.TON.Network)
-	lc.WalletVersion, _ = identity.ParseWalletVersion(cfg.TON.WalletVersion)
+func (n *Node) ledgerConfig() (ledgersvc.Config, error) {
+	cfg := n.cfg
+	lc := ledgersvc.Config{EmuHost: cfg.TON.EmuHost, GlobalConfig: cfg.TON.GlobalConfig,
+		Network: n.network, WalletVersion: n.walletVersion}
 	lc.FaucetMax = new(big.Int).Mul(big.NewInt(int64(cfg.TON.FaucetMaxTON)), big.NewInt(1_000_000_000))
 	lc.AnchorInterval, _ = time.ParseDuration(cfg.TON.AnchorInterval) // validated
 	host := cfg.TON.EmuPeer
