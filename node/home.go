@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tonmesh/tonmesh/config"
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
@@ -184,36 +185,7 @@ func writeToken(path string) error {
 	if _, err := rand.Read(buf); err != nil {
 		return fmt.Errorf("generate API token: %w", err)
 	}
-	return writeFileAtomic(path, []byte(hex.EncodeToString(buf)+"\n"), 0o600)
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new file, never a torn one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return fsutil.WriteFileAtomic(path, []byte(hex.EncodeToString(buf)+"\n"), 0o600)
 }
 
 func walletAddress(id *identity.Identity, cfg *config.Config) (friendly, raw string, err error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tonmesh/tonmesh/chat"
 	"github.com/tonmesh/tonmesh/config"
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
 	"github.com/tonmesh/tonmesh/p2p"
@@ -208,7 +209,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.api.bound(ln)
 	url := n.api.url()
-	if err := writeFileAtomic(n.home.APIURLPath(), []byte(url+"\n"), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(n.home.APIURLPath(), []byte(url+"\n"), 0o600); err != nil {
 		ln.Close()
 		cancel()
 		return fmt.Errorf("node: %w", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/config"
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/node"
 )
 
@@ -135,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	data, _ := json.MarshalIndent(m.Nodes, "", "  ")
-	if err := writeFileAtomic(manifestPath, append(data, '\n')); err != nil {
+	if err := fsutil.WriteFileAtomic(manifestPath, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	printTable(o.Out, m)
@@ -238,15 +239,4 @@ func freePort() (int, error) {
 		}
 	}
 	return 0, errors.New("find a free port: no port free for both TCP and UDP after 50 tries")
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
