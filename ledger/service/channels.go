@@ -530,3 +530,23 @@ func (s *Service) withChainState(ctx context.Context, ch *address.Address, cv Ch
 	}
 	return cv
 }
+
+// Incoming reports an incoming channel as this node, its payee, holds it:
+// the deposit and the highest voucher total received (zero before the
+// first). ErrUnknownChannel if ch pays someone else or was never announced.
+func (s *Service) Incoming(ch *address.Address) (deposited, paid *big.Int, err error) {
+	if _, err := s.Wallet(); err != nil {
+		return nil, nil, err
+	}
+	for _, t := range s.ch.payee.Channels() {
+		if !t.Channel.Equals(ch) {
+			continue
+		}
+		paid = new(big.Int)
+		if t.Latest != nil {
+			paid.Set(t.Latest.Cumulative)
+		}
+		return t.Deposited, paid, nil
+	}
+	return nil, nil, fmt.Errorf("%w: %s does not pay this node", ErrUnknownChannel, ch.StringRaw())
+}

@@ -148,3 +148,17 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	apiutil.WriteJSON(w, http.StatusOK, Verification{Valid: true, Proof: p})
 }
+
+// Record appends a settlement made by another service (a vault share, a
+// market sale, a compute job) to the node's journal. The entry's Key makes
+// it idempotent. Unlike the ledger's own bookkeeping, the error is returned:
+// the caller decides whether a settlement it could not journal is fatal.
+func (s *Service) Record(ctx context.Context, e journal.Entry) error {
+	if err := s.unavailable(); err != nil {
+		return err
+	}
+	if _, err := s.journal.Append(ctx, e); err != nil {
+		return fmt.Errorf("ledger: journal %s %q: %w", e.Kind, e.Key, err)
+	}
+	return nil
+}
