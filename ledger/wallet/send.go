@@ -73,6 +73,37 @@ func (w *Wallet) Send(ctx context.Context, to *address.Address, amount *big.Int,
 // went up and its transaction for the message is found; or with an error
 // saying what happened. A returned ErrNotSent comes with the receipt.
 func (w *Wallet) SendPayload(ctx context.Context, to *address.Address, amount *big.Int, body *cell.Cell, bounce bool, init *tlb.StateInit) (*Receipt, error) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	o, err := w.signOrder(ctx, to, amount, body, bounce, init)
+	if err != nil {
+		return nil, err
+	}
+	return w.SubmitOrder(ctx, o)
+}
+
+// Order is a signed wallet order that has not been submitted yet. Its BOC
+// is a complete external message: anyone may relay it to the chain (the
+// market gossips bids this way), and it executes at most once.
+type Order struct {
+	BOC        []byte
+	Seqno      uint32
+	ValidUntil time.Time
+	Deployed   bool   // the order deploys the wallet
+	afterLT    uint64 // the wallet's last transaction when it was signed
+}
+
+// SignOrder signs, without submitting, an order sending amount nanoTON to
+// to with body and init as SendPayload does. Until the order executes or
+// expires, another order signed by this wallet would reuse its seqno and
+// one of the two would be refused: submit it before sending anything else.
+func (w *Wallet) SignOrder(ctx context.Context, to *address.Address, amount *big.Int, body *cell.Cell, bounce bool, init *tlb.StateInit) (*Order, error) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	return w.signOrder(ctx, to, amount, body, bounce, init)
+}
+
+func (w *Wallet) signOrder(ctx context.Context, to *address.Address, amount *big.Int, body *cell.Cell, bounce bool, init *tlb.StateInit) (*Order, error) {
 	if err := checkDest(to); err != nil {
 		return nil, err
 	}
@@ -95,9 +126,6 @@ func (w *Wallet) SendPayload(ctx context.Context, to *address.Address, amount *b
 	if msg.InternalMessage.Body == nil {
 		msg.InternalMessage.Body = cell.BeginCell().EndCell()
 	}
-
-	w.sendMu.Lock()
-	defer w.sendMu.Unlock()
 	st, err := w.chain.Account(ctx, w.addr)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: read state of %s: %w", w.addr, err)
@@ -117,26 +145,40 @@ func (w *Wallet) SendPayload(ctx context.Context, to *address.Address, amount *b
 	if err != nil {
 		return nil, err
 	}
-	hash, err := w.chain.SendExternal(ctx, ext.ToBOC())
-	if err != nil {
-		if errors.Is(err, ton.ErrRejected) {
-			return nil, fmt.Errorf("wallet: %s refused order seqno %d (is another process using this wallet's key, or is the clock wrong?): %w", w.addr, seqno, err)
+	return &Order{BOC: ext.ToBOC(), Seqno: seqno, ValidUntil: validUntil, Deployed: deploy, afterLT: st.LastTxLT}, nil
+}
+
+// SubmitOrder submits o and waits for it to execute, as SendPayload does.
+// An order someone else already relayed counts as submitted.
+func (w *Wallet) SubmitOrder(ctx context.Context, o *Order) (*Receipt, error) {
+	hash, err := w.chain.SendExternal(ctx, o.BOC)
+	if errors.Is(err, ton.ErrRejected) {
+		if ext, perr := ton.ParseExternal(o.BOC); perr == nil {
+			if tx, ferr := w.findTx(ctx, o.afterLT, o.Seqno, ext.Hash); ferr == nil {
+				return w.receipt(o, ext.Hash, tx)
+			}
 		}
-		return nil, fmt.Errorf("wallet: submit order seqno %d of %s: %w", seqno, w.addr, err)
+		return nil, fmt.Errorf("wallet: %s refused order seqno %d (is another process using this wallet's key, or is the clock wrong?): %w", w.addr, o.Seqno, err)
 	}
-	w.log.Debug("order submitted", "seqno", seqno, "msg_hash", fmt.Sprintf("%x", hash), "to", to.String(), "amount", amount.String())
-	r := &Receipt{MsgHash: hash, Seqno: seqno, Deployed: deploy}
-	tx, err := w.await(ctx, st.LastTxLT, seqno, hash, validUntil)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: submit order seqno %d of %s: %w", o.Seqno, w.addr, err)
+	}
+	w.log.Debug("order submitted", "seqno", o.Seqno, "msg_hash", fmt.Sprintf("%x", hash))
+	tx, err := w.await(ctx, o.afterLT, o.Seqno, hash, o.ValidUntil)
 	if err != nil {
 		return nil, err
 	}
-	r.TxLT, r.TxHash, r.Sent = tx.LT, tx.Hash, tx.Out
+	return w.receipt(o, hash, tx)
+}
+
+func (w *Wallet) receipt(o *Order, hash []byte, tx *ton.Transaction) (*Receipt, error) {
+	r := &Receipt{MsgHash: hash, Seqno: o.Seqno, Deployed: o.Deployed, TxLT: tx.LT, TxHash: tx.Hash, Sent: tx.Out}
 	r.Fees = new(big.Int).Set(tx.TotalFees)
 	for _, m := range tx.Out {
 		r.Fees.Add(r.Fees, m.FwdFee)
 	}
 	if len(tx.Out) == 0 {
-		return r, fmt.Errorf("%w: order seqno %d of %s (transaction lt %d): the balance did not cover amount and fees, or the message was malformed", ErrNotSent, seqno, w.addr, tx.LT)
+		return r, fmt.Errorf("%w: order seqno %d of %s (transaction lt %d): the balance did not cover amount and fees, or the message was malformed", ErrNotSent, o.Seqno, w.addr, tx.LT)
 	}
 	return r, nil
 }
