@@ -33,6 +33,16 @@ const (
 
 	LogFormatText = "text" // log.format
 	LogFormatJSON = "json" // log.format
+
+	RoleWorker = "worker" // compute.roles: run inference for others
+	RoleProxy  = "proxy"  // compute.roles: route and bill requests
+
+	BackendLlama2c = "llama2c" // compute.backend: the built-in CPU runner
+	BackendOpenAI  = "openai"  // compute.backend: an OpenAI-compatible server
+
+	AttestNone   = "none"    // compute.attestation: no TEE (dev networks)
+	AttestTDX    = "tdx"     // compute.attestation: Intel TDX
+	AttestSEVSNP = "sev-snp" // compute.attestation: AMD SEV-SNP
 )
 
 // The allowed values of each enumerated key, in the order error messages list
@@ -43,15 +53,21 @@ func networks() []string       { return []string{NetworkEmu, NetworkTestnet, Net
 func walletVersions() []string { return []string{WalletV5R1, WalletV4R2} }
 func logLevels() []string      { return []string{"debug", "info", "warn", "error"} }
 func logFormats() []string     { return []string{LogFormatText, LogFormatJSON} }
+func computeRoles() []string   { return []string{RoleWorker, RoleProxy} }
+func backends() []string       { return []string{BackendLlama2c, BackendOpenAI} }
+func attestations() []string   { return []string{AttestNone, AttestTDX, AttestSEVSNP} }
 
 // Config is the whole configuration of one node. The toml tags are the file's
 // section and key names; environment variable names derive from them.
 type Config struct {
-	Node NodeConfig `toml:"node"`
-	P2P  P2PConfig  `toml:"p2p"`
-	API  APIConfig  `toml:"api"`
-	TON  TONConfig  `toml:"ton"`
-	Log  LogConfig  `toml:"log"`
+	Node    NodeConfig    `toml:"node"`
+	P2P     P2PConfig     `toml:"p2p"`
+	API     APIConfig     `toml:"api"`
+	TON     TONConfig     `toml:"ton"`
+	Vault   VaultConfig   `toml:"vault"`
+	Compute ComputeConfig `toml:"compute"`
+	Market  MarketConfig  `toml:"market"`
+	Log     LogConfig     `toml:"log"`
 }
 
 // NodeConfig identifies the node to humans.
@@ -90,6 +106,41 @@ type TONConfig struct {
 	GlobalConfig   string `toml:"global_config"`   // path or URL of the TON global config (network = mainnet | testnet)
 }
 
+// VaultConfig configures identity-document storage: how this node's
+// documents are split and how much it holds for others.
+type VaultConfig struct {
+	ShardsK       int    `toml:"shards_k"`       // shards needed to restore an element
+	ShardsN       int    `toml:"shards_n"`       // shards written per element, each to a different peer
+	QuotaMB       int    `toml:"quota_mb"`       // space this node lends to other owners' shards
+	AuditInterval string `toml:"audit_interval"` // Go duration between audits of this node's shards
+}
+
+// ComputeConfig configures confidential inference: the roles this node
+// plays and, for a worker, what it serves at what price.
+type ComputeConfig struct {
+	Roles             []string `toml:"roles"`               // worker, proxy (every node is a client)
+	Backend           string   `toml:"backend"`             // worker: llama2c | openai
+	OpenAIURL         string   `toml:"openai_url"`          // worker, backend = openai: base URL of the server
+	OpenAIKey         string   `toml:"openai_key"`          // worker, backend = openai: its API key, if any
+	ModelDir          string   `toml:"model_dir"`           // worker, backend = llama2c: checkpoint folder
+	PricePrompt       int64    `toml:"price_prompt"`        // worker: nanoTON per million prompt tokens
+	PriceCompletion   int64    `toml:"price_completion"`    // worker: nanoTON per million completion tokens
+	Concurrency       int      `toml:"concurrency"`         // worker: jobs at once
+	Attestation       string   `toml:"attestation"`         // worker: none | tdx | sev-snp
+	AllowUnattested   bool     `toml:"allow_unattested"`    // client: accept workers without a TEE
+	CommissionPercent int      `toml:"commission_percent"`  // proxy: its share of each job
+	MaxPrice          int64    `toml:"max_price"`           // client: default cap, nanoTON per million tokens; 0 = none
+	ChannelDepositTON int      `toml:"channel_deposit_ton"` // deposit of each payment channel compute opens
+}
+
+// MarketConfig configures the username and number market.
+type MarketConfig struct {
+	Registry       string `toml:"registry"`         // wallet address of the network's registry (mints assets)
+	FeePercent     int    `toml:"fee_percent"`      // network fee on auction proceeds (set by the registry)
+	NumberPriceTON int    `toml:"number_price_ton"` // fixed price of a random +888 number (set by the registry)
+	CodeTTL        string `toml:"code_ttl"`         // Go duration a login code stays valid
+}
+
 // LogConfig configures the slog handler.
 type LogConfig struct {
 	Level  string `toml:"level"`  // debug | info | warn | error
@@ -100,10 +151,14 @@ type LogConfig struct {
 // profile is an error that lists the allowed ones.
 func Default(profile string) (*Config, error) {
 	c := &Config{
-		Node: NodeConfig{Name: "tonmesh", Profile: profile},
-		P2P:  P2PConfig{DHTMode: DHTModeServer, MDNS: false},
-		TON:  TONConfig{WalletVersion: WalletV5R1, FaucetMaxTON: 100, AnchorInterval: "10m"},
-		Log:  LogConfig{Level: "info", Format: LogFormatText},
+		Node:  NodeConfig{Name: "tonmesh", Profile: profile},
+		P2P:   P2PConfig{DHTMode: DHTModeServer, MDNS: false},
+		TON:   TONConfig{WalletVersion: WalletV5R1, FaucetMaxTON: 100, AnchorInterval: "10m"},
+		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "10m"},
+		Compute: ComputeConfig{Backend: BackendLlama2c, PricePrompt: 20_000_000, PriceCompletion: 20_000_000,
+			Concurrency: 4, Attestation: AttestNone, CommissionPercent: 5, ChannelDepositTON: 10},
+		Market: MarketConfig{FeePercent: 5, NumberPriceTON: 9, CodeTTL: "5m"},
+		Log:    LogConfig{Level: "info", Format: LogFormatText},
 	}
 	switch profile {
 	case ProfileTestnet:
@@ -112,6 +167,8 @@ func Default(profile string) (*Config, error) {
 		c.API.Listen = "127.0.0.1:0"
 		c.TON.Network = NetworkEmu
 		c.TON.AnchorInterval = "1m"
+		c.Vault.AuditInterval = "1m"
+		c.Compute.AllowUnattested = true
 	case ProfileServer:
 		c.P2P.Listen = []string{
 			"/ip4/0.0.0.0/tcp/4001",

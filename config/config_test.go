@@ -24,9 +24,13 @@ func TestDefaultTestnet(t *testing.T) {
 			Listen:  []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
 			DHTMode: "server", ConnLow: 20, ConnHigh: 100,
 		},
-		API: APIConfig{Listen: "127.0.0.1:0"},
-		TON: TONConfig{Network: "emu", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "1m"},
-		Log: LogConfig{Level: "info", Format: "text"},
+		API:   APIConfig{Listen: "127.0.0.1:0"},
+		TON:   TONConfig{Network: "emu", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "1m"},
+		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "1m"},
+		Compute: ComputeConfig{Backend: "llama2c", PricePrompt: 20_000_000, PriceCompletion: 20_000_000, Concurrency: 4,
+			Attestation: "none", AllowUnattested: true, CommissionPercent: 5, ChannelDepositTON: 10},
+		Market: MarketConfig{FeePercent: 5, NumberPriceTON: 9, CodeTTL: "5m"},
+		Log:    LogConfig{Level: "info", Format: "text"},
 	}
 	if got := mustDefault(t, ProfileTestnet); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default(testnet) =\n%+v\nwant\n%+v", got, want)
@@ -43,9 +47,13 @@ func TestDefaultServer(t *testing.T) {
 			},
 			DHTMode: "server", ConnLow: 100, ConnHigh: 400,
 		},
-		API: APIConfig{Listen: "127.0.0.1:5080"},
-		TON: TONConfig{Network: "mainnet", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "10m"},
-		Log: LogConfig{Level: "info", Format: "text"},
+		API:   APIConfig{Listen: "127.0.0.1:5080"},
+		TON:   TONConfig{Network: "mainnet", WalletVersion: "v5r1", FaucetMaxTON: 100, AnchorInterval: "10m"},
+		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "10m"},
+		Compute: ComputeConfig{Backend: "llama2c", PricePrompt: 20_000_000, PriceCompletion: 20_000_000, Concurrency: 4,
+			Attestation: "none", CommissionPercent: 5, ChannelDepositTON: 10},
+		Market: MarketConfig{FeePercent: 5, NumberPriceTON: 9, CodeTTL: "5m"},
+		Log:    LogConfig{Level: "info", Format: "text"},
 	}
 	if got := mustDefault(t, ProfileServer); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default(server) =\n%+v\nwant\n%+v", got, want)

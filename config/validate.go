@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/xssnick/tonutils-go/address"
 )
 
 // maxNameRunes bounds node.name so that it fits a table column and a log line.
@@ -37,6 +39,9 @@ func (c *Config) Validate() error {
 	checkEnum(bad, "ton.network", c.TON.Network, networks())
 	checkEnum(bad, "ton.wallet_version", c.TON.WalletVersion, walletVersions())
 	c.validateTON(bad)
+	c.validateVault(bad)
+	c.validateCompute(bad)
+	c.validateMarket(bad)
 	checkEnum(bad, "log.level", c.Log.Level, logLevels())
 	checkEnum(bad, "log.format", c.Log.Format, logFormats())
 	return errors.Join(errs...)
@@ -222,4 +227,80 @@ func (c *Config) validateTON(bad reporter) {
 	if err != nil || d < 0 || (d > 0 && d < time.Second) {
 		bad("ton.anchor_interval", "%q is not a duration of at least 1s (examples: 10m, 1h; 0s turns anchoring off)", t.AnchorInterval)
 	}
+}
+
+func checkDuration(bad reporter, key, value string, least, most time.Duration, examples string) {
+	d, err := time.ParseDuration(value)
+	if err != nil || d < least || d > most {
+		bad(key, "%q is not a duration from %s to %s (examples: %s)", value, least, most, examples)
+	}
+}
+
+func (c *Config) validateVault(bad reporter) {
+	v := c.Vault
+	if v.ShardsN < 2 || v.ShardsN > 32 {
+		bad("vault.shards_n", "%d is out of range (use 2 to 32)", v.ShardsN)
+	}
+	if v.ShardsK < 1 || v.ShardsK >= v.ShardsN {
+		bad("vault.shards_k", "%d must be at least 1 and less than vault.shards_n (%d)", v.ShardsK, v.ShardsN)
+	}
+	if v.QuotaMB < 0 {
+		bad("vault.quota_mb", "%d is negative (use 0 or more)", v.QuotaMB)
+	}
+	checkDuration(bad, "vault.audit_interval", v.AuditInterval, time.Second, 30*24*time.Hour, "10m, 1h")
+}
+
+func (c *Config) validateCompute(bad reporter) {
+	m := c.Compute
+	seen := map[string]bool{}
+	for _, r := range m.Roles {
+		checkEnum(bad, "compute.roles", r, computeRoles())
+		if seen[r] {
+			bad("compute.roles", "%q is listed twice", r)
+		}
+		seen[r] = true
+	}
+	checkEnum(bad, "compute.backend", m.Backend, backends())
+	if seen[RoleWorker] && m.Backend == BackendOpenAI {
+		if u, err := url.Parse(m.OpenAIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("compute.openai_url", "%q is not an http(s) URL (example: http://127.0.0.1:8000); a worker with backend = openai needs it", m.OpenAIURL)
+		}
+	}
+	if m.PricePrompt < 0 {
+		bad("compute.price_prompt", "%d is negative", m.PricePrompt)
+	}
+	if m.PriceCompletion < 0 {
+		bad("compute.price_completion", "%d is negative", m.PriceCompletion)
+	}
+	if m.Concurrency < 1 || m.Concurrency > 1024 {
+		bad("compute.concurrency", "%d is out of range (use 1 to 1024)", m.Concurrency)
+	}
+	checkEnum(bad, "compute.attestation", m.Attestation, attestations())
+	if m.CommissionPercent < 0 || m.CommissionPercent > 50 {
+		bad("compute.commission_percent", "%d is out of range (use 0 to 50)", m.CommissionPercent)
+	}
+	if m.MaxPrice < 0 {
+		bad("compute.max_price", "%d is negative (use 0 for no cap)", m.MaxPrice)
+	}
+	if m.ChannelDepositTON < 1 || m.ChannelDepositTON > 1_000_000 {
+		bad("compute.channel_deposit_ton", "%d is out of range (use 1 to 1000000)", m.ChannelDepositTON)
+	}
+}
+
+func (c *Config) validateMarket(bad reporter) {
+	m := c.Market
+	if m.Registry != "" {
+		if _, err := address.ParseAddr(m.Registry); err != nil {
+			if _, rerr := address.ParseRawAddr(m.Registry); rerr != nil {
+				bad("market.registry", "%q is not a TON address (friendly EQ…/UQ…/0Q… or raw 0:…)", m.Registry)
+			}
+		}
+	}
+	if m.FeePercent < 0 || m.FeePercent > 50 {
+		bad("market.fee_percent", "%d is out of range (use 0 to 50)", m.FeePercent)
+	}
+	if m.NumberPriceTON < 1 || m.NumberPriceTON > 1_000_000 {
+		bad("market.number_price_ton", "%d is out of range (use 1 to 1000000)", m.NumberPriceTON)
+	}
+	checkDuration(bad, "market.code_ttl", m.CodeTTL, time.Minute, time.Hour, "5m, 10m")
 }

@@ -49,6 +49,16 @@ func TestValidateRules(t *testing.T) {
 		{"wallet", func(c *Config) { c.TON.WalletVersion = "v3r2" }, []string{`"ton.wallet_version"`, "v5r1 or v4r2"}},
 		{"log level", func(c *Config) { c.Log.Level = "trace" }, []string{`"log.level"`, "debug, info, warn or error"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{`"log.format"`, "text or json"}},
+		{"shards k >= n", func(c *Config) { c.Vault.ShardsK = 6 }, []string{`"vault.shards_k"`, "less than vault.shards_n"}},
+		{"shards n", func(c *Config) { c.Vault.ShardsN = 40 }, []string{`"vault.shards_n"`, "2 to 32"}},
+		{"audit interval", func(c *Config) { c.Vault.AuditInterval = "soon" }, []string{`"vault.audit_interval"`, "not a duration"}},
+		{"compute role", func(c *Config) { c.Compute.Roles = []string{"miner"} }, []string{`"compute.roles"`, "worker or proxy"}},
+		{"compute role twice", func(c *Config) { c.Compute.Roles = []string{"proxy", "proxy"} }, []string{`"compute.roles"`, "twice"}},
+		{"openai url", func(c *Config) { c.Compute.Roles, c.Compute.Backend = []string{"worker"}, "openai" }, []string{`"compute.openai_url"`, "http(s) URL"}},
+		{"attestation", func(c *Config) { c.Compute.Attestation = "sgx" }, []string{`"compute.attestation"`, "none, tdx or sev-snp"}},
+		{"commission", func(c *Config) { c.Compute.CommissionPercent = 80 }, []string{`"compute.commission_percent"`, "0 to 50"}},
+		{"registry", func(c *Config) { c.Market.Registry = "alice" }, []string{`"market.registry"`, "not a TON address"}},
+		{"code ttl", func(c *Config) { c.Market.CodeTTL = "2h" }, []string{`"market.code_ttl"`, "1m0s to 1h0m0s"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

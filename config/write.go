@@ -95,6 +95,12 @@ func sectionDoc(name string) string {
 		return "The local HTTP API used by the tonmesh command and by applications\n(bearer token in the node's home)."
 	case "ton":
 		return "The TON chain on which payments and ownership settle."
+	case "vault":
+		return "Identity documents (tonmesh passport): how this node's documents are\nsplit across peers, and how much it stores for others."
+	case "compute":
+		return "Confidential AI inference: the roles this node plays and, as a worker,\nwhat it serves at what price. Every node is a client (OpenAI API on /v1)."
+	case "market":
+		return "Usernames and +888 numbers: auctions, fixed-price numbers, login codes."
 	case "log":
 		return "How the node logs (log/slog)."
 	}
@@ -141,6 +147,48 @@ func keyDoc(key string) string {
 		return "Path or http(s) URL of the TON global config JSON listing liteservers\n(network = mainnet or testnet), e.g. https://ton.org/global-config.json.\nEmpty: the ledger stays off on those networks."
 	case "ton.anchor_interval":
 		return "How often the settlements journal is anchored to TON, as a duration\n(10m, 1h); 0s turns anchoring off."
+	case "vault.shards_k":
+		return "Shards that restore one document element; any shards_k of shards_n do.\n1 or more, less than shards_n."
+	case "vault.shards_n":
+		return "Shards written per element, each to a different peer: the vault survives\nthe loss of shards_n - shards_k holders. At most 32."
+	case "vault.quota_mb":
+		return "MiB of disk this node lends to other owners' encrypted shards; shards over\nit are refused. 0 holds nothing for others."
+	case "vault.audit_interval":
+		return "How often this node challenges the holders of its shards and repairs\nmissing ones, as a duration (10m, 1h)."
+	case "compute.roles":
+		return "Roles besides client: worker (serve models, earn TON), proxy (route\nand bill requests for a commission). Example: [\"worker\"]."
+	case "compute.backend":
+		return "Worker engine: llama2c (built-in CPU runner for llama2.c checkpoints) or\nopenai (any OpenAI-compatible server: vLLM, SGLang, llama.cpp, Ollama)."
+	case "compute.openai_url":
+		return "Worker with backend = openai: base URL of the server, e.g.\nhttp://127.0.0.1:8000 (the node calls <url>/v1/...)."
+	case "compute.openai_key":
+		return "Worker with backend = openai: the server's API key, if it wants one.\nPrefer the environment variable to writing it here."
+	case "compute.model_dir":
+		return "Worker with backend = llama2c: folder holding a llama2.c checkpoint\n(*.bin) and its tokenizer (tok*.bin). Empty: look for stories260K in\n../shared/models, else serve a random-weight demo model."
+	case "compute.price_prompt":
+		return "Worker: price in nanoTON per million prompt tokens (0 or more)."
+	case "compute.price_completion":
+		return "Worker: price in nanoTON per million completion tokens (0 or more)."
+	case "compute.concurrency":
+		return "Worker: how many requests run at once, 1 to 1024."
+	case "compute.attestation":
+		return "Worker: the TEE that proves the worker's key: none (no TEE; clients\nrefuse it unless they allow unattested workers), tdx or sev-snp."
+	case "compute.allow_unattested":
+		return "Client: accept workers attested as none (testnets only); their answers\nare marked not confidential. true or false."
+	case "compute.commission_percent":
+		return "Proxy: percent of each job's price it keeps, 0 to 50."
+	case "compute.max_price":
+		return "Client: default price cap in nanoTON per million completion tokens\n(proxy commission included); 0 means no cap. Requests may set their own."
+	case "compute.channel_deposit_ton":
+		return "Whole TON deposited in each payment channel compute opens\n(client to proxy, proxy to worker), 1 to 1000000."
+	case "market.registry":
+		return "Wallet address of the network's registry, which mints usernames and\nnumbers and receives fees. A node whose wallet is this address is the\nregistry. Empty: the market stays off."
+	case "market.fee_percent":
+		return "Network fee on auction proceeds, percent (0 to 50). Used by the registry\nwhen it deploys the collection."
+	case "market.number_price_ton":
+		return "Fixed price of a random +888 number in whole TON. Used by the registry\nwhen it deploys the collection."
+	case "market.code_ttl":
+		return "How long a login code stays valid, as a duration (1m to 1h)."
 	case "log.level":
 		return "Least severe level logged: debug, info, warn or error."
 	case "log.format":
