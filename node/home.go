@@ -132,7 +132,7 @@ func Init(h Home, o InitOptions) (*InitResult, error) {
 	if err := cfg.Write(h.ConfigPath()); err != nil {
 		return nil, err
 	}
-	friendly, raw, err := walletAddress(id, cfg)
+	friendly, raw, err := WalletAddress(id, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,9 @@ func writeToken(path string) error {
 	return fsutil.WriteFileAtomic(path, []byte(hex.EncodeToString(buf)+"\n"), 0o600)
 }
 
-func walletAddress(id *identity.Identity, cfg *config.Config) (friendly, raw string, err error) {
+// WalletAddress derives the wallet address cfg selects (version, network)
+// from id, in friendly and raw form.
+func WalletAddress(id *identity.Identity, cfg *config.Config) (friendly, raw string, err error) {
 	v, err := identity.ParseWalletVersion(cfg.TON.WalletVersion)
 	if err != nil {
 		return "", "", err

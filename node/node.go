@@ -110,7 +110,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: load identity: %w", err)
 		}
 	}
-	if n.addr, n.addrRaw, err = walletAddress(n.id, cfg); err != nil {
+	if n.addr, n.addrRaw, err = WalletAddress(n.id, cfg); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	token, err := o.home.Token()

@@ -151,7 +151,7 @@ func nodeName(i int) string { return "node" + strconv.Itoa(i+1) }
 // prepareHomes creates missing homes and returns all N of them in order.
 func prepareHomes(o Options) ([]node.Home, error) {
 	homes := make([]node.Home, o.Nodes)
-	var bootstrap string
+	var bootstrap, registry string
 	for i := range homes {
 		h := node.Home(filepath.Join(o.Dir, nodeName(i)))
 		homes[i] = h
@@ -171,7 +171,9 @@ func prepareHomes(o Options) ([]node.Home, error) {
 						fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p2pPort),
 					}
 					c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiPort)
-					c.TON.EmuHost = i == 0 // the first node hosts the emulated chain and its faucet
+					c.TON.EmuHost = i == 0 // the first node hosts the emulated chain and its faucet, and is the registry
+					c.Market.Registry = registry
+					c.Compute.Roles = computeRoles(i, o.Nodes)
 					if bootstrap != "" {
 						c.P2P.Bootstrap = []string{bootstrap}
 					}
@@ -183,30 +185,48 @@ func prepareHomes(o Options) ([]node.Home, error) {
 			fmt.Fprintf(o.Out, "created %s\n", nodeName(i))
 		}
 		if i == 0 {
-			addr, err := bootstrapAddr(h)
-			if err != nil {
+			var err error
+			if bootstrap, registry, err = firstNodeAddrs(h); err != nil {
 				return nil, err
 			}
-			bootstrap = addr
 		}
 	}
 	return homes, nil
 }
 
-// bootstrapAddr is the TCP multiaddr, with /p2p/, of the node in home h.
-func bootstrapAddr(h node.Home) (string, error) {
+// computeRoles gives node i of n its compute roles: the first node is the
+// proxy and the second the worker (a one-node testnet is both).
+func computeRoles(i, n int) []string {
+	switch {
+	case n == 1:
+		return []string{config.RoleProxy, config.RoleWorker}
+	case i == 0:
+		return []string{config.RoleProxy}
+	case i == 1:
+		return []string{config.RoleWorker}
+	}
+	return nil
+}
+
+// firstNodeAddrs returns the TCP multiaddr, with /p2p/, of the node in home
+// h, which the others bootstrap from, and its wallet address, which is the
+// market's registry.
+func firstNodeAddrs(h node.Home) (bootstrap, registry string, err error) {
 	cfg, err := h.LoadConfig()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	id, err := h.LoadIdentity()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(cfg.P2P.Listen) == 0 {
-		return "", fmt.Errorf("%s: p2p.listen is empty", h.ConfigPath())
+		return "", "", fmt.Errorf("%s: p2p.listen is empty", h.ConfigPath())
 	}
-	return cfg.P2P.Listen[0] + "/p2p/" + id.PeerID().String(), nil
+	if registry, _, err = node.WalletAddress(id, cfg); err != nil {
+		return "", "", err
+	}
+	return cfg.P2P.Listen[0] + "/p2p/" + id.PeerID().String(), registry, nil
 }
 
 // ports returns the p2p and API ports of node i.

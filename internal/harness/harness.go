@@ -46,7 +46,7 @@ func NodeOptions(opts ...node.Option) Option {
 }
 
 // Start creates and starts n nodes, each bootstrapped to the first (which
-// also hosts the emulated TON chain), and waits
+// also hosts the emulated TON chain and is the market's registry), and waits
 // until every node has at least min(n-1, 2) peers in its DHT routing table.
 func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
@@ -57,7 +57,7 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	c := &Cluster{}
 	dir := t.TempDir()
 	log := testLogger(t)
-	var bootstrap string
+	var bootstrap, registry string
 	for i := range n {
 		h := node.Home(filepath.Join(dir, "node"+strconv.Itoa(i+1)))
 		res, err := node.Init(h, node.InitOptions{
@@ -65,7 +65,8 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 			Name:    "node" + strconv.Itoa(i+1),
 			Edit: func(cfg *config.Config) {
 				cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-				cfg.TON.EmuHost = i == 0 // node 1 hosts the emulated chain
+				cfg.TON.EmuHost = i == 0 // node 1 hosts the emulated chain and is the market's registry
+				cfg.Market.Registry = registry
 				if bootstrap != "" {
 					cfg.P2P.Bootstrap = []string{bootstrap}
 				}
@@ -94,6 +95,7 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 		}
 		if i == 0 {
 			bootstrap = nd.Network().Addrs()[0].String()
+			registry = res.WalletAddr
 		}
 		c.Nodes = append(c.Nodes, nd)
 		c.Homes = append(c.Homes, h)
