@@ -55,29 +55,14 @@ func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 
 // Do sends a request with an optional JSON body and decodes the JSON answer into out (if non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	resp, err := c.send(ctx, c.http, method, path, body)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the daemon at %s (is `tonmesh daemon` running?): %w", c.base, err)
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("read answer from %s: %w", c.base, err)
-	}
-	if resp.StatusCode >= 400 {
-		var eb ErrorBody
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
-		}
-		return &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
 	}
 	if out == nil {
 		return nil
@@ -86,6 +71,43 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, ou
 		return fmt.Errorf("decode answer from %s%s: %w", c.base, path, err)
 	}
 	return nil
+}
+
+// Stream sends a request with an optional JSON body and returns the open
+// response for the caller to read as it arrives (server-sent events), with
+// no overall timeout: cancel ctx to stop. Error answers are returned as
+// *APIError, with the body closed.
+func (c *Client) Stream(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	return c.send(ctx, &http.Client{}, method, path, body)
+}
+
+// send does the request and turns an error status into *APIError.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the daemon at %s (is `tonmesh daemon` running?): %w", c.base, err)
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer from %s: %w", c.base, err)
+	}
+	var eb ErrorBody
+	if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
+		return nil, &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	return nil, &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
 }
 
 // IsStatus reports whether err is an API answer with the given status.
