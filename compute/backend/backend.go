@@ -78,3 +78,8 @@ type Backend interface {
 
 // ErrUnknownModel is returned by Complete for a model the backend does not serve.
 var ErrUnknownModel = errors.New("backend: model not served here")
+
+// ErrBadRequest wraps errors that are the request's fault (a parameter out
+// of range, a prompt too long for the model), which the client can fix;
+// the API answers them 400 rather than 500.
+var ErrBadRequest = errors.New("bad request")
