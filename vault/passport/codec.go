@@ -1,0 +1,195 @@
+package passport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
+)
+
+// elementVersion starts every marshalled element.
+const elementVersion = 1
+
+// Marshal encodes e in the compact binary form the vault encrypts and
+// stores:
+//
+//	version=1 | type:lp | n:uvarint | n × (key:lp value:lp), keys ascending |
+//	value:lp | 3 × (0 | 1 file) for front_side, reverse_side, selfie |
+//	files: n:uvarint n × file | translation: n:uvarint n × file
+//
+// where lp is a uvarint length then the bytes and file is
+// name:lp mime:lp bytes:lp. The encoding is canonical: UnmarshalElement
+// accepts exactly the bytes Marshal produces. Marshal does not validate e
+// beyond the limits the decoder enforces.
+func (e *Element) Marshal() ([]byte, error) {
+	if err := e.checkBounds(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, e.Size())
+	b = append(b, elementVersion)
+	b = wire.AppendLenPrefixed(b, []byte(e.Type))
+	b = binary.AppendUvarint(b, uint64(len(e.Data)))
+	for _, k := range sortedKeys(e.Data) {
+		b = wire.AppendLenPrefixed(b, []byte(k))
+		b = wire.AppendLenPrefixed(b, []byte(e.Data[k]))
+	}
+	b = wire.AppendLenPrefixed(b, []byte(e.Value))
+	for _, f := range []*File{e.FrontSide, e.ReverseSide, e.Selfie} {
+		if f == nil {
+			b = append(b, 0)
+			continue
+		}
+		b = f.append(append(b, 1))
+	}
+	for _, list := range [][]File{e.Files, e.Translation} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for i := range list {
+			b = list[i].append(b)
+		}
+	}
+	return b, nil
+}
+
+func (f *File) append(b []byte) []byte {
+	b = wire.AppendLenPrefixed(b, []byte(f.Name))
+	b = wire.AppendLenPrefixed(b, []byte(f.MIME))
+	return wire.AppendLenPrefixed(b, f.Bytes)
+}
+
+// checkBounds applies the decoder's limits, so Marshal never produces what
+// UnmarshalElement refuses.
+func (e *Element) checkBounds() error {
+	if !e.Type.Valid() {
+		return fmt.Errorf("passport: marshal: unknown element type %q", e.Type)
+	}
+	if len(e.Data) > maxDataFields {
+		return fmt.Errorf("passport: marshal: %d data fields, the limit is %d", len(e.Data), maxDataFields)
+	}
+	for k, v := range e.Data {
+		if k == "" || len(k) > maxKeyLen || len(v) > MaxFieldLen {
+			return fmt.Errorf("passport: marshal: data field %q: names are 1-%d bytes and values at most %d", k, maxKeyLen, MaxFieldLen)
+		}
+	}
+	if len(e.Value) > MaxFieldLen {
+		return fmt.Errorf("passport: marshal: value is over %d bytes", MaxFieldLen)
+	}
+	if len(e.Files) > MaxFiles || len(e.Translation) > MaxFiles {
+		return fmt.Errorf("passport: marshal: more than %d files in a list", MaxFiles)
+	}
+	for _, f := range e.allFiles() {
+		if len(f.Name) > MaxNameLen || len(f.MIME) > maxMIMELen || len(f.Bytes) > MaxFileSize {
+			return fmt.Errorf("passport: marshal: file %q is over the name, MIME or %d-byte size limit", f.Name, MaxFileSize)
+		}
+	}
+	if n := e.Size(); n > MaxElementSize {
+		return fmt.Errorf("passport: marshal: element is %d bytes, the limit is %d", n, MaxElementSize)
+	}
+	return nil
+}
+
+const (
+	maxDataFields = 16
+	maxKeyLen     = 64
+	maxMIMELen    = 64
+)
+
+// UnmarshalElement decodes Marshal's encoding strictly: a known version and
+// type, bounded lengths and counts, data keys in ascending order without
+// repeats, and no trailing bytes. It checks structure only; call Validate
+// for the specification's rules. The result does not alias b.
+func UnmarshalElement(b []byte) (*Element, error) {
+	if len(b) > MaxElementSize {
+		return nil, fmt.Errorf("passport: element is %d bytes, the limit is %d", len(b), MaxElementSize)
+	}
+	r := wire.NewReader(b)
+	if v := r.Byte("version"); r.Err() == nil && v != elementVersion {
+		return nil, fmt.Errorf("passport: element encoding version %d is not supported (want %d)", v, elementVersion)
+	}
+	e := &Element{Type: ElementType(r.LenPrefixed("type", 32))}
+	if r.Err() == nil && !e.Type.Valid() {
+		r.Fail(fmt.Errorf("type: unknown element type %q", e.Type))
+	}
+	n := r.Uvarint("data count")
+	if r.Err() == nil && n > maxDataFields {
+		r.Fail(fmt.Errorf("data count %d exceeds the limit of %d", n, maxDataFields))
+	}
+	if r.Err() == nil && n > 0 {
+		e.Data = make(map[string]string, n)
+		prev := ""
+		for i := uint64(0); i < n && r.Err() == nil; i++ {
+			k := string(r.LenPrefixed("data key", maxKeyLen))
+			v := string(r.LenPrefixed("data value", MaxFieldLen))
+			if r.Err() == nil && (k == "" || (i > 0 && k <= prev)) {
+				r.Fail(errors.New("data keys must be non-empty and strictly ascending"))
+			}
+			e.Data[k], prev = v, k
+		}
+	}
+	e.Value = string(r.LenPrefixed("value", MaxFieldLen))
+	singles := []**File{&e.FrontSide, &e.ReverseSide, &e.Selfie}
+	for _, slot := range singles {
+		switch r.Byte("file presence") {
+		case 0:
+		case 1:
+			*slot = readFile(r)
+		default:
+			r.Fail(errors.New("file presence must be 0 or 1"))
+		}
+	}
+	e.Files = readFiles(r, "files")
+	e.Translation = readFiles(r, "translation")
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("passport: decode element: %w", err)
+	}
+	return e, nil
+}
+
+func readFiles(r *wire.Reader, what string) []File {
+	n := r.Uvarint(what + " count")
+	if r.Err() != nil || n == 0 {
+		return nil
+	}
+	if n > MaxFiles {
+		r.Fail(fmt.Errorf("%s count %d exceeds the limit of %d", what, n, MaxFiles))
+		return nil
+	}
+	out := make([]File, 0, n)
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		if f := readFile(r); f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out
+}
+
+func readFile(r *wire.Reader) *File {
+	f := &File{
+		Name: string(r.LenPrefixed("file name", MaxNameLen)),
+		MIME: string(r.LenPrefixed("file mime", maxMIMELen)),
+	}
+	body := r.LenPrefixed("file bytes", MaxFileSize)
+	if r.Err() != nil {
+		return nil
+	}
+	f.Bytes = append([]byte{}, body...)
+	return f
+}
+
+// allFiles lists e's files in a fixed order: front side, reverse side,
+// selfie, files, translation.
+func (e *Element) allFiles() []*File {
+	var out []*File
+	for _, f := range []*File{e.FrontSide, e.ReverseSide, e.Selfie} {
+		if f != nil {
+			out = append(out, f)
+		}
+	}
+	for i := range e.Files {
+		out = append(out, &e.Files[i])
+	}
+	for i := range e.Translation {
+		out = append(out, &e.Translation[i])
+	}
+	return out
+}

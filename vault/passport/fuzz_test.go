@@ -1,0 +1,145 @@
+package passport
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func FuzzUnmarshalElement(f *testing.F) {
+	for _, typ := range Types() {
+		b, err := sample(typ).Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte{1, 5, 'e', 'm', 'a', 'i', 'l', 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := UnmarshalElement(b)
+		if err != nil {
+			return
+		}
+		again, err := e.Marshal()
+		if err != nil {
+			t.Fatalf("decoded element does not re-encode: %v", err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, again)
+		}
+		if e.Size() != len(b) {
+			t.Fatalf("Size %d, encoding %d", e.Size(), len(b))
+		}
+		_ = e.Validate()
+	})
+}
+
+func FuzzParseScope(f *testing.F) {
+	f.Add([]byte(`{"v":1,"data":["pd",{"one_of":["pp","ic"],"selfie":true},{"type":"ub","translation":true}]}`))
+	f.Add([]byte(`["email"]`))
+	f.Add([]byte(`{"v":1,"data":[{"one_of":[{"one_of":[]}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseScope(b)
+		if err != nil {
+			return
+		}
+		seen := map[ElementType]bool{}
+		for _, typ := range s.Types() {
+			if seen[typ] || !typ.Valid() {
+				t.Fatalf("accepted scope repeats or invents %q", typ)
+			}
+			seen[typ] = true
+		}
+		out, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseScope(out); err != nil {
+			t.Fatalf("re-encoded scope %s refused: %v", out, err)
+		}
+	})
+}
+
+func FuzzParseLink(f *testing.F) {
+	r := testRequest(f)
+	f.Add(r.Link())
+	f.Add("tonmesh://passport?service=&scope=%7B%7D")
+	f.Add("tonmesh://passport?%zz")
+	f.Fuzz(func(t *testing.T, link string) {
+		req, err := ParseLink(link)
+		if err != nil {
+			return
+		}
+		back, err := ParseLink(req.Link())
+		if err != nil || back.Nonce != req.Nonce || back.ServiceID != req.ServiceID {
+			t.Fatalf("accepted link does not round-trip: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	b, err := testRequest(f).Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"service":"12D3KooW","scope":{},"public_key":"","nonce":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRequest(b)
+		if err != nil {
+			return
+		}
+		if _, err := r.Validate(); err != nil {
+			t.Fatalf("decoded request fails validation: %v", err)
+		}
+	})
+}
+
+// FuzzDecryptPassportData feeds arbitrary PassportData JSON and file bytes
+// to the service-side decryption: it must fail cleanly, never panic.
+func FuzzDecryptPassportData(f *testing.F) {
+	priv := serviceKey(f)
+	sh, err := BuildShare(&priv.PublicKey, "n", []*Element{sample(TypePassport), sample(TypeEmail)}, time.Unix(0, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, _ := json.Marshal(sh.Data)
+	id := sh.Data.Data[0].FrontSide.FileID
+	f.Add(raw, id, sh.Files[id])
+	f.Add([]byte(`{"data":[{"type":"passport","data":"AAAA","hash":""}],"credentials":{"data":"","hash":"","secret":""}}`), "x", []byte{1})
+	f.Fuzz(func(t *testing.T, raw []byte, fileID string, file []byte) {
+		var pd PassportData
+		if json.Unmarshal(raw, &pd) != nil {
+			return
+		}
+		files := map[string][]byte{fileID: file}
+		for k, v := range sh.Files {
+			if k != fileID {
+				files[k] = v
+			}
+		}
+		_, _ = DecryptPassportData(priv, &pd, files)
+	})
+}
+
+func FuzzUnmarshalAttestation(f *testing.F) {
+	key, _ := testPeer(f, 9)
+	_, owner := testPeer(f, 3)
+	a, err := Attest(key, owner, sample(TypeIdentityCard), time.Unix(1e9, 0), time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _ := a.Marshal()
+	f.Add(b)
+	f.Add([]byte(`{"type":"email","files":[{}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := UnmarshalAttestation(b)
+		if err != nil {
+			return
+		}
+		_ = a.Verify(time.Unix(1e9, 0))
+		_ = a.Covers(sample(a.Type))
+	})
+}

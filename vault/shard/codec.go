@@ -1,0 +1,256 @@
+package shard
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/klauspost/reedsolomon"
+	"github.com/multiformats/go-multihash"
+)
+
+// MaxShardSize is the largest shard the protocol carries and a holder keeps.
+const MaxShardSize = 32 << 20
+
+// MaxShards bounds n, the number of shards of one element (Reed-Solomon over
+// GF(2^8)).
+const MaxShards = 256
+
+// nonceSize is the AES-GCM nonce stored in front of the sealed bytes.
+const nonceSize = 12
+
+// challengeTag separates challenge answers from every other SHA-256 use.
+const challengeTag = "tonmesh/vault/shard/challenge/v1"
+
+// Encoded is one element sealed and split into shards, as the owner keeps
+// it: Key and Size (and K, N) go to the owner's manifest, Shards to the
+// holders, CIDs to both.
+type Encoded struct {
+	Key    [32]byte  // AES-256-GCM key, fresh for this element
+	Size   int       // ciphertext length: nonce ‖ sealed plaintext ‖ tag
+	K, N   int       // any K of the N shards restore the ciphertext
+	Shards [][]byte  // N shards of ShardLen(Size, K) bytes: K data, then N-K parity
+	CIDs   []cid.Cid // CIDs[i] = CIDOf(Shards[i])
+}
+
+// ShardLen is the length of every shard of a ciphertext of size bytes split
+// into k data shards.
+func ShardLen(size, k int) int {
+	if k <= 0 {
+		return 0
+	}
+	return (size + k - 1) / k
+}
+
+// Encode seals plaintext with AES-256-GCM under a fresh random key (and a
+// random nonce, kept in front of the ciphertext), then splits the ciphertext
+// with Reed-Solomon into n shards of which any k restore it.
+func Encode(plaintext []byte, k, n int) (*Encoded, error) {
+	if err := checkKN(k, n); err != nil {
+		return nil, err
+	}
+	size := nonceSize + len(plaintext) + 16
+	if ShardLen(size, k) > MaxShardSize {
+		return nil, fmt.Errorf("shard: encode: %d bytes make shards of %d bytes, over the %d-byte limit: use more data shards (k) or a smaller element",
+			len(plaintext), ShardLen(size, k), MaxShardSize)
+	}
+	e := &Encoded{Size: size, K: k, N: n}
+	if _, err := rand.Read(e.Key[:]); err != nil {
+		return nil, fmt.Errorf("shard: encode: draw key: %w", err)
+	}
+	aead, err := newAEAD(e.Key)
+	if err != nil {
+		return nil, err
+	}
+	// One buffer holds the ciphertext padded to k whole shards, followed by
+	// room for the parity shards, so splitting needs no further copy.
+	per := ShardLen(size, k)
+	buf := make([]byte, per*n)
+	if _, err := rand.Read(buf[:nonceSize]); err != nil {
+		return nil, fmt.Errorf("shard: encode: draw nonce: %w", err)
+	}
+	aead.Seal(buf[nonceSize:nonceSize], buf[:nonceSize], plaintext, nil)
+	e.Shards = make([][]byte, n)
+	for i := range e.Shards {
+		e.Shards[i] = buf[i*per : (i+1)*per : (i+1)*per]
+	}
+	enc, err := newRS(k, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := enc.Encode(e.Shards); err != nil {
+		return nil, fmt.Errorf("shard: encode: reed-solomon: %w", err)
+	}
+	e.CIDs = cidsOf(e.Shards)
+	return e, nil
+}
+
+// Decode restores the plaintext from at least k of the n shards (nil for a
+// missing one) and opens it with key. Shards must be intact: check each
+// against its CID first (Get does); a corrupted shard makes the
+// authentication fail.
+func Decode(key [32]byte, size, k, n int, shards [][]byte) ([]byte, error) {
+	if err := checkShards(size, k, n, shards); err != nil {
+		return nil, fmt.Errorf("shard: decode: %w", err)
+	}
+	work := make([][]byte, n)
+	copy(work, shards)
+	enc, err := newRS(k, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := enc.ReconstructData(work); err != nil {
+		return nil, fmt.Errorf("shard: decode: reed-solomon: %w", err)
+	}
+	ct := make([]byte, 0, ShardLen(size, k)*k)
+	for _, s := range work[:k] {
+		ct = append(ct, s...)
+	}
+	ct = ct[:size]
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, ct[:nonceSize], ct[nonceSize:], nil)
+	if err != nil {
+		return nil, fmt.Errorf("shard: decode: authentication failed (wrong key, or a shard was altered; check shards against their CIDs): %w", err)
+	}
+	return pt, nil
+}
+
+// Rebuild returns all n shards, recomputing the missing (nil) ones from at
+// least k present ones, for repair. It needs no key. Present shards are
+// returned as given, missing ones newly allocated.
+func Rebuild(size, k, n int, shards [][]byte) ([][]byte, error) {
+	if err := checkShards(size, k, n, shards); err != nil {
+		return nil, fmt.Errorf("shard: rebuild: %w", err)
+	}
+	out := make([][]byte, n)
+	copy(out, shards)
+	enc, err := newRS(k, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := enc.Reconstruct(out); err != nil {
+		return nil, fmt.Errorf("shard: rebuild: reed-solomon: %w", err)
+	}
+	return out, nil
+}
+
+// CIDOf is the shard's content ID: CIDv1, raw codec, sha2-256.
+func CIDOf(shard []byte) cid.Cid {
+	sum := sha256.Sum256(shard)
+	mh, err := multihash.Encode(sum[:], multihash.SHA2_256)
+	if err != nil {
+		// Encode fails only for an unknown code or a digest of the wrong
+		// length; neither can happen here.
+		panic("shard: multihash of a sha2-256 digest: " + err.Error())
+	}
+	return cid.NewCidV1(cid.Raw, mh)
+}
+
+// parallelHashMin is the shard size from which cidsOf hashes shards
+// concurrently: hashing is most of Encode's cost.
+const parallelHashMin = 128 << 10
+
+// cidsOf returns the CIDs of shards.
+func cidsOf(shards [][]byte) []cid.Cid {
+	out := make([]cid.Cid, len(shards))
+	if len(shards) == 0 || len(shards[0]) < parallelHashMin || runtime.GOMAXPROCS(0) == 1 {
+		for i, s := range shards {
+			out[i] = CIDOf(s)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for i, s := range shards {
+		wg.Go(func() { out[i] = CIDOf(s) })
+	}
+	wg.Wait()
+	return out
+}
+
+// CheckCID reports whether shard's content matches c.
+func CheckCID(c cid.Cid, shard []byte) bool {
+	return c.Defined() && CIDOf(shard).Equals(c)
+}
+
+// ChallengeAnswer is the answer to a storage challenge: SHA-256(tag ‖ nonce
+// ‖ shard). Only a peer holding the shard can compute it for a fresh nonce.
+func ChallengeAnswer(nonce [32]byte, shard []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(challengeTag))
+	h.Write(nonce[:])
+	h.Write(shard)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// checkCIDFormat accepts only the CIDs this package makes.
+func checkCIDFormat(c cid.Cid) error {
+	p := c.Prefix()
+	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.SHA2_256 || p.MhLength != sha256.Size {
+		return errors.New("CID is not a CIDv1 raw sha2-256 shard ID")
+	}
+	return nil
+}
+
+func checkKN(k, n int) error {
+	if k < 1 || n < k || n > MaxShards {
+		return fmt.Errorf("shard: %d of %d shards: need 1 <= k <= n <= %d", k, n, MaxShards)
+	}
+	return nil
+}
+
+func checkShards(size, k, n int, shards [][]byte) error {
+	if err := checkKN(k, n); err != nil {
+		return err
+	}
+	if size < nonceSize+16 || ShardLen(size, k) > MaxShardSize {
+		return fmt.Errorf("ciphertext size %d is out of range (%d..%d)", size, nonceSize+16, MaxShardSize*k)
+	}
+	if len(shards) != n {
+		return fmt.Errorf("got %d shard slots, want n = %d (nil for a missing shard)", len(shards), n)
+	}
+	per, present := ShardLen(size, k), 0
+	for i, s := range shards {
+		if s == nil {
+			continue
+		}
+		if len(s) != per {
+			return fmt.Errorf("shard %d is %d bytes, want %d", i, len(s), per)
+		}
+		present++
+	}
+	if present < k {
+		return fmt.Errorf("only %d of %d shards present, need at least %d", present, n, k)
+	}
+	return nil
+}
+
+func newAEAD(key [32]byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, fmt.Errorf("shard: aes: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("shard: gcm: %w", err)
+	}
+	return aead, nil
+}
+
+func newRS(k, n int) (reedsolomon.Encoder, error) {
+	enc, err := reedsolomon.New(k, n-k)
+	if err != nil {
+		return nil, fmt.Errorf("shard: reed-solomon %d+%d: %w", k, n-k, err)
+	}
+	return enc, nil
+}

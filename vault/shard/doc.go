@@ -1,0 +1,45 @@
+// Package shard is the vault's storage primitive: it seals an element and
+// splits it into content-addressed shards (owner side), moves shards to and
+// from the peers that hold them over /tonmesh/vault/shard/1.0.0 (any node),
+// and keeps shards for others within a quota (holder side).
+//
+// Encoding. Encode seals the plaintext with AES-256-GCM under a fresh random
+// 32-byte key and a random nonce (ciphertext = nonce ‖ sealed ‖ tag), then
+// splits the ciphertext with Reed-Solomon into N shards of which any K
+// restore it (Decode; Rebuild recomputes lost shards without the key, for
+// repair). Each shard is named by its CID: CIDv1, raw codec, sha2-256 of
+// its bytes. ChallengeAnswer, SHA-256(tag ‖ nonce ‖ shard), lets an owner
+// check that a holder still has a shard without fetching it, if the owner
+// keeps the shard or precomputed answers.
+//
+// Protocol (wire.go). Put, Get, Challenge and Delete, one stream each; a
+// put announces size and CID first, so that a holder refuses what is
+// oversize (ErrTooLarge) or over its quota (ErrQuota) before any data
+// moves. Refusals come back to the caller as the package's sentinel errors.
+// Receipts (receipt.go) are signed by the holder's peer key and checked by
+// Put.
+//
+// Holder. It owns the store space "vault-shards" (store.go) and serves the
+// protocol between Start and Stop.
+//
+// Invariants:
+//   - A receipt is signed only after the shard is durably stored (an fsync'd
+//     Pebble batch of its bytes and meta).
+//   - A holder stores only cid → (bytes, delete public keys, stored time).
+//     It never learns the owner, the document, the key or which shards
+//     belong together; delete keys are made per shard by the owner.
+//   - Nothing is stored for a refused put, a put whose bytes do not match
+//     its CID, or a transfer cut off midway (peer gone, stream closed or
+//     reset, deadline passed, holder stopping).
+//   - Stored bytes are re-hashed whenever they are served (Get, Challenge,
+//     repeated Put); a shard that fails its CID check is deleted and
+//     reported as ErrNotFound, so that its owner rebuilds it.
+//   - Put is idempotent: a shard already held under the same delete key is
+//     acknowledged at once; under another key, the data must be sent again
+//     (proof of possession) and the key is added (at most 4 per shard).
+//   - A shard is deleted only on a request signed by one of its delete keys
+//     over (tag ‖ CID ‖ this holder's peer ID ‖ time), the time within 10
+//     minutes of the holder's clock.
+//   - Stats counts exactly what the store holds; bytes in transfer are
+//     reserved against the quota until stored or abandoned.
+package shard

@@ -1,0 +1,105 @@
+package shard
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"testing"
+	"time"
+)
+
+func FuzzUnmarshalReceipt(f *testing.F) {
+	f.Add(testReceipt(f).Marshal())
+	f.Add([]byte{receiptVersion})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := UnmarshalReceipt(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(r.Marshal(), b) {
+			t.Fatal("decoded receipt re-encodes differently")
+		}
+		_ = r.Verify()
+	})
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	c := CIDOf([]byte("shard"))
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, holder := testPeerKey(f)
+	at := time.UnixMilli(time.Now().UnixMilli())
+	for _, q := range []*request{
+		{Op: opPut, CID: c, Size: 5, DeleteKey: pub},
+		{Op: opPut, CID: c, Size: MaxShardSize + 1, DeleteKey: pub},
+		{Op: opGet, CID: c},
+		{Op: opChallenge, CID: c, Nonce: [32]byte{9}},
+		{Op: opDelete, CID: c, At: at, Sig: ed25519.Sign(priv, deleteMessage(c, holder, at))},
+	} {
+		f.Add(q.encode())
+	}
+	f.Add([]byte{wireVersion, opGet})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q, err := decodeRequest(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(q.encode(), b) {
+			t.Fatal("decoded request re-encodes differently")
+		}
+		if q.Op == opPut && (q.Size <= 0 || len(q.DeleteKey) != ed25519.PublicKeySize) {
+			t.Fatalf("put with size %d and a %d-byte key accepted", q.Size, len(q.DeleteKey))
+		}
+		_ = verifyAny([]ed25519.PublicKey{pub}, deleteMessage(q.CID, holder, q.At), q.Sig)
+	})
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	for _, tc := range []struct {
+		op byte
+		r  *response
+	}{
+		{opPut, &response{Status: statusOK, Receipt: testReceipt(f).Marshal()}},
+		{opPut, &response{Status: statusContinue}},
+		{opPut, &response{Status: statusQuota, Reason: "full"}},
+		{opGet, &response{Status: statusNotFound, Reason: "no"}},
+		{opChallenge, &response{Status: statusOK, Answer: [32]byte{1}}},
+		{opDelete, &response{Status: statusRefused, Reason: "bad signature"}},
+	} {
+		f.Add(tc.op, tc.r.encode(tc.op))
+	}
+	f.Fuzz(func(t *testing.T, op byte, b []byte) {
+		op = op%opDelete + 1
+		r, err := decodeResponse(b, op)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(r.encode(op), b) {
+			t.Fatal("decoded response re-encodes differently")
+		}
+		if err := r.err(); (err == nil) != (r.Status == statusOK || r.Status == statusContinue) {
+			t.Fatalf("status %d gives error %v", r.Status, err)
+		}
+		if r.Status == statusOK && op == opPut {
+			if rc, err := UnmarshalReceipt(r.Receipt); err == nil {
+				_ = rc.Verify()
+			}
+		}
+	})
+}
+
+// FuzzDecodeMeta covers the stored layout, which a damaged disk may alter.
+func FuzzDecodeMeta(f *testing.F) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	f.Add((&meta{Size: 10, Stored: time.UnixMilli(1e12), Keys: []ed25519.PublicKey{pub}}).encode())
+	f.Add((&meta{Size: 1, Stored: time.UnixMilli(1), Keys: []ed25519.PublicKey{pub, pub}}).encode())
+	f.Add([]byte{metaVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMeta(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(m.encode(), b) {
+			t.Fatal("decoded meta re-encodes differently")
+		}
+	})
+}

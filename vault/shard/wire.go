@@ -1,0 +1,243 @@
+package shard
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/internal/wire"
+	"github.com/tonmesh/tonmesh/p2p"
+)
+
+// Protocol is the shard stream protocol, /tonmesh/vault/shard/1.0.0.
+var Protocol = p2p.ProtocolID("vault", "shard", "1.0.0")
+
+// Sentinel errors, conveyed over the wire as status codes so that the
+// client gets the same sentinel back (test with errors.Is).
+var (
+	// ErrNotFound: the holder does not have the shard (never had it, deleted
+	// it, or dropped it because it failed its CID check). Rebuild it.
+	ErrNotFound = errors.New("shard not found on the holder")
+	// ErrCorrupt: shard bytes do not match their CID (the holder's answer
+	// to Get, or the data a client sent to Put).
+	ErrCorrupt = errors.New("shard bytes do not match the CID")
+	// ErrQuota: storing the shard would exceed the holder's quota.
+	ErrQuota = errors.New("holder quota exceeded")
+	// ErrTooLarge: the shard is over the holder's size limit.
+	ErrTooLarge = errors.New("shard exceeds the holder's size limit")
+	// ErrRefused: the holder refused the request for good (malformed, or a
+	// delete whose signature or time does not check).
+	ErrRefused = errors.New("holder refused the request")
+)
+
+// Protocol exchange, version 1. Every message is a p2p frame
+// (uvarint length ‖ payload).
+//
+//	put:       client → header; holder → response (statusContinue, or final);
+//	           on continue: client → data frame, closes its write side;
+//	           holder → final response (OK carries the signed receipt)
+//	get:       client → header; holder → response; on OK: holder → data frame
+//	challenge: client → header; holder → response (OK carries the answer)
+//	delete:    client → header; holder → response
+//
+// Request header:
+//
+//	version 1 byte, = 1
+//	op      1 byte: opPut, opGet, opChallenge, opDelete
+//	cid     uvarint length, CID bytes
+//	put:       size (uvarint) ‖ delete public key (32 bytes, Ed25519)
+//	challenge: nonce (32 bytes)
+//	delete:    time (8 bytes big-endian, unix ms) ‖ signature (64 bytes)
+//
+// The delete signature is Ed25519 by the shard's delete key over
+// deleteMessage(cid, holder, time): deleteTag ‖ cid ‖ holder peer ID ‖ time.
+//
+// Response: status (1 byte) ‖ reason (uvarint length, UTF-8) ‖ body, where
+// the body of a put OK is the receipt (uvarint length, bytes), of a
+// challenge OK the 32-byte answer, and otherwise empty.
+const (
+	wireVersion = 1
+	deleteTag   = "tonmesh/vault/shard/delete/v1"
+
+	opPut       = 1
+	opGet       = 2
+	opChallenge = 3
+	opDelete    = 4
+
+	// maxHeader bounds a request header frame.
+	maxHeader = 1 + 1 + 1 + maxCIDLen + 8 + 8 + ed25519.SignatureSize + ed25519.PublicKeySize
+	maxReason = 256
+	// maxDeclaredSize bounds the size a put may declare.
+	maxDeclaredSize = 1 << 40
+	// maxResponse bounds a response frame.
+	maxResponse = 1 + 2 + maxReason + 2 + maxReceipt + 32
+)
+
+// Response statuses.
+const (
+	statusOK       = 0
+	statusContinue = 1 // put: send the data
+	statusNotFound = 2
+	statusCorrupt  = 3
+	statusQuota    = 4
+	statusTooLarge = 5
+	statusRefused  = 6
+	statusError    = 7 // the holder failed: try again later
+)
+
+// statusErrors maps failure statuses to their sentinels.
+var statusErrors = map[byte]error{
+	statusNotFound: ErrNotFound,
+	statusCorrupt:  ErrCorrupt,
+	statusQuota:    ErrQuota,
+	statusTooLarge: ErrTooLarge,
+	statusRefused:  ErrRefused,
+}
+
+// request is a decoded request header.
+type request struct {
+	Op        byte
+	CID       cid.Cid
+	Size      int               // put
+	DeleteKey ed25519.PublicKey // put
+	Nonce     [32]byte          // challenge
+	At        time.Time         // delete
+	Sig       []byte            // delete
+}
+
+func (q *request) encode() []byte {
+	out := []byte{wireVersion, q.Op}
+	out = wire.AppendLenPrefixed(out, q.CID.Bytes())
+	switch q.Op {
+	case opPut:
+		out = binary.AppendUvarint(out, uint64(q.Size))
+		out = append(out, q.DeleteKey...)
+	case opChallenge:
+		out = append(out, q.Nonce[:]...)
+	case opDelete:
+		out = binary.BigEndian.AppendUint64(out, uint64(q.At.UnixMilli()))
+		out = append(out, q.Sig...)
+	}
+	return out
+}
+
+// decodeRequest strictly decodes a request header. It checks formats
+// (sizes, key and signature lengths), not signatures.
+func decodeRequest(b []byte) (*request, error) {
+	if len(b) > maxHeader {
+		return nil, fmt.Errorf("decode shard request: %d bytes exceeds %d", len(b), maxHeader)
+	}
+	rd := wire.NewReader(b)
+	if v := rd.Byte("version"); rd.Err() == nil && v != wireVersion {
+		return nil, fmt.Errorf("decode shard request: unsupported version %d (want %d)", v, wireVersion)
+	}
+	q := &request{Op: rd.Byte("op")}
+	q.CID = readCID(rd, "cid")
+	if rd.Err() != nil {
+		return nil, fmt.Errorf("decode shard request: %w", rd.Err())
+	}
+	switch q.Op {
+	case opPut:
+		size := rd.Uvarint("size")
+		q.DeleteKey = ed25519.PublicKey(rd.Fixed("delete key", ed25519.PublicKeySize))
+		// A size over MaxShardSize decodes, so that the holder can answer
+		// it as too large rather than as malformed.
+		if rd.Err() == nil && (size == 0 || size > maxDeclaredSize) {
+			return nil, fmt.Errorf("decode shard request: size %d is out of range (1..%d)", size, maxDeclaredSize)
+		}
+		q.Size = int(size)
+	case opGet:
+	case opChallenge:
+		copy(q.Nonce[:], rd.Fixed("nonce", 32))
+	case opDelete:
+		ms := rd.Uint64("time")
+		q.Sig = rd.Fixed("signature", ed25519.SignatureSize)
+		if rd.Err() == nil && (ms == 0 || ms > math.MaxInt64) {
+			return nil, fmt.Errorf("decode shard request: time %d is out of range", ms)
+		}
+		q.At = time.UnixMilli(int64(ms))
+	default:
+		return nil, fmt.Errorf("decode shard request: unknown op %d", q.Op)
+	}
+	if err := rd.Finish(); err != nil {
+		return nil, fmt.Errorf("decode shard request: %w", err)
+	}
+	return q, nil
+}
+
+// deleteMessage is what a delete key signs to delete c from holder at t.
+func deleteMessage(c cid.Cid, holder peer.ID, at time.Time) []byte {
+	out := []byte(deleteTag)
+	out = wire.AppendLenPrefixed(out, c.Bytes())
+	out = wire.AppendLenPrefixed(out, []byte(holder))
+	return binary.BigEndian.AppendUint64(out, uint64(at.UnixMilli()))
+}
+
+// response is a decoded response frame.
+type response struct {
+	Status  byte
+	Reason  string
+	Receipt []byte   // put OK
+	Answer  [32]byte // challenge OK
+}
+
+func (r *response) encode(op byte) []byte {
+	reason := r.Reason
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	out := wire.AppendLenPrefixed([]byte{r.Status}, []byte(reason))
+	if r.Status == statusOK {
+		switch op {
+		case opPut:
+			out = wire.AppendLenPrefixed(out, r.Receipt)
+		case opChallenge:
+			out = append(out, r.Answer[:]...)
+		}
+	}
+	return out
+}
+
+// decodeResponse strictly decodes the answer to a request of kind op.
+func decodeResponse(b []byte, op byte) (*response, error) {
+	if len(b) > maxResponse {
+		return nil, fmt.Errorf("decode shard response: %d bytes exceeds %d", len(b), maxResponse)
+	}
+	rd := wire.NewReader(b)
+	r := &response{Status: rd.Byte("status")}
+	r.Reason = string(rd.LenPrefixed("reason", maxReason))
+	if rd.Err() == nil {
+		switch {
+		case r.Status > statusError:
+			return nil, fmt.Errorf("decode shard response: unknown status %d", r.Status)
+		case r.Status == statusContinue && op != opPut:
+			return nil, fmt.Errorf("decode shard response: continue is only an answer to put")
+		case r.Status == statusOK && op == opPut:
+			r.Receipt = append([]byte(nil), rd.LenPrefixed("receipt", maxReceipt)...)
+		case r.Status == statusOK && op == opChallenge:
+			copy(r.Answer[:], rd.Fixed("answer", 32))
+		}
+	}
+	if err := rd.Finish(); err != nil {
+		return nil, fmt.Errorf("decode shard response: %w", err)
+	}
+	return r, nil
+}
+
+// err turns a failure status into an error wrapping its sentinel; nil for
+// OK and continue.
+func (r *response) err() error {
+	if r.Status == statusOK || r.Status == statusContinue {
+		return nil
+	}
+	if s, ok := statusErrors[r.Status]; ok {
+		return fmt.Errorf("%w: %s", s, r.Reason)
+	}
+	return fmt.Errorf("holder failed, try again later: %s", r.Reason)
+}
