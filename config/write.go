@@ -182,7 +182,7 @@ func keyDoc(key string) string {
 	case "compute.channel_deposit_ton":
 		return "Whole TON deposited in each payment channel compute opens\n(client to proxy, proxy to worker), 1 to 1000000."
 	case "market.registry":
-		return "Wallet address of the network's registry, which mints usernames and\nnumbers and receives fees. A node whose wallet is this address is the\nregistry. Empty: the market stays off."
+		return "Wallet address of the network's registry, which mints usernames and\nnumbers and receives fees. A node whose wallet is this address is the\nregistry. Empty: the node hosting the emulated chain (ton.emu_host) is\nthe registry; on other nodes the market stays off."
 	case "market.fee_percent":
 		return "Network fee on auction proceeds, percent (0 to 50). Used by the registry\nwhen it deploys the collection."
 	case "market.number_price_ton":

@@ -18,13 +18,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tonmesh/tonmesh/chat"
+	"github.com/tonmesh/tonmesh/compute"
 	"github.com/tonmesh/tonmesh/config"
 	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/directory"
+	"github.com/tonmesh/tonmesh/market"
 	"github.com/tonmesh/tonmesh/p2p/identity"
+	"github.com/tonmesh/tonmesh/vault"
+	"github.com/tonmesh/tonmesh/vault/share"
 )
 
 // Version is the tonmesh version reported by the API and the CLI.
@@ -46,8 +50,12 @@ type Node struct {
 	book   *addressBook
 	net    *p2p.Network
 	ledger *ledgersvc.Service
-	chat   *chat.Service
-	api    *apiServer
+	chat    *chat.Service
+	vault   *vault.Vault
+	share   *share.Service
+	compute *compute.Service
+	market  *market.Service // nil when market.registry is not set
+	api     *apiServer
 
 	started time.Time
 	cancel  context.CancelFunc
@@ -64,6 +72,7 @@ type options struct {
 	home     Home
 	identity *identity.Identity
 	chat     chat.Config
+	compute  func(*compute.Config)
 }
 
 // WithLogger sets the node's logger (default: discard).
@@ -78,6 +87,13 @@ func WithIdentity(id *identity.Identity) Option { return func(o *options) { o.id
 // WithChatConfig tunes the chat service (timers, mailbox limits); tests use
 // it for short intervals.
 func WithChatConfig(c chat.Config) Option { return func(o *options) { o.chat = c } }
+
+// WithComputeConfig adjusts the compute service's config after New derived
+// it from the node's config; tests use it to plug in a backend or shorter
+// timers.
+func WithComputeConfig(edit func(*compute.Config)) Option {
+	return func(o *options) { o.compute = edit }
+}
 
 // New builds a node from cfg. Nothing listens until Start.
 func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
@@ -143,10 +159,27 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	if n.chat, err = chat.New(n.store, n.net, n.id, o.chat, n.log.With("service", "chat")); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	if err := n.newVault(); err != nil {
+		return nil, err
+	}
+	if err := n.newCompute(o); err != nil {
+		return nil, err
+	}
+	if err := n.newMarket(); err != nil {
+		return nil, err
+	}
 	n.registerMetrics()
 	n.api = newAPIServer(n, token)
 	n.ledger.Routes(n.api.Handle)
 	n.chat.Routes(n.api.Handle)
+	n.vault.Routes(n.api.Handle)
+	n.share.Routes(n.api.Handle)
+	n.compute.Routes(n.api.Handle)
+	if n.market != nil {
+		n.market.Routes(n.api.Handle)
+	} else {
+		n.api.Handle("/api/v1/market/", marketOff())
+	}
 	return n, nil
 }
 
@@ -198,9 +231,11 @@ func (n *Node) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("node: %w", err)
 	}
-	if err := n.chat.Start(runCtx); err != nil {
-		cancel()
-		return fmt.Errorf("node: %w", err)
+	for _, svc := range n.services() {
+		if err := svc.Start(runCtx); err != nil {
+			cancel()
+			return fmt.Errorf("node: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", n.cfg.API.Listen)
 	if err != nil {
@@ -246,6 +281,18 @@ func (n *Node) Ledger() *ledgersvc.Service { return n.ledger }
 // Chat is the node's chat service.
 func (n *Node) Chat() *chat.Service { return n.chat }
 
+// Vault is the node's identity-document store.
+func (n *Node) Vault() *vault.Vault { return n.vault }
+
+// Passport is the node's document-sharing service.
+func (n *Node) Passport() *share.Service { return n.share }
+
+// Compute is the node's inference service.
+func (n *Node) Compute() *compute.Service { return n.compute }
+
+// Market is the node's market service; nil when market.registry is not set.
+func (n *Node) Market() *market.Service { return n.market }
+
 // Store is the node's database.
 func (n *Node) Store() *ledger.Store { return n.store }
 
@@ -267,8 +314,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.cancel()
 	}
 	n.wg.Wait()
-	if n.chat != nil {
-		n.chat.Stop()
+	svcs := n.services()
+	for i := len(svcs) - 1; i >= 0; i-- {
+		svcs[i].Stop()
 	}
 	if n.ledger != nil {
 		n.ledger.Stop()

@@ -174,6 +174,7 @@ func prepareHomes(o Options) ([]node.Home, error) {
 					c.TON.EmuHost = i == 0 // the first node hosts the emulated chain and its faucet, and is the registry
 					c.Market.Registry = registry
 					c.Compute.Roles = computeRoles(i, o.Nodes)
+					c.Vault.ShardsK, c.Vault.ShardsN = vaultShards(o.Nodes)
 					if bootstrap != "" {
 						c.P2P.Bootstrap = []string{bootstrap}
 					}
@@ -206,6 +207,14 @@ func computeRoles(i, n int) []string {
 		return []string{config.RoleWorker}
 	}
 	return nil
+}
+
+// vaultShards fits the vault's k-of-n to a testnet of n nodes: an owner's
+// shards go to n-1 other nodes, at most the default 6, and any two may be
+// lost, as with the default 4 of 6.
+func vaultShards(nodes int) (k, n int) {
+	n = min(max(nodes-1, 2), 6)
+	return max(n-2, 1), n
 }
 
 // firstNodeAddrs returns the TCP multiaddr, with /p2p/, of the node in home

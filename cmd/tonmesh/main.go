@@ -62,6 +62,12 @@ Start here:
   tonmesh id / tonmesh peers      ask the running node who it is and whom it sees
   tonmesh ledger balance          the node's TON wallet (send, channels, journal: tonmesh ledger)
   tonmesh chat send TO TEXT       end-to-end encrypted messages (tonmesh chat)
+  tonmesh passport add TYPE …     identity documents, encrypted and spread over peers;
+                                  shared with services field by field (tonmesh passport)
+  tonmesh compute infer --model M PROMPT
+                                  confidential AI inference, paid per token; apps use the
+                                  OpenAI API at <api>/v1 with the API token as key
+  tonmesh market list             auctions of usernames and +888 numbers (tonmesh market)
 
 One 24-word TON mnemonic is the root of a node: the same words restore the same
 TON wallet in Tonkeeper and the same node identity on another machine.
@@ -85,6 +91,9 @@ $TONMESH_TOKEN). Read commands take --json for machine-readable output.`,
 		newTestnetCmd(g),
 		newLedgerCmd(g),
 		newChatCmd(g),
+		newPassportCmd(g),
+		newComputeCmd(g),
+		newMarketCmd(g),
 		newVersionCmd(g),
 	)
 	return root
