@@ -44,7 +44,17 @@ func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method 
 	if err != nil {
 		return nil, err
 	}
-	res, err := tvm.NewTVM().ExecuteGetMethod(st.Code, st.Data, c7, vm.GasWithLimit(getMethodGas), stack, tvm.ExecutionConfig{Config: c.cfg})
+	// The TVM attaches gas traces to the cells it runs, so concurrent
+	// get-methods on one account must not share the cached cells.
+	code, err := cell.FromBOC(st.Code.ToBOC())
+	if err != nil {
+		return nil, fmt.Errorf("emu: copy code of %s: %w", addr, err)
+	}
+	data, err := cell.FromBOC(st.Data.ToBOC())
+	if err != nil {
+		return nil, fmt.Errorf("emu: copy data of %s: %w", addr, err)
+	}
+	res, err := tvm.NewTVM().ExecuteGetMethod(code, data, c7, vm.GasWithLimit(getMethodGas), stack, tvm.ExecutionConfig{Config: c.cfg})
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("emu: get-method %q on %s: %w", method, addr, err)
 	}

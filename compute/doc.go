@@ -1,0 +1,84 @@
+// Package compute is tonmesh's confidential AI inference network: workers
+// run models and earn TON, proxies route requests to them and take a
+// commission, and every node is a client with an OpenAI-compatible API.
+//
+// Offers. A worker gossips a signed offer on OffersTopic every
+// Config.OfferInterval, valid for Config.OfferTTL: its models (name and
+// weights hash), prices (nanoTON per million prompt and completion tokens),
+// concurrency, current load, HPKE public key with its expiry, and
+// attestation evidence (package compute/attest) bound to the claims {HPKE
+// key, peer ID, key expiry, models}. The key rotates (and is re-attested)
+// every Config.KeyLifetime; the previous key is kept until it expires. On
+// Stop the worker gossips a signed withdrawal. Proxies announce themselves
+// (commission) the same way. Every statement is signed by the peer key its
+// body names (signed.go), so it verifies whoever relays it; the topic's
+// validator checks signature, size, freshness and schema, and the gossip
+// layer scores down senders of invalid ones. Every node keeps a table of
+// live offers and proxies; expired entries age out.
+//
+// A request (client → proxy on InferProtocol, proxy → worker on
+// WorkProtocol; messages in wire.go):
+//  1. The client names model, price cap, max_tokens, request size and its
+//     payment channel to the proxy (opened with Config.ChannelDeposit on
+//     first use).
+//  2. The proxy picks a worker serving the model with free capacity and a
+//     client price (worker price plus commission) within the cap, the one
+//     with the least running × average duration; it reserves the request's
+//     maximum cost on the client's channel (deposit − billed − reserved)
+//     and returns the worker's signed offer.
+//  3. The client verifies the offer and its attestation (kind "none" is
+//     refused unless Config.AllowUnattested; such answers are marked not
+//     confidential), seals the request to the worker's key (compute/seal,
+//     binding model, worker, request ID and key expiry) and sends the
+//     envelope; a refused worker is replaced by the next.
+//  4. The proxy forwards the envelope to the worker and relays its sealed
+//     records. A worker that fails before its first record is replaced
+//     (the client seals again for the next); one that fails later ends the
+//     request with an error, and nobody is paid.
+//  5. The worker ends with a final record whose trailer holds its signed
+//     usage receipt, which it also sends in clear beside the record so the
+//     proxy can bill without reading content.
+//  6. The proxy bills cost = ceil((prompt × price_prompt + completion ×
+//     price_completion) / 1e6) at client prices; the client checks the
+//     receipt (the worker's signature, the offer's prices, no more
+//     completion tokens than max_tokens, the sealed and clear receipts
+//     identical) and the bill, and pays by voucher on its channel. The
+//     proxy pays the worker its cost at worker prices (the difference is
+//     the commission) by voucher on its own channel to the worker, and
+//     tells the worker, which credits the payment only if the channel's
+//     vouchers cover it. Client, proxy and worker journal the job (kind
+//     job_paid, key "compute:job:<request ID>").
+//
+// Cancelling a request anywhere cancels it everywhere: the client's HTTP
+// request context resets its stream, the proxy's reader sees it and
+// resets the worker stream, and the worker's reader cancels the backend.
+// The client bounds a request by Config.FirstTokenTimeout, IdleTimeout and
+// TotalTimeout; the proxy bounds a worker's first and next records the
+// same way (a worker too slow to start is replaced).
+//
+// It owns: the store space "compute" (the channel this node pays each proxy
+// or worker through), the topic OffersTopic, the protocols InferProtocol and
+// WorkProtocol, and the routes /v1/models, /v1/chat/completions,
+// /v1/completions and /api/v1/compute/{offers,worker,proxy}.
+//
+// Invariants:
+//   - The proxy sees routing metadata and sizes only: requests and answers
+//     cross it sealed end to end (WithTrafficTap lets tests check it).
+//   - A client pays only for a complete answer whose receipt it verified;
+//     a failed request costs it nothing, and the worker is then not paid.
+//   - For every paid job the client's payment equals the proxy's bill, and
+//     the proxy's payment to the worker plus its commission equals it.
+//   - Every message from the network goes through a strict, bounded
+//     decoder (decodeMessage, decodeSigned and strict JSON heads) before use.
+//
+// A node may hold several roles: a client that is a proxy routes through
+// itself, and a proxy that is a worker may pick itself, over an in-memory
+// pipe instead of a stream (conn.go); nobody pays itself.
+//
+// Limits: the proxy's bill and reservation book is in memory (after a
+// restart it starts from what each channel has paid, so vouchers must
+// cover every bill from then on); a client channel is bound to the first
+// peer that names it; one channel per payee is used at a time (a new one
+// is opened when its deposit is spent); a client uses the proxy with the
+// lowest commission and does not fail over to another proxy.
+package compute

@@ -1,0 +1,415 @@
+package compute
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/xssnick/tonutils-go/address"
+
+	"github.com/tonmesh/tonmesh/compute/backend"
+	"github.com/tonmesh/tonmesh/compute/seal"
+	"github.com/tonmesh/tonmesh/ledger/journal"
+)
+
+// Error is a failed inference request as the client API reports it, in
+// the OpenAI error shape.
+type Error struct {
+	Status  int    // HTTP status
+	Type    string // OpenAI error type
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func newError(code, msg string) *Error {
+	e := &Error{Code: code, Message: msg, Type: "invalid_request_error", Status: http.StatusBadRequest}
+	switch code {
+	case codeNoWorker:
+		e.Status, e.Type = http.StatusNotFound, "invalid_request_error"
+	case codePriceCap:
+		e.Status = http.StatusPaymentRequired
+	case codeFunds:
+		e.Status = http.StatusPaymentRequired
+	case codeUnattested:
+		e.Status = http.StatusForbidden
+	case codeBusy:
+		e.Status, e.Type = http.StatusServiceUnavailable, "server_error"
+	case codeNoProxy:
+		e.Status, e.Type = http.StatusServiceUnavailable, "server_error"
+	case codeTimeout:
+		e.Status, e.Type = http.StatusGatewayTimeout, "server_error"
+	case codeWorker, codePayment:
+		e.Status, e.Type = http.StatusBadGateway, "server_error"
+	case codeInternal:
+		e.Status, e.Type = http.StatusInternalServerError, "server_error"
+	}
+	return e
+}
+
+// inferRequest is one OpenAI request as the client node sends it.
+type inferRequest struct {
+	kind  backend.Kind
+	body  []byte // the OpenAI JSON, tonmesh fields removed, max_tokens set
+	model string
+	// started, if set, is called when a worker is chosen (again on a retry).
+	started   func(worker peer.ID, attestation string, confidential bool)
+	stream    bool
+	maxTokens int
+	maxPrice  *big.Int // nil: no cap
+}
+
+// InferResult is how a request ended.
+type InferResult struct {
+	RequestID    string        `json:"request_id"`
+	Usage        backend.Usage `json:"usage"`
+	Cost         string        `json:"cost"` // nanoTON paid to the proxy
+	Confidential bool          `json:"confidential"`
+	Attestation  string        `json:"attestation"`
+	Worker       string        `json:"worker"`
+	Proxy        string        `json:"proxy"`
+}
+
+// watchdog cancels a request when its next record is late.
+type watchdog struct {
+	mu     sync.Mutex
+	t      *time.Timer
+	cancel context.CancelCauseFunc
+}
+
+func (w *watchdog) arm(d time.Duration, cause error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.t != nil {
+		w.t.Stop()
+	}
+	w.t = time.AfterFunc(d, func() { w.cancel(cause) })
+}
+
+func (w *watchdog) disarm() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.t != nil {
+		w.t.Stop()
+		w.t = nil
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// infer sends req through a proxy to a worker, passing each chunk of the
+// answer to emit, and pays for it.
+func (s *Service) infer(ctx context.Context, req *inferRequest, emit func(json.RawMessage) error) (*InferResult, error) {
+	proxy, err := s.chooseProxy()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx, cancelT := context.WithTimeoutCause(ctx, s.cfg.TotalTimeout,
+		newError(codeTimeout, fmt.Sprintf("the request took longer than %v (compute.total_timeout)", s.cfg.TotalTimeout)))
+	defer cancelT()
+	var res *InferResult
+	for attempt := 0; ; attempt++ {
+		c := &clientCall{s: s, req: req, proxy: proxy, id: newRequestID(), emit: emit, dog: &watchdog{cancel: cancel}, freshChannel: attempt > 0}
+		res, err = c.run(ctx)
+		c.dog.disarm()
+		var e *Error
+		if attempt == 0 && s.pay != nil && errors.As(err, &e) && e.Code == codeFunds && c.channel != nil {
+			// The channel's deposit is spent: pay through a new one.
+			continue
+		}
+		break
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			var e *Error
+			if errors.As(cause, &e) {
+				return nil, e
+			}
+			return nil, fmt.Errorf("compute: request: %w", cause)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// chooseProxy picks this node if it is a proxy, else the proxy with the
+// lowest commission.
+func (s *Service) chooseProxy() (peer.ID, error) {
+	if s.proxy != nil {
+		return s.self, nil
+	}
+	for _, p := range s.table.liveProxies(time.Now()) {
+		if p.id != s.self {
+			return p.id, nil
+		}
+	}
+	return "", newError(codeNoProxy, "no compute proxy is known yet: wait for proxy announcements (a few seconds after start) or check that a proxy node is running")
+}
+
+// clientCall is the state of one request on the client.
+type clientCall struct {
+	s     *Service
+	req   *inferRequest
+	proxy peer.ID
+	id    string
+	emit  func(json.RawMessage) error
+	dog   *watchdog
+
+	channel  *address.Address
+	st       conn
+	offer    *Offer
+	worker   peer.ID
+	pp, pc   *big.Int
+	reserved *big.Int
+	opener   *seal.ResponseOpener
+	attested string
+	conf     bool
+	refused  string // why the client refused the last worker
+
+	freshChannel bool // open a new channel to the proxy first
+}
+
+func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
+	s := c.s
+	if s.pay != nil && c.proxy != s.self {
+		unlock := s.client.lock(c.proxy)
+		ch, err := s.channelLocked(ctx, c.proxy, c.freshChannel)
+		unlock()
+		if err != nil {
+			return nil, newError(codeFunds, err.Error())
+		}
+		c.channel = ch
+	}
+	st, err := s.openConn(ctx, c.proxy, InferProtocol)
+	if err != nil {
+		return nil, newError(codeNoProxy, fmt.Sprintf("cannot reach the proxy %s: %v", c.proxy, err))
+	}
+	c.st = st
+	defer context.AfterFunc(ctx, func() { _ = st.Reset() })()
+	defer st.Close()
+	route := routeHead{RequestID: c.id, Model: c.req.model, MaxTokens: c.req.maxTokens, PromptBytes: len(c.req.body) + 64}
+	if c.req.maxPrice != nil {
+		route.MaxPrice = c.req.maxPrice.String()
+	}
+	if c.channel != nil {
+		route.Channel = c.channel.StringRaw()
+	}
+	if err := writeMsg(st, msgRoute, route, nil); err != nil {
+		return nil, newError(codeNoProxy, fmt.Sprintf("proxy %s: %v", c.proxy, err))
+	}
+	for {
+		m, err := readMsg(st)
+		if err != nil {
+			return nil, c.lost(err)
+		}
+		switch m.Type {
+		case msgOffer:
+			err = c.onOffer(ctx, m)
+		case msgRetry:
+			c.opener = nil
+			c.dog.disarm()
+		case msgRecord:
+			err = c.onRecord(m)
+		case msgFinal:
+			return c.onFinal(ctx, m)
+		case msgError:
+			return nil, c.onError(m)
+		default:
+			return nil, newError(codeInternal, fmt.Sprintf("proxy %s broke the protocol: unexpected %s message", c.proxy, msgName(m.Type)))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// lost explains a broken stream.
+func (c *clientCall) lost(err error) error {
+	if c.opener != nil {
+		return newError(codeWorker, fmt.Sprintf("the answer from worker %s via proxy %s was cut off (%v); you are not charged", c.worker, c.proxy, err))
+	}
+	return newError(codeNoProxy, fmt.Sprintf("proxy %s closed the request: %v", c.proxy, err))
+}
+
+// onOffer verifies the offered worker and seals the request to it, or
+// refuses it.
+func (c *clientCall) onOffer(ctx context.Context, m *message) error {
+	var h offerHead
+	if err := m.decodeHead(&h); err != nil {
+		return newError(codeInternal, err.Error())
+	}
+	now := time.Now()
+	o, id, err := openOffer(h.Offer, now)
+	if err == nil && !o.serves(c.req.model) {
+		err = fmt.Errorf("worker %s does not serve %s", id, c.req.model)
+	}
+	var pp, pc, reserved *big.Int
+	if err == nil {
+		pp, err = parsePrice(h.PricePrompt)
+	}
+	if err == nil {
+		pc, err = parsePrice(h.PriceCompletion)
+	}
+	if err == nil {
+		reserved, err = parsePrice(h.Reserved)
+	}
+	if err != nil {
+		return newError(codeInternal, fmt.Sprintf("proxy %s offered an invalid worker: %v", c.proxy, err))
+	}
+	if c.req.maxPrice != nil && capPrice(pp, pc).Cmp(c.req.maxPrice) > 0 {
+		return newError(codePriceCap, fmt.Sprintf("proxy %s offered worker %s at %s nanoTON per 1M tokens, over your max_price %s", c.proxy, id, capPrice(pp, pc), c.req.maxPrice))
+	}
+	res, err := c.s.verifyOffer(ctx, o, now)
+	if err != nil {
+		c.refused = err.Error()
+		return writeMsg(c.st, msgRefuse, refuseHead{Worker: id.String(), Reason: err.Error()}, nil)
+	}
+	inner, _ := json.Marshal(innerRequest{Kind: c.req.kind, Body: c.req.body})
+	meta := seal.Meta{Model: c.req.model, Worker: id.String(), RequestID: c.id, KeyExpiry: o.KeyExpiry, Stream: c.req.stream}
+	env, opener, err := seal.SealRequest(o.HPKEKey, meta, inner)
+	if err != nil {
+		return newError(codeBadRequest, err.Error())
+	}
+	c.offer, c.worker, c.pp, c.pc, c.reserved, c.opener = o, id, pp, pc, reserved, opener
+	c.attested, c.conf = string(res.Kind), res.Confidential
+	if c.req.started != nil {
+		c.req.started(id, c.attested, c.conf)
+	}
+	c.dog.arm(c.s.cfg.FirstTokenTimeout, newError(codeTimeout,
+		fmt.Sprintf("worker %s sent no first token within %v (compute.first_token_timeout); you are not charged", id, c.s.cfg.FirstTokenTimeout)))
+	return writeMsg(c.st, msgEnvelope, nil, env.Marshal())
+}
+
+func (c *clientCall) onRecord(m *message) error {
+	if c.opener == nil {
+		return newError(codeInternal, fmt.Sprintf("proxy %s sent a record before a worker was chosen", c.proxy))
+	}
+	kind, payload, err := c.opener.Open(m.Body)
+	if err != nil {
+		return newError(codeWorker, fmt.Sprintf("a record from worker %s does not open (%v); you are not charged", c.worker, err))
+	}
+	if kind != seal.RecordData {
+		return newError(codeWorker, fmt.Sprintf("worker %s sent a %s record outside a final message; you are not charged", c.worker, kind))
+	}
+	c.dog.arm(c.s.cfg.IdleTimeout, newError(codeTimeout,
+		fmt.Sprintf("worker %s went silent for %v mid-answer (compute.idle_timeout); you are not charged", c.worker, c.s.cfg.IdleTimeout)))
+	if err := c.emit(json.RawMessage(payload)); err != nil {
+		return fmt.Errorf("compute: deliver the answer: %w", err)
+	}
+	return nil
+}
+
+// onError turns the proxy's error (and the worker's sealed message, if
+// any) into the client's error.
+func (c *clientCall) onError(m *message) error {
+	var h errorHead
+	if err := m.decodeHead(&h); err != nil {
+		return newError(codeInternal, fmt.Sprintf("proxy %s sent a malformed error: %v", c.proxy, err))
+	}
+	msg := h.Message
+	if len(m.Body) > 0 && c.opener != nil {
+		if kind, payload, err := c.opener.Open(m.Body); err == nil && kind == seal.RecordError {
+			msg = fmt.Sprintf("worker %s: %s", c.worker, payload)
+		}
+	}
+	if c.refused != "" && (h.Code == codeNoWorker || h.Code == codeBusy || h.Code == codePriceCap) {
+		return newError(codeUnattested, fmt.Sprintf("%s (the proxy has no acceptable worker: %s)", c.refused, msg))
+	}
+	return newError(h.Code, msg)
+}
+
+// onFinal checks the final record and the receipt, pays the bill and
+// returns the result.
+func (c *clientCall) onFinal(ctx context.Context, m *message) (*InferResult, error) {
+	c.dog.disarm()
+	var h finalHead
+	if err := m.decodeHead(&h); err != nil || c.opener == nil {
+		return nil, newError(codeWorker, fmt.Sprintf("proxy %s sent a malformed final message; you are not charged", c.proxy))
+	}
+	kind, payload, err := c.opener.Open(m.Body)
+	if err != nil || kind != seal.RecordFinal {
+		return nil, newError(codeWorker, fmt.Sprintf("the final record from worker %s does not open (%v); you are not charged", c.worker, err))
+	}
+	var tr trailer
+	if err := decodeBody(payload, &tr); err != nil || string(tr.Receipt) != string(h.Receipt) {
+		return nil, newError(codeWorker, fmt.Sprintf("worker %s's sealed receipt differs from the one the proxy relayed; not paying", c.worker))
+	}
+	r, err := openReceipt(h.Receipt, c.worker, c.offer, c.id, c.req.model, int64(c.req.maxTokens))
+	if err != nil {
+		return nil, newError(codeWorker, fmt.Sprintf("worker %s: %v; not paying", c.worker, err))
+	}
+	b := billFor(r, c.pp, c.pc, c.reserved)
+	res := &InferResult{RequestID: c.id, Usage: tr.Usage, Cost: b.client.String(), Confidential: c.conf,
+		Attestation: c.attested, Worker: c.worker.String(), Proxy: c.proxy.String()}
+	res.Usage.PromptTokens, res.Usage.CompletionTokens = int(r.PromptTokens), int(r.CompletionTokens)
+	res.Usage.TotalTokens = res.Usage.PromptTokens + res.Usage.CompletionTokens
+	switch {
+	case c.s.pay == nil:
+		res.Cost = "0" // payments are off: nothing was paid
+		return res, nil
+	case c.proxy == c.s.self:
+		// This node is the proxy: it pays the worker (nothing if it is the
+		// worker too) and no commission.
+		res.Cost = b.worker.String()
+		if c.worker == c.s.self {
+			res.Cost = "0"
+		}
+		return res, nil
+	}
+	return res, c.payBill(ctx, r, b.client)
+}
+
+// payBill checks the proxy's bill against the receipt and pays it.
+func (c *clientCall) payBill(ctx context.Context, r *Receipt, amount *big.Int) error {
+	m, err := readMsg(c.st)
+	if err == nil {
+		err = m.expect(msgBill)
+	}
+	var h billHead
+	if err == nil {
+		err = m.decodeHead(&h)
+	}
+	if err != nil {
+		return newError(codePayment, fmt.Sprintf("proxy %s sent no bill (%v); nothing paid", c.proxy, err))
+	}
+	if h.RequestID != c.id || h.Amount != amount.String() {
+		return newError(codePayment, fmt.Sprintf("proxy %s billed %s nanoTON, the receipt comes to %s: not paying", c.proxy, h.Amount, amount))
+	}
+	// The proxy reserved this request within the channel's deposit, so the
+	// voucher fits on the channel the proxy checks.
+	ph := paidHead{RequestID: c.id, Channel: c.channel.StringRaw(), Amount: amount.String()}
+	if amount.Sign() > 0 {
+		cum, err := c.s.pay.Pay(ctx, c.channel, amount)
+		if err != nil {
+			return newError(codePayment, fmt.Sprintf("paying proxy %s %s nanoTON failed: %v", c.proxy, amount, err))
+		}
+		ph.Cumulative = cum.String()
+	}
+	if err := writeMsg(c.st, msgPaid, ph, nil); err != nil {
+		c.s.log.Warn("telling the proxy about a payment failed", "proxy", c.proxy, "err", err)
+	} else if m, err := readMsg(c.st); err != nil || m.Type != msgDone {
+		c.s.log.Debug("proxy did not confirm the payment", "proxy", c.proxy, "err", err)
+	}
+	payload, _ := json.Marshal(map[string]any{"role": "client", "worker": c.worker.String(), "model": c.req.model,
+		"prompt_tokens": r.PromptTokens, "completion_tokens": r.CompletionTokens})
+	if err := c.s.pay.Record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(c.id), Amount: amount,
+		Counterparty: c.proxy.String(), Payload: payload}); err != nil {
+		c.s.log.Warn("journaling a paid job failed", "request", c.id, "err", err)
+	}
+	return nil
+}

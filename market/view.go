@@ -1,0 +1,162 @@
+package market
+
+import (
+	"bytes"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/xssnick/tonutils-go/address"
+
+	"github.com/tonmesh/tonmesh/market/onchain"
+)
+
+// auction is this node's view of one asset's auction: the last chain read
+// and the bids accepted from gossip that the chain does not show yet.
+// Guarded by Service.mu.
+type auction struct {
+	asset   onchain.Asset
+	item    *address.Address
+	listing *Listing      // the latest verified listing; nil if learned from chain only
+	chain   *onchain.Item // the latest chain read; nil before the first
+	readAt  time.Time
+	pending []*pendingBid // ascending by amount
+	result  *Result       // the latest finished auction of this asset
+}
+
+// pendingBid is a bid accepted from gossip and not yet seen on chain.
+type pendingBid struct {
+	bidder     *address.Address
+	amount     *big.Int
+	hash       []byte
+	wallet     string
+	seqno      uint32
+	validUntil time.Time
+	at         time.Time
+}
+
+// Result is how a finished auction ended, as this node learned it.
+type Result struct {
+	Sold     bool
+	Seller   *address.Address
+	Winner   *address.Address // nil when unsold
+	Price    *big.Int         // nil when unsold or unknown
+	Fee      *big.Int         // the registry's share, when known
+	End      time.Time
+	Settled  time.Time // when this node saw it settled
+	Recorded bool      // journaled by this node (as seller or winner)
+}
+
+// state is an auction's effective state: the chain's, with the pending
+// gossip bids on top.
+type state struct {
+	open       bool
+	seller     *address.Address
+	leader     *address.Address
+	leading    *big.Int // nil before the first bid
+	minNext    *big.Int
+	minBid     *big.Int
+	maxBid     *big.Int
+	step       uint8
+	end        time.Time
+	extension  time.Duration
+	bids       int
+	confirmed  bool // the leader is what the chain shows
+	chainLead  *big.Int
+	chainMin   *big.Int // the minimum next bid as the chain last showed it
+	chainKnown bool     // the chain was read since the listing
+}
+
+// base is the chain's (or, before any read, the listing's) state.
+func (a *auction) base() (state, bool) {
+	if a.chain != nil && (a.listing == nil || !a.readAt.Before(a.listing.Started)) {
+		if a.chain.Auction == nil {
+			return state{}, false
+		}
+		c := a.chain.Auction
+		st := state{
+			open: true, seller: a.chain.Owner, leader: c.Leader, minNext: c.MinNextBid,
+			minBid: c.MinBid, maxBid: c.MaxBid, step: c.StepPercent, end: c.End,
+			extension: c.Extension, bids: c.Bids, confirmed: true, chainKnown: true,
+			chainMin: c.MinNextBid,
+		}
+		if c.Bids > 0 {
+			st.leading, st.chainLead = c.LeadingBid, c.LeadingBid
+		}
+		if st.seller == nil && c.Seller != nil {
+			st.seller = c.Seller
+		}
+		return st, true
+	}
+	if a.listing == nil {
+		return state{}, false
+	}
+	p := a.listing.Params
+	return state{
+		open: true, seller: a.listing.Seller, minNext: p.MinBid, minBid: p.MinBid, maxBid: p.MaxBid,
+		step: p.StepPercent, end: a.listing.End, extension: p.Extension, confirmed: true,
+	}, true
+}
+
+// effective applies the pending bids still valid at now to the base state.
+func (a *auction) effective(now time.Time) (state, bool) {
+	st, ok := a.base()
+	if !ok {
+		return st, false
+	}
+	for _, p := range a.pending {
+		if !p.validUntil.After(now) || p.amount.Cmp(st.minNext) < 0 {
+			continue
+		}
+		st.leader, st.leading = p.bidder, p.amount
+		if e := p.at.Add(st.extension); e.After(st.end) {
+			st.end = e
+		}
+		st.bids++
+		st.confirmed = false
+		st.minNext = onchain.NextMinBid(p.amount, st.step, st.minBid, true)
+	}
+	return st, true
+}
+
+// addPending records an accepted gossip bid, keeping the list ascending.
+func (a *auction) addPending(p *pendingBid) {
+	i, _ := slices.BinarySearchFunc(a.pending, p.amount, func(x *pendingBid, amt *big.Int) int { return x.amount.Cmp(amt) })
+	a.pending = slices.Insert(a.pending, i, p)
+}
+
+// prune drops pending bids that the chain shows, that expired, or that
+// dead reports as executed without reaching the item.
+func (a *auction) prune(now time.Time, dead func(*pendingBid) bool) {
+	var lead *big.Int
+	if a.chain != nil && a.chain.Auction != nil && a.chain.Auction.Bids > 0 {
+		lead = a.chain.Auction.LeadingBid
+	}
+	a.pending = slices.DeleteFunc(a.pending, func(p *pendingBid) bool {
+		if !p.validUntil.After(now) || (lead != nil && lead.Cmp(p.amount) >= 0) {
+			return true
+		}
+		if a.chain != nil && a.chain.Auction == nil {
+			return true
+		}
+		return dead != nil && dead(p)
+	})
+}
+
+// sameAuction reports whether two chain reads show the same auction run.
+func sameAuction(x, y *onchain.Auction) bool {
+	if x == nil || y == nil {
+		return false
+	}
+	return x.MinBid.Cmp(y.MinBid) == 0 && x.StepPercent == y.StepPercent && x.Extension == y.Extension &&
+		x.Bids <= y.Bids && !y.End.Before(x.End) && equalAddr(sellerOf(x), sellerOf(y))
+}
+
+func sellerOf(a *onchain.Auction) *address.Address { return a.Seller }
+
+func equalAddr(x, y *address.Address) bool {
+	if x == nil || y == nil {
+		return x == nil && y == nil
+	}
+	return x.Workchain() == y.Workchain() && bytes.Equal(x.Data(), y.Data())
+}
