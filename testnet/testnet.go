@@ -135,6 +135,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := fund(ctx, o, m); err != nil {
 		return err
 	}
+	if err := waitCompute(ctx, o, m); err != nil {
+		return err
+	}
 	data, _ := json.MarshalIndent(m.Nodes, "", "  ")
 	if err := fsutil.WriteFileAtomic(manifestPath, append(data, '\n'), 0o600); err != nil {
 		return err

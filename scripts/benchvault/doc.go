@@ -1,0 +1,19 @@
+// Command benchvault measures the tonmesh vault on loopback: n+1
+// in-process nodes (real libp2p hosts on 127.0.0.1, real Pebble stores with
+// fsync, a vault on each; n=6 by default, so an owner and six holders), and
+// on the same nodes in the same run
+//
+//   - put: vault Add of a passport element whose scan is 1 KiB, 1 MiB or
+//     10 MiB (encrypt, split k-of-n, push every shard to its holder and
+//     verify its receipt, write the manifest durably, publish it to the
+//     DHT), MB/s and latency p50/p99;
+//   - get: vault Element of it (fetch shards from all holders in parallel,
+//     keep the first k intact, decode, decrypt), likewise;
+//   - raw libp2p stream throughput from the owner to one holder and to all
+//     holders at once;
+//   - raw AES-256-GCM seal + Reed-Solomon encode, and Reed-Solomon
+//     reconstruction + open, of the largest size;
+//
+// and the ratios of the vault's figures to the raw ones. Progress goes to
+// stderr; --json prints the results as JSON. Run it with scripts/bench-vault.
+package main

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/tonmesh/tonmesh/internal/benchutil"
+	"github.com/tonmesh/tonmesh/internal/harness/peers"
+	"github.com/tonmesh/tonmesh/vault"
+	"github.com/tonmesh/tonmesh/vault/passport"
+)
+
+// cluster is the owner and the holders, each a bare peer with a vault.
+type cluster struct {
+	peers  []*peers.Peer
+	vaults []*vault.Vault
+}
+
+func (cl *cluster) stop() {
+	for _, v := range cl.vaults {
+		v.Stop()
+	}
+	for _, p := range cl.peers {
+		p.Stop()
+	}
+}
+
+func startCluster(ctx context.Context, dir string, c benchConfig) (*cluster, error) {
+	ps, err := peers.Launch(ctx, dir, c.n+1)
+	cl := &cluster{peers: ps}
+	if err != nil {
+		return cl, fmt.Errorf("start %d nodes: %w", c.n+1, err)
+	}
+	// With -v the vault's own logs (per put: encode, lookup, place, save
+	// and publish times) go to stderr too.
+	log := slog.New(slog.DiscardHandler)
+	if c.verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	for _, p := range ps {
+		v, err := vault.New(p.Store, p.Net, p.Identity, vault.Config{K: c.k, N: c.n, AuditInterval: time.Hour}, log)
+		if err != nil {
+			return cl, err
+		}
+		if err := v.Start(ctx); err != nil {
+			return cl, err
+		}
+		cl.vaults = append(cl.vaults, v)
+	}
+	return cl, nil
+}
+
+// run measures everything; failures are collected, not fatal, so that one
+// broken figure still leaves the others.
+func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
+	start := time.Now()
+	res := &Result{Machine: benchutil.ThisMachine(), Config: Config{Nodes: c.n + 1, K: c.k, N: c.n}}
+	fail := func(format string, args ...any) {
+		res.Failures = append(res.Failures, fmt.Sprintf(format, args...))
+	}
+	dir := c.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "bench-vault-")
+		if err != nil {
+			fail("temporary directory: %v", err)
+			return res
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	// Raw crypto first, while no node runs beside it.
+	largest := 0
+	for _, s := range c.sizes {
+		largest = max(largest, s)
+	}
+	p.Printf("raw AES-256-GCM + Reed-Solomon %d+%d on %s", c.k, c.n-c.k, label(largest))
+	res.Raw.CryptoBytes = largest
+	var err error
+	if res.Raw.SealSplitMBps, res.Raw.RebuildOpenMBp, err = rawCrypto(largest, c.k, c.n); err != nil {
+		fail("raw crypto: %v", err)
+	}
+
+	p.Printf("starting %d nodes on 127.0.0.1 under %s", c.n+1, dir)
+	cl, err := startCluster(ctx, dir, c)
+	defer cl.stop()
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	owner, ov := cl.peers[0], cl.vaults[0]
+
+	p.Printf("raw stream throughput, %d MiB per measure", c.rawMiB)
+	res.Raw.StreamBytes = c.rawMiB << 20
+	if res.Raw.StreamOneMBps, err = streamOne(ctx, owner, cl.peers[1], res.Raw.StreamBytes); err != nil {
+		fail("raw stream to one holder: %v", err)
+	}
+	if res.Raw.StreamAllMBps, err = streamAll(ctx, owner, cl.peers[1:], res.Raw.StreamBytes); err != nil {
+		fail("raw streams to all holders: %v", err)
+	}
+
+	for _, size := range c.sizes {
+		if ctx.Err() != nil {
+			fail("interrupted")
+			break
+		}
+		ops := opsFor(c, size)
+		p.Printf("vault put/get of %s elements, %d each", label(size), ops)
+		sr, err := measureVault(ctx, ov, size, ops, p)
+		if err != nil {
+			fail("vault %s: %v", label(size), err)
+			continue
+		}
+		sr.Ratios = Ratios{
+			PutVsStream: ratio(sr.Put.MBps, res.Raw.StreamAllMBps),
+			GetVsStream: ratio(sr.Get.MBps, res.Raw.StreamAllMBps),
+			PutVsCrypto: ratio(sr.Put.MBps, res.Raw.SealSplitMBps),
+			GetVsCrypto: ratio(sr.Get.MBps, res.Raw.RebuildOpenMBp),
+		}
+		res.Sizes = append(res.Sizes, sr)
+	}
+	res.TookS = elapsed(start)
+	return res
+}
+
+// element is a passport whose front side is a JPEG-looking scan of size
+// bytes.
+func element(size int) (*passport.Element, error) {
+	scan := make([]byte, size)
+	if _, err := rand.Read(scan); err != nil {
+		return nil, err
+	}
+	copy(scan, []byte{0xFF, 0xD8, 0xFF, 0xE0})
+	return &passport.Element{
+		Type:      passport.TypePassport,
+		Data:      map[string]string{"document_no": "BENCH-0001"},
+		FrontSide: &passport.File{Name: "front.jpg", MIME: passport.MIMEJPEG, Bytes: scan},
+	}, nil
+}
+
+// measureVault adds, reads back and (untimed) deletes an element ops times.
+func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchutil.Progress) (SizeResult, error) {
+	sr := SizeResult{Label: label(size)}
+	el, err := element(size)
+	if err != nil {
+		return sr, err
+	}
+	want, err := el.Marshal()
+	if err != nil {
+		return sr, err
+	}
+	sr.ElementBytes = len(want)
+	var puts, gets []time.Duration
+	var putTotal, getTotal time.Duration
+	for i := range ops {
+		t0 := time.Now()
+		if _, err := v.Add(ctx, el); err != nil {
+			return sr, fmt.Errorf("put %d: %w", i+1, err)
+		}
+		d := time.Since(t0)
+		puts, putTotal = append(puts, d), putTotal+d
+
+		t0 = time.Now()
+		got, err := v.Element(ctx, passport.TypePassport)
+		if err != nil {
+			return sr, fmt.Errorf("get %d: %w", i+1, err)
+		}
+		d = time.Since(t0)
+		gets, getTotal = append(gets, d), getTotal+d
+		if i == 0 {
+			b, err := got.Marshal()
+			if err != nil || !bytes.Equal(b, want) {
+				return sr, fmt.Errorf("get 1: the element read back differs from the one stored (%v)", err)
+			}
+		}
+		if err := v.Delete(ctx, passport.TypePassport); err != nil {
+			return sr, fmt.Errorf("delete %d: %w", i+1, err)
+		}
+		p.Debugf("%s op %d: put %v get %v", sr.Label, i+1, puts[i], gets[i])
+	}
+	sr.Put = Op{MBps: mbps(sr.ElementBytes*ops, putTotal), Latency: benchutil.Summarize(puts, 0)}
+	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0)}
+	return sr, nil
+}
+
+// ratio is a/b to three significant digits (small elements are far below
+// the raw limits), or 0 when either is 0.
+func ratio(a, b float64) float64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(a/b, 'g', 3, 64), 64)
+	return v
+}
+
+// mbps is bytes per d in MB (10^6 bytes) per second, rounded.
+func mbps(bytes int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return ratio(float64(bytes)/1e6, d.Seconds())
+}

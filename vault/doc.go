@@ -1,0 +1,71 @@
+// Package vault is the owner's side of tonmesh's decentralised Telegram
+// Passport: it stores the owner's passport elements (package
+// vault/passport) as encrypted, erasure-coded shards on other peers, keeps
+// the manifest that finds them again, reads them back, restores the whole
+// vault on a fresh node from the mnemonic alone, audits the holders and
+// repairs what they lost, and serves the passport routes of the local API.
+// Each node also holds shards for other owners (vault/shard's Holder, which
+// New creates and Start serves).
+//
+// Storing. Add validates the element, seals it under a fresh AES-256-GCM key
+// and splits it into N Reed-Solomon shards of which any K restore it
+// (shard.Encode; 4 of 6 by default). Each shard goes to a distinct peer: the
+// closest to the shard's CID (Kademlia distance) among the DHT's closest
+// peers to every shard CID and the connected peers, never this node; a peer
+// that refuses or cannot be reached is replaced by the next closest. Each
+// holder answers with a receipt signed by its peer key, checked against the
+// shard. A shard is stored under a delete key derived only for it
+// (HKDF of the owner secret and the CID), so holders cannot link the shards
+// of one owner through their keys.
+//
+// Manifest. The list of elements with, per element, size, K, N, key, a
+// random challenge seed and per shard its CID, holder, last check status and
+// a few precomputed answers to its next audit challenges (manifest.go). It
+// is encoded compactly, sealed with XChaCha20-Poly1305 under a key derived
+// (HKDF) from the identity's wallet seed and X25519 key, with the owner's
+// peer ID as associated data, stored in the store space "vault" and
+// published as a signed, sequence-numbered record in the DHT namespace
+// "vault" under the owner's peer ID, again after every change, every audit
+// and every Config.ManifestRepublish. The local copy is authoritative; the DHT copy
+// serves Restore. The first change on a node with an empty manifest first
+// adopts a published one, so a reinstall never hides the old vault behind a
+// lower sequence number.
+//
+// Reading. Element asks every holder for its shard in parallel, keeps the
+// first K that match their CIDs and decrypts. The owner keeps no plaintext:
+// every read goes to the holders.
+//
+// Audit and repair. Audit (every Config.AuditInterval, or on demand)
+// challenges every holder with nonce_i = HMAC-SHA256(seed, CID ‖ i), which
+// only the shard's bytes answer (shard.ChallengeAnswer); the expected
+// answers were computed from the shard when it was placed or last fetched.
+// When a shard's answers are used up the audit fetches the shard instead
+// and computes the next ones. A holder that is unreachable counts as
+// unreachable; one that lacks the shard, answers wrongly or serves bytes
+// that fail the CID check counts as lost. An element with any lost shard,
+// or with fewer than Config.RepairThreshold (K+1) passing, is repaired:
+// K intact shards are fetched, the missing ones rebuilt (shard.Rebuild) and
+// placed on the closest peers that hold no shard of the element yet, and
+// the manifest is updated and republished.
+//
+// It owns: the store space "vault" (the sealed manifest, store.go), the DHT
+// record namespace "vault", and through its Holder the shard protocol and
+// the holder's store space.
+//
+// Invariants:
+//   - An API call that changes the vault returns success only after the new
+//     manifest is durably written; publication to the DHT may lag and is
+//     retried in the background.
+//   - Holders only ever receive ciphertext shards and per-shard delete keys:
+//     no element type, size, key or owner metadata.
+//   - The manifest is only ever stored sealed, locally and in the DHT.
+//   - An audit nonce is never used twice: counters are advanced durably
+//     before a challenge is sent. (The DHT copy is republished after every
+//     audit; a manifest restored from it may lag the local counters by the
+//     checks made since.)
+//   - A shard is trusted only after its bytes match its CID.
+//
+// Not done: a cache of decrypted elements (every read fetches K shards);
+// holders that are unreachable for long are only replaced when fewer than
+// RepairThreshold shards pass.
+package vault

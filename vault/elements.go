@@ -1,0 +1,283 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/vault/passport"
+	"github.com/tonmesh/tonmesh/vault/shard"
+)
+
+// ElementInfo describes a stored element without its content.
+type ElementInfo struct {
+	Type      passport.ElementType `json:"type"`
+	Size      int                  `json:"size"` // bytes of the encoded element
+	K         int                  `json:"k"`
+	N         int                  `json:"n"`
+	Added     time.Time            `json:"added"`
+	Reachable int                  `json:"reachable"` // shards that passed their last check
+	Checked   time.Time            `json:"checked"`   // time of that check (the upload at first)
+}
+
+func infoOf(e *elementEntry) ElementInfo {
+	ok := 0
+	for _, s := range e.Shards {
+		if s.Status == statusOK {
+			ok++
+		}
+	}
+	return ElementInfo{Type: e.Type, Size: e.Size, K: e.K, N: e.N, Added: e.Added, Reachable: ok, Checked: e.Audited}
+}
+
+func infos(m *manifest) []ElementInfo {
+	out := make([]ElementInfo, 0, len(m.Elements))
+	for _, e := range m.Elements {
+		out = append(out, infoOf(e))
+	}
+	return out
+}
+
+// Add validates e, encrypts it under a fresh key, splits it into N shards
+// of which any K restore it, places each shard on a distinct peer chosen by
+// DHT closeness to the shard's CID, and records it in the manifest (durably,
+// before returning) and in the DHT. An element of the same type is
+// replaced; its shards are then deleted.
+func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, error) {
+	if e == nil {
+		return nil, fmt.Errorf("%w: no element given", ErrInvalid)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	t0 := time.Now()
+	plain, err := e.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	enc, err := shard.Encode(plain, v.cfg.K, v.cfg.N)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+	}
+	v.adoptRemote(ctx)
+	tEncoded := time.Now()
+
+	ps := make([]placement, enc.N)
+	for i := range ps {
+		ps[i] = placement{index: i, data: enc.Shards[i], cid: enc.CIDs[i]}
+	}
+	cands := v.candidates(ctx, enc.CIDs, nil)
+	tFound := time.Now()
+	holders, err := v.place(ctx, ps, cands, 0)
+	if err != nil {
+		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+	}
+	tPlaced := time.Now()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	entry := &elementEntry{
+		Type: e.Type, Added: now, Size: len(plain), EncSize: enc.Size,
+		K: enc.K, N: enc.N, Key: enc.Key, Audited: now,
+	}
+	if _, err := rand.Read(entry.Seed[:]); err != nil {
+		return nil, fmt.Errorf("vault: add %s: draw challenge seed: %w", e.Type, err)
+	}
+	for i, data := range enc.Shards {
+		s := &shardEntry{CID: enc.CIDs[i], Holder: holders[i], Status: statusOK}
+		s.Answers = answers(entry.Seed, s.CID, 0, data)
+		entry.Shards = append(entry.Shards, s)
+	}
+
+	var replaced *elementEntry
+	err = v.update(func(m *manifest) (bool, error) {
+		replaced = m.put(entry)
+		return true, nil
+	})
+	if err != nil {
+		v.unplace(context.WithoutCancel(ctx), ps, holders)
+		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+	}
+	tSaved := time.Now()
+	v.publishNow(ctx)
+	v.log.Info("element stored", "type", e.Type, "bytes", entry.Size, "k", entry.K, "n", entry.N,
+		"encode", tEncoded.Sub(t0), "lookup", tFound.Sub(tEncoded), "place", tPlaced.Sub(tFound),
+		"save", tSaved.Sub(tPlaced), "publish", time.Since(tSaved))
+	if replaced != nil {
+		v.dropShards(context.WithoutCancel(ctx), replaced)
+	}
+	info := infoOf(entry)
+	return &info, nil
+}
+
+// answers computes the expected answers to the audit nonces next, next+1,
+// ... of a shard, from its data.
+func answers(seed [32]byte, c cid.Cid, next uint64, data []byte) [][answerLen]byte {
+	out := make([][answerLen]byte, answersPerShard)
+	for i := range out {
+		a := shard.ChallengeAnswer(challengeNonce(seed, c, next+uint64(i)), data)
+		copy(out[i][:], a[:answerLen])
+	}
+	return out
+}
+
+// dropShards deletes every shard of e from its holder (best effort) and
+// returns how many holders confirmed.
+func (v *Vault) dropShards(ctx context.Context, e *elementEntry) int {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+		ok int
+	)
+	for _, s := range e.Shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v.deleteShard(ctx, s.Holder, s.CID) == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return ok
+}
+
+// Element fetches and decrypts the element of type t: the first K intact
+// shards from its holders, fetched in parallel.
+func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+	if err := typeOf(t); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	e := v.man.element(t)
+	if e != nil {
+		e = e.clone()
+	}
+	v.mu.Unlock()
+	if e == nil {
+		return nil, fmt.Errorf("%w: %s (add it first, or restore the vault on this node)", ErrNotFound, t)
+	}
+	shards, err := v.fetch(ctx, e, e.K)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := shard.Decode(e.Key, e.EncSize, e.K, e.N, shards)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", t, err)
+	}
+	el, err := passport.UnmarshalElement(plain)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
+	}
+	return el, nil
+}
+
+// fetch gets shards of e from their holders in parallel and returns as soon
+// as want of them are intact (nil for the others). It fails when fewer than
+// want can be had.
+func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) ([][]byte, error) {
+	type result struct {
+		i    int
+		data []byte
+		err  error
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan result, len(e.Shards))
+	var wg sync.WaitGroup
+	for i, s := range e.Shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gctx, gcancel := context.WithTimeout(fctx, transferTimeout)
+			defer gcancel()
+			data, err := shard.Get(gctx, v.net, s.Holder, s.CID)
+			results <- result{i, data, err}
+		}()
+	}
+	out := make([][]byte, len(e.Shards))
+	got := 0
+	var errs []error
+	for range e.Shards {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		out[r.i] = r.data
+		if got++; got == want {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	if got < want {
+		return nil, fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
+			ErrUnavailable, e.Type, got, len(e.Shards), want, e.Type, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// Types lists the types of the stored elements.
+func (v *Vault) Types(ctx context.Context) ([]passport.ElementType, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]passport.ElementType, 0, len(v.man.Elements))
+	for _, e := range v.man.Elements {
+		out = append(out, e.Type)
+	}
+	return out, nil
+}
+
+// List describes the stored elements, with the shard reachability of their
+// last check.
+func (v *Vault) List(ctx context.Context) ([]ElementInfo, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return infos(v.man), nil
+}
+
+// Delete asks every holder of the element's shards to delete them (signed
+// with each shard's delete key), then removes the element from the
+// manifest. Holders that cannot be reached keep an unreadable shard until
+// their quota pushes it out.
+func (v *Vault) Delete(ctx context.Context, t passport.ElementType) error {
+	if err := typeOf(t); err != nil {
+		return err
+	}
+	v.adoptRemote(ctx)
+	v.mu.Lock()
+	e := v.man.element(t)
+	if e != nil {
+		e = e.clone()
+	}
+	v.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: %s", ErrNotFound, t)
+	}
+	deleted := v.dropShards(ctx, e)
+	err := v.update(func(m *manifest) (bool, error) { return m.remove(t, e.Key), nil })
+	if err != nil {
+		return fmt.Errorf("vault: delete %s: %w", t, err)
+	}
+	v.log.Info("element deleted", "type", t, "shards_deleted", deleted, "shards", len(e.Shards))
+	v.publishNow(ctx)
+	return nil
+}
+
+// holdersOf returns the set of peers holding a shard of e.
+func holdersOf(e *elementEntry) map[peer.ID]bool {
+	out := make(map[peer.ID]bool, len(e.Shards))
+	for _, s := range e.Shards {
+		out[s.Holder] = true
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/vault/passport"
+)
+
+// MaxElementBody is the largest POST /api/v1/passport/elements body: an
+// element's files travel base64-encoded in the JSON.
+const MaxElementBody = 80 << 20
+
+// Routes registers the vault routes of the local API with handle.
+func (v *Vault) Routes(handle func(pattern string, h http.Handler)) {
+	handle("POST /api/v1/passport/elements", http.HandlerFunc(v.handleAdd))
+	handle("GET /api/v1/passport/elements", http.HandlerFunc(v.handleList))
+	handle("GET /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleElement))
+	handle("DELETE /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleDelete))
+	handle("GET /api/v1/passport/elements/{type}/holders", http.HandlerFunc(v.handleHolders))
+	handle("POST /api/v1/passport/restore", http.HandlerFunc(v.handleRestore))
+	handle("POST /api/v1/passport/audit", http.HandlerFunc(v.handleAudit))
+}
+
+// DeleteResult answers DELETE /api/v1/passport/elements/{type}.
+type DeleteResult struct {
+	Type    passport.ElementType `json:"type"`
+	Deleted bool                 `json:"deleted"`
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		apiutil.BadRequest(w, err.Error())
+	case errors.Is(err, ErrNotFound):
+		apiutil.WriteError(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, ErrNoManifest):
+		apiutil.WriteError(w, http.StatusNotFound, "no_manifest", err.Error())
+	case errors.Is(err, ErrNotEnoughPeers):
+		apiutil.WriteError(w, http.StatusServiceUnavailable, "not_enough_peers", err.Error())
+	case errors.Is(err, ErrUnavailable):
+		apiutil.WriteError(w, http.StatusBadGateway, "unavailable", err.Error())
+	default:
+		apiutil.WriteError(w, http.StatusInternalServerError, "internal", err.Error())
+	}
+}
+
+// pathType reads the {type} path value; on error it has answered 400.
+func pathType(w http.ResponseWriter, r *http.Request) (passport.ElementType, bool) {
+	t, err := passport.ParseType(r.PathValue("type"))
+	if err != nil {
+		apiutil.BadRequest(w, err.Error())
+		return "", false
+	}
+	return t, true
+}
+
+// readElementBody reads an element strictly, with a body limit fit for scans.
+func readElementBody(w http.ResponseWriter, r *http.Request) (*passport.Element, bool) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxElementBody))
+	dec.DisallowUnknownFields()
+	var e passport.Element
+	err := dec.Decode(&e)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return &e, true
+	case errors.As(err, &tooLarge):
+		apiutil.WriteError(w, http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("request body: over %d bytes: use smaller scans (at most %d bytes each)", MaxElementBody, passport.MaxFileSize))
+	case errors.Is(err, io.EOF):
+		apiutil.BadRequest(w, "request body: empty: send a passport element as JSON (type, data, files as base64)")
+	default:
+		apiutil.BadRequest(w, fmt.Sprintf("request body: %v", err))
+	}
+	return nil, false
+}
+
+func (v *Vault) handleAdd(w http.ResponseWriter, r *http.Request) {
+	e, ok := readElementBody(w, r)
+	if !ok {
+		return
+	}
+	info, err := v.Add(r.Context(), e)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, info)
+}
+
+func (v *Vault) handleList(w http.ResponseWriter, r *http.Request) {
+	list, err := v.List(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, list)
+}
+
+func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	e, err := v.Element(r.Context(), t)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, e)
+}
+
+func (v *Vault) handleDelete(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	if err := v.Delete(r.Context(), t); err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, DeleteResult{Type: t, Deleted: true})
+}
+
+func (v *Vault) handleHolders(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	hs, err := v.Holders(r.Context(), t)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, hs)
+}
+
+func (v *Vault) handleRestore(w http.ResponseWriter, r *http.Request) {
+	res, err := v.Restore(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, res)
+}
+
+func (v *Vault) handleAudit(w http.ResponseWriter, r *http.Request) {
+	rep, err := v.Audit(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,190 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/vault/shard"
+)
+
+// candidates returns the peers that may hold shards with the given CIDs:
+// the union of the DHT's closest peers to each CID, topped up with the
+// connected peers, never this node nor a peer in exclude.
+func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer.ID]bool) []peer.ID {
+	var (
+		mu    sync.Mutex
+		found = make(map[peer.ID]bool)
+		wg    sync.WaitGroup
+	)
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	for _, c := range cids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ps, err := v.net.DHT().GetClosestPeers(lctx, c.KeyString())
+			if err != nil {
+				v.log.Debug("DHT closest peers", "cid", c, "err", err)
+			}
+			mu.Lock()
+			for _, p := range ps {
+				found[p] = true
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, p := range v.net.Host().Network().Peers() {
+		found[p] = true
+	}
+	out := make([]peer.ID, 0, len(found))
+	for p := range found {
+		if p != v.self && !exclude[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// byDistance sorts ps by Kademlia (XOR of SHA-256) distance to the CID c.
+func byDistance(ps []peer.ID, c cid.Cid) []peer.ID {
+	target := sha256.Sum256(c.Bytes())
+	dist := func(p peer.ID) []byte {
+		h := sha256.Sum256([]byte(p))
+		for i := range h {
+			h[i] ^= target[i]
+		}
+		return h[:]
+	}
+	out := slices.Clone(ps)
+	slices.SortFunc(out, func(a, b peer.ID) int { return bytes.Compare(dist(a), dist(b)) })
+	return out
+}
+
+// placement is one shard to place: its index in the element and data.
+type placement struct {
+	index int
+	data  []byte
+	cid   cid.Cid
+}
+
+// place pushes every shard in ps to a distinct peer among cands, each to
+// the closest peer to its CID that is still free and accepts it, and
+// returns the holders by index. held is how many other peers already hold
+// a shard of the element (for messages). On failure it deletes what it
+// placed.
+func (v *Vault) place(ctx context.Context, ps []placement, cands []peer.ID, held int) (map[int]peer.ID, error) {
+	if len(cands) < len(ps) {
+		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, len(ps)+held, len(cands)+held)
+	}
+	used := make(map[peer.ID]bool, len(ps))
+	order := make([][]peer.ID, len(ps))
+	first := make([]peer.ID, len(ps))
+	for i, s := range ps {
+		order[i] = byDistance(cands, s.cid)
+		for _, p := range order[i] {
+			if !used[p] {
+				first[i], used[p] = p, true
+				break
+			}
+		}
+	}
+	holders := make(map[int]peer.ID, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, s := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = v.push(ctx, first[i], s)
+		}()
+	}
+	wg.Wait()
+	refused := make(map[peer.ID]bool)
+	for i, s := range ps {
+		if errs[i] == nil {
+			holders[s.index] = first[i]
+			continue
+		}
+		v.log.Debug("shard refused; trying the next closest peer", "peer", first[i], "err", errs[i])
+		refused[first[i]] = true
+		last := errs[i]
+		for _, p := range order[i] {
+			if used[p] || ctx.Err() != nil {
+				continue
+			}
+			used[p] = true
+			if err := v.push(ctx, p, s); err != nil {
+				v.log.Debug("shard refused", "peer", p, "err", err)
+				refused[p], last = true, err
+				continue
+			}
+			holders[s.index] = p
+			break
+		}
+		if _, ok := holders[s.index]; !ok {
+			v.unplace(context.WithoutCancel(ctx), ps, holders)
+			return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d that accepted one (%d refused or unreachable; last error: %w)",
+				ErrNotEnoughPeers, len(ps)+held, len(cands)-len(refused)+held, len(refused), last)
+		}
+	}
+	return holders, nil
+}
+
+// push sends one shard to p and checks its signed receipt.
+func (v *Vault) push(ctx context.Context, p peer.ID, s placement) error {
+	if p == "" {
+		return errors.New("no peer left to try")
+	}
+	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
+	defer cancel()
+	r, err := shard.Put(pctx, v.net, p, s.data, v.keys.deleteKey(s.cid).Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	if err := r.Verify(); err != nil {
+		return err
+	}
+	if !r.CID.Equals(s.cid) || r.Holder != p || r.Size != len(s.data) {
+		return fmt.Errorf("vault: receipt from %s is for shard %s of %d bytes held by %s, not the shard sent", p, r.CID, r.Size, r.Holder)
+	}
+	return nil
+}
+
+// unplace deletes shards already placed (best effort).
+func (v *Vault) unplace(ctx context.Context, ps []placement, holders map[int]peer.ID) {
+	var wg sync.WaitGroup
+	for _, s := range ps {
+		p, ok := holders[s.index]
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v.deleteShard(ctx, p, s.cid)
+		}()
+	}
+	wg.Wait()
+}
+
+// deleteShard asks p to drop the shard c (best effort; logged).
+func (v *Vault) deleteShard(ctx context.Context, p peer.ID, c cid.Cid) error {
+	dctx, cancel := context.WithTimeout(ctx, challengeTimeout)
+	defer cancel()
+	err := shard.Delete(dctx, v.net, p, c, v.keys.deleteKey(c))
+	if err != nil && !errors.Is(err, shard.ErrNotFound) {
+		v.log.Debug("shard delete failed", "peer", p, "cid", c, "err", err)
+		return err
+	}
+	return nil
+}

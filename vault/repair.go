@@ -1,0 +1,149 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/vault/shard"
+)
+
+// repair rebuilds the shards in bad (lost ones first) from K intact ones
+// and places them on peers that hold no shard of e yet, as many as there
+// are such peers; then it updates the manifest. It returns how many shards
+// it replaced.
+func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, bad []shardCheck) (int, error) {
+	if len(bad) == 0 {
+		return 0, nil
+	}
+	shards := make([][]byte, e.N)
+	have := 0
+	for _, r := range res {
+		if r.data != nil {
+			shards[r.index] = r.data
+			have++
+		}
+	}
+	if have < e.K {
+		cur := e.clone()
+		for _, r := range res {
+			cur.Shards[r.index].Holder = r.holder
+		}
+		got, err := v.fetch(ctx, cur, e.K)
+		if err != nil {
+			return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
+		}
+		for i, d := range got {
+			if d != nil && shards[i] == nil {
+				shards[i] = d
+			}
+		}
+	}
+	// Shards that were fetched are intact whatever the check said; rebuild
+	// only what is missing.
+	var todo []shardCheck
+	for _, r := range bad {
+		if shards[r.index] == nil {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	all, err := shard.Rebuild(e.EncSize, e.K, e.N, shards)
+	if err != nil {
+		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
+	}
+	exclude := make(map[peer.ID]bool, len(res))
+	for _, r := range res {
+		exclude[r.holder] = true
+	}
+	ps := make([]placement, 0, len(todo))
+	for _, r := range todo {
+		if !shard.CheckCID(r.cid, all[r.index]) {
+			return 0, fmt.Errorf("vault: repair %s: rebuilt shard %d does not match its CID %s: the manifest is inconsistent; add the element again", e.Type, r.index, r.cid)
+		}
+		ps = append(ps, placement{index: r.index, data: all[r.index], cid: r.cid})
+	}
+	cids := make([]cid.Cid, len(ps))
+	for i, p := range ps {
+		cids[i] = p.cid
+	}
+	cands := v.candidates(ctx, cids, exclude)
+	var short error
+	if len(cands) < len(ps) {
+		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(ps)+len(cands))
+		ps = ps[:len(cands)]
+	}
+	if len(ps) == 0 {
+		return 0, short
+	}
+	holders, err := v.place(ctx, ps, cands, e.N-len(ps))
+	if err != nil {
+		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
+	}
+	if err := v.applyRepair(e, ps, holders); err != nil {
+		v.unplace(context.WithoutCancel(ctx), ps, holders)
+		return 0, err
+	}
+	v.dropOld(ctx, todo, holders)
+	return len(ps), short
+}
+
+// applyRepair records the new holders, with fresh answers computed from the
+// rebuilt shards.
+func (v *Vault) applyRepair(e *elementEntry, ps []placement, holders map[int]peer.ID) error {
+	v.mu.Lock()
+	next := make(map[int]uint64, len(ps))
+	if cur := v.man.element(e.Type); cur != nil && cur.Key == e.Key {
+		for _, p := range ps {
+			next[p.index] = cur.Shards[p.index].Next
+		}
+	}
+	v.mu.Unlock()
+	fresh := make(map[int][][answerLen]byte, len(ps))
+	for _, p := range ps {
+		fresh[p.index] = answers(e.Seed, p.cid, next[p.index], p.data)
+	}
+	return v.update(func(m *manifest) (bool, error) {
+		cur := m.element(e.Type)
+		if cur == nil || cur.Key != e.Key {
+			return false, fmt.Errorf("vault: repair %s: %w", e.Type, errors.New("the element was replaced or deleted during the repair"))
+		}
+		for _, p := range ps {
+			s := cur.Shards[p.index]
+			if !s.CID.Equals(p.cid) {
+				return false, fmt.Errorf("vault: repair %s: shard %d changed during the repair", e.Type, p.index)
+			}
+			s.Holder = holders[p.index]
+			s.Status = statusOK
+			if s.Next == next[p.index] {
+				s.Answers = fresh[p.index]
+			} else {
+				s.Answers = answers(e.Seed, p.cid, s.Next, p.data)
+			}
+		}
+		return true, nil
+	})
+}
+
+// dropOld asks the former holders of replaced shards to delete them (best
+// effort: a holder that left cannot answer).
+func (v *Vault) dropOld(ctx context.Context, old []shardCheck, placed map[int]peer.ID) {
+	var wg sync.WaitGroup
+	for _, r := range old {
+		if _, ok := placed[r.index]; !ok {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = v.deleteShard(context.WithoutCancel(ctx), r.holder, r.cid)
+		}()
+	}
+	wg.Wait()
+}
