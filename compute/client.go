@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"strings"
@@ -17,28 +16,10 @@ import (
 )
 
 // Client is the compute part of a node's API, for the CLI and scripts.
-type Client struct {
-	c     *apiutil.Client
-	token string
-	http  *http.Client
-}
-
-// ClientOption adjusts a Client.
-type ClientOption func(*Client)
-
-// WithToken gives the client the API's bearer token, which Infer needs to
-// stream (apiutil.Client does not expose it). Without it Infer asks for the
-// whole answer at once and calls onToken once.
-func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
+type Client struct{ c *apiutil.Client }
 
 // NewClient wraps an API client.
-func NewClient(c *apiutil.Client, opts ...ClientOption) *Client {
-	cl := &Client{c: c, http: &http.Client{}}
-	for _, o := range opts {
-		o(cl)
-	}
-	return cl
-}
+func NewClient(c *apiutil.Client) *Client { return &Client{c: c} }
 
 // Offers calls GET /api/v1/compute/offers.
 func (c *Client) Offers(ctx context.Context) (*OffersView, error) {
@@ -82,9 +63,6 @@ type resultChunk struct {
 		Delta *struct {
 			Content string `json:"content"`
 		} `json:"delta"`
-		Message *struct {
-			Content string `json:"content"`
-		} `json:"message"`
 	} `json:"choices"`
 	Usage        *usageJSON   `json:"usage"`
 	Confidential *bool        `json:"confidential"`
@@ -113,18 +91,6 @@ func (c *Client) Infer(ctx context.Context, model, prompt string, maxPrice *big.
 	if onToken == nil {
 		onToken = func(string) {}
 	}
-	if c.token == "" {
-		var out resultChunk
-		if err := c.c.Post(ctx, "/v1/chat/completions", req, &out); err != nil {
-			return nil, err
-		}
-		for _, ch := range out.Choices {
-			if ch.Message != nil {
-				onToken(ch.Message.Content)
-			}
-		}
-		return out.result()
-	}
 	req.Stream = true
 	req.StreamOptions = &struct {
 		IncludeUsage bool `json:"include_usage"`
@@ -134,25 +100,11 @@ func (c *Client) Infer(ctx context.Context, model, prompt string, maxPrice *big.
 
 func (c *Client) stream(ctx context.Context, req chatRequest, onToken func(string)) (*InferResult, error) {
 	body, _ := json.Marshal(req)
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.c.BaseURL()+"/v1/chat/completions", bytes.NewReader(body))
+	resp, err := c.c.Stream(ctx, http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(hr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the daemon at %s (is `tonmesh daemon` running?): %w", c.c.BaseURL(), err)
+		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var eb resultChunk
-		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
-			return nil, &apiutil.APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
-		}
-		return nil, &apiutil.APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	var final *InferResult

@@ -148,7 +148,7 @@ func serveAPI(t *testing.T, s *Service) (*httptest.Server, *Client) {
 	s.Routes(func(pattern string, h http.Handler) { mux.Handle(pattern, h) })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv, NewClient(apiutil.NewClient(srv.URL, "test-token"), WithToken("test-token"))
+	return srv, NewClient(apiutil.NewClient(srv.URL, "test-token"))
 }
 
 // apiutilClient serves s's routes and returns an API client for them.

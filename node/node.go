@@ -23,9 +23,9 @@ import (
 	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
+	"github.com/tonmesh/tonmesh/market"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/directory"
-	"github.com/tonmesh/tonmesh/market"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 	"github.com/tonmesh/tonmesh/vault"
 	"github.com/tonmesh/tonmesh/vault/share"
@@ -45,11 +45,11 @@ type Node struct {
 	network       identity.Network
 	addr, addrRaw string // the wallet's address, friendly and raw
 
-	reg    *prometheus.Registry
-	store  *ledger.Store
-	book   *addressBook
-	net    *p2p.Network
-	ledger *ledgersvc.Service
+	reg     *prometheus.Registry
+	store   *ledger.Store
+	book    *addressBook
+	net     *p2p.Network
+	ledger  *ledgersvc.Service
 	chat    *chat.Service
 	vault   *vault.Vault
 	share   *share.Service

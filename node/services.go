@@ -54,7 +54,9 @@ func marketOff() http.Handler {
 // each service's own Config and builds the service. Durations were checked
 // by config.Validate, so their parse errors are ignored here.
 
-func tons(n int) *big.Int { return new(big.Int).Mul(big.NewInt(int64(n)), big.NewInt(wallet.NanoPerTON)) }
+func tons(n int) *big.Int {
+	return new(big.Int).Mul(big.NewInt(int64(n)), big.NewInt(wallet.NanoPerTON))
+}
 
 func (n *Node) newVault() error {
 	c := n.cfg.Vault

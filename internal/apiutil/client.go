@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// maxAnswer bounds a JSON answer the client reads: a passport element of
+// 64 MiB is about 86 MiB as base64 in JSON.
+const maxAnswer = 128 << 20
+
 // Client calls a running node's API with its bearer token. Service packages
 // build their typed client calls on it.
 type Client struct {
@@ -60,7 +64,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, ou
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return fmt.Errorf("read answer from %s: %w", c.base, err)
 	}
