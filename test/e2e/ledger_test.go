@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,10 +41,13 @@ func TestTestnetLedger(t *testing.T) {
 	dir := t.TempDir()
 	cmd, m, out := startTestnet(t, dir, "3")
 	a, b, host := m.Nodes[1], m.Nodes[2], m.Nodes[0]
-	for _, n := range m.Nodes {
+	for i, n := range m.Nodes {
 		var bal balance
 		cli(t, n, &bal, "ledger", "balance", "--json")
-		if bal.Balance.TON != "100" || bal.Address != n.Address {
+		// node1, the market's registry, may already have paid to deploy the
+		// market's collection (0.2 TON and fees).
+		got, _ := strconv.ParseFloat(bal.Balance.TON, 64)
+		if (bal.Balance.TON != "100" && (i != 0 || got < 99.7 || got > 100)) || bal.Address != n.Address {
 			t.Fatalf("%s starts with %+v, want 100 TON at %s", n.Name, bal, n.Address)
 		}
 	}
