@@ -88,11 +88,13 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	if _, err := rand.Read(entry.Seed[:]); err != nil {
 		return nil, fmt.Errorf("vault: add %s: draw challenge seed: %w", e.Type, err)
 	}
+	entry.Shards = make([]*shardEntry, len(enc.Shards))
+	var wg sync.WaitGroup
 	for i, data := range enc.Shards {
-		s := &shardEntry{CID: enc.CIDs[i], Holder: holders[i], Status: statusOK}
-		s.Answers = answers(entry.Seed, s.CID, 0, data)
-		entry.Shards = append(entry.Shards, s)
+		entry.Shards[i] = &shardEntry{CID: enc.CIDs[i], Holder: holders[i], Status: statusOK}
+		wg.Go(func() { entry.Shards[i].Answers = answers(entry.Seed, enc.CIDs[i], 0, data) })
 	}
+	wg.Wait()
 
 	var replaced *elementEntry
 	err = v.update(func(m *manifest) (bool, error) {

@@ -8,7 +8,7 @@
 // splits the ciphertext with Reed-Solomon into N shards of which any K
 // restore it (Decode; Rebuild recomputes lost shards without the key, for
 // repair). Each shard is named by its CID: CIDv1, raw codec, sha2-256 of
-// its bytes. ChallengeAnswer, SHA-256(tag ‖ nonce ‖ shard), lets an owner
+// its bytes. ChallengeAnswer, BLAKE2b-256 keyed with the nonce over (tag ‖ shard), lets an owner
 // check that a holder still has a shard without fetching it, if the owner
 // keeps the shard or precomputed answers.
 //
