@@ -162,11 +162,7 @@ func (s *Service) handleShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.Show(r.Context(), a)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 // params reads a StartRequest into auction parameters.
@@ -213,11 +209,7 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.StartAuction(r.Context(), a, p)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleBid(w http.ResponseWriter, r *http.Request) {
@@ -236,11 +228,7 @@ func (s *Service) handleBid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.Bid(r.Context(), a, amount)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) assetAction(w http.ResponseWriter, r *http.Request, act func(*http.Request, onchain.Asset) (*AssetInfo, error)) {
@@ -250,11 +238,7 @@ func (s *Service) assetAction(w http.ResponseWriter, r *http.Request, act func(*
 		return
 	}
 	info, err := act(r, a)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleCancel(w http.ResponseWriter, r *http.Request) {
@@ -267,20 +251,12 @@ func (s *Service) handleSettle(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) handleBuyNumber(w http.ResponseWriter, r *http.Request) {
 	info, err := s.BuyNumber(r.Context())
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleMine(w http.ResponseWriter, r *http.Request) {
 	list, err := s.Mine(r.Context())
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, list)
+	respond(w, list, err)
 }
 
 func (s *Service) handleTransfer(w http.ResponseWriter, r *http.Request) {
@@ -299,20 +275,12 @@ func (s *Service) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.Transfer(r.Context(), a, to)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleResolve(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Resolve(r.Context(), r.PathValue("query"))
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, res)
+	respond(w, res, err)
 }
 
 func (s *Service) handleMint(w http.ResponseWriter, r *http.Request) {
@@ -337,11 +305,7 @@ func (s *Service) handleMint(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	info, err := s.Mint(r.Context(), a, owner)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleCodeRequest(w http.ResponseWriter, r *http.Request) {
@@ -355,11 +319,7 @@ func (s *Service) handleCodeRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.RequestCode(r.Context(), a)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, res)
+	respond(w, res, err)
 }
 
 func (s *Service) handleCodeVerify(w http.ResponseWriter, r *http.Request) {
@@ -372,18 +332,19 @@ func (s *Service) handleCodeVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.VerifyCode(r.Context(), req.ID, req.Code)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, res)
+	respond(w, res, err)
 }
 
 func (s *Service) handleCodes(w http.ResponseWriter, _ *http.Request) {
 	list, err := s.Codes()
+	respond(w, list, err)
+}
+
+// respond writes v as JSON, or err as the error answer it maps to.
+func respond(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	apiutil.WriteJSON(w, http.StatusOK, list)
+	apiutil.WriteJSON(w, http.StatusOK, v)
 }

@@ -89,20 +89,12 @@ func (v *Vault) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := v.Add(r.Context(), e)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (v *Vault) handleList(w http.ResponseWriter, r *http.Request) {
 	list, err := v.List(r.Context())
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, list)
+	respond(w, list, err)
 }
 
 func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
@@ -111,11 +103,7 @@ func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := v.Element(r.Context(), t)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, e)
+	respond(w, e, err)
 }
 
 func (v *Vault) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -136,27 +124,24 @@ func (v *Vault) handleHolders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hs, err := v.Holders(r.Context(), t)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, hs)
+	respond(w, hs, err)
 }
 
 func (v *Vault) handleRestore(w http.ResponseWriter, r *http.Request) {
 	res, err := v.Restore(r.Context())
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, res)
+	respond(w, res, err)
 }
 
 func (v *Vault) handleAudit(w http.ResponseWriter, r *http.Request) {
 	rep, err := v.Audit(r.Context())
+	respond(w, rep, err)
+}
+
+// respond writes v as JSON, or err as the error answer it maps to.
+func respond(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	apiutil.WriteJSON(w, http.StatusOK, rep)
+	apiutil.WriteJSON(w, http.StatusOK, v)
 }
