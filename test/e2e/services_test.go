@@ -168,6 +168,12 @@ func checkPassport(t *testing.T, dir string, user, service testnet.NodeInfo) {
 		"--field", "gender=female", "--field", "country_code=GB", "--field", "residence_country_code=GB")
 	cli(t, user, nil, "passport", "add", "passport", "--field", "document_no=X1234567",
 		"--field", "expiry_date=01.01.2035", "--file", "front_side="+scanPath)
+	res := binharness.Run(t, nil, "--home", user.Home, "passport", "add", "personal_details",
+		"--field", "first_name=Ada", "--field", "last_name=Lovelace", "--field", "birth_date=31.02.1815",
+		"--field", "gender=female", "--field", "country_code=GB", "--field", "residence_country_code=GB")
+	requireCleanFailure(t, "an impossible birth date", res, "birth_date")
+	res = binharness.Run(t, nil, "--home", user.Home, "passport", "add", "passport", "--field", "document_no=X1", "--field", "expiry_date=01.01.2035")
+	requireCleanFailure(t, "a passport without its scan", res, "front_side")
 	var list []struct {
 		Type      string `json:"type"`
 		Reachable int    `json:"reachable"`
@@ -259,6 +265,10 @@ func checkMarket(t *testing.T, m *testnet.Manifest) {
 	}
 	res := binharness.Run(t, nil, "--home", bidder1.Home, "market", "bid", bought.Asset, "3.6")
 	requireCleanFailure(t, "a bid below the minimum step", res, "TON")
+	res = binharness.Run(t, nil, "--home", bidder1.Home, "market", "bid", "@ab", "3")
+	requireCleanFailure(t, "a username too short", res, "5")
+	res = binharness.Run(t, nil, "--home", bidder1.Home, "compute", "infer", "Once")
+	requireCleanFailure(t, "infer without a model", res, "model")
 	var resolved struct {
 		Asset struct {
 			Owner string `json:"owner"`
