@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -101,7 +102,7 @@ func leadingBid(a *market.AuctionInfo) string {
 	if a.LeadingBid == nil {
 		return "-"
 	}
-	s := a.LeadingBid.TON
+	s := a.LeadingBid.TON + " TON"
 	if !a.Confirmed {
 		s += " (gossip)"
 	}
@@ -357,6 +358,15 @@ func newMarketVerifyCodeCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
+// localTime shows an RFC 3339 time from the API in local time, to the second.
+func localTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format(time.DateTime)
+}
+
 func newMarketCodesCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "codes",
@@ -375,7 +385,7 @@ func newMarketCodesCmd(g *globalFlags) *cobra.Command {
 				if c.Expired {
 					exp = "expired"
 				}
-				rows = append(rows, []string{c.Asset, c.Code, c.From, c.Received, exp})
+				rows = append(rows, []string{c.Asset, c.Code, c.From, localTime(c.Received), localTime(exp)})
 			}
 			table(rows)
 		}),
