@@ -6,7 +6,8 @@
 // compiled code as a base64 BOC (channel.code.b64) and the build record
 // (channel.code.rec: code hash, source hash, compiler). All three are
 // written by scripts/build-contracts and committed; the Go build never runs
-// a FunC compiler.
+// a FunC compiler. Layout describes these files to contracts/build, which
+// holds the record format and the checks shared with contracts/market.
 //
 // Invariants:
 //   - the embedded code's cell hash equals the code hash in the record, and

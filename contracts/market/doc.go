@@ -7,7 +7,9 @@
 // BOCs (collection.code.b64, item.code.b64) and the build record
 // (market.code.rec: both code hashes, the source hash, the compiler). All
 // of them are written by scripts/build-contracts and committed; the Go
-// build never runs a FunC compiler.
+// build never runs a FunC compiler. Layout describes these files to
+// contracts/build, which holds the record format and the checks shared
+// with contracts/channel.
 //
 // Invariants:
 //   - each embedded code cell's hash equals its code hash in the record,
