@@ -45,7 +45,7 @@ func startNetwork(t *testing.T) *testNet {
 	strictCfg.AllowUnattested = false
 	n.strict = startService(t, n.ps[0], n.ledgers[0], strictCfg)
 	proxyCfg := testConfig()
-	proxyCfg.Proxy = true
+	proxyCfg.Proxy, proxyCfg.CommissionPercent = true, DefaultCommissionPercent
 	n.proxy = startService(t, n.ps[1], n.ledgers[1], proxyCfg, WithTrafficTap(n.traffic.tap))
 	n.worker = startService(t, n.ps[2], n.ledgers[2], workerConfig(randomModel(tinyModel)))
 	clientCfg := testConfig()

@@ -21,7 +21,6 @@ import (
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	"github.com/tonmesh/tonmesh/ledger/journal"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
-	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
 // Test prices: nanoTON per 1M tokens, chosen so that costs round.
@@ -82,26 +81,11 @@ func startLedger(t *testing.T, p, host *peers.Peer) *recorder {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := ledgersvc.Config{Network: identity.Emu, DepositPoll: time.Hour}
-	if p == host {
-		cfg.EmuHost, cfg.FaucetMax = true, big.NewInt(1_000_000_000_000)
-	} else {
-		cfg.EmuPeer = host.Net.ID()
-	}
-	svc, err := ledgersvc.New(p.Store, p.Net, p.Identity, cfg, testLogger(t))
+	svc, err := p.StartLedger(ctx, host, big.NewInt(20_000_000_000), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(svc.Stop)
-	if err := svc.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Faucet(ctx, big.NewInt(20_000_000_000)); err != nil {
-		t.Fatalf("faucet for %s: %v", p.Net.ID(), err)
-	}
 	return &recorder{Service: svc}
 }
 

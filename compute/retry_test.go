@@ -61,7 +61,7 @@ func TestRetryNextWorkerAndOpenAIBackend(t *testing.T) {
 	ps := peers.Start(t, 4)
 	const model, answer = "echo", "the quick brown fox jumps"
 	proxyCfg := testConfig()
-	proxyCfg.Proxy = true
+	proxyCfg.Proxy, proxyCfg.CommissionPercent = true, DefaultCommissionPercent
 	proxy := startService(t, ps[0], nil, proxyCfg)
 	bad := &failing{name: model, calls: make(chan struct{}, 4)}
 	badCfg := workerConfig(bad)
@@ -114,7 +114,7 @@ func TestSelfRouting(t *testing.T) {
 	ps := peers.Start(t, 2)
 	ledgers := startLedgers(t, ps)
 	cfg := workerConfig(randomModel(tinyModel))
-	cfg.Proxy = true
+	cfg.Proxy, cfg.CommissionPercent = true, DefaultCommissionPercent
 	a := startService(t, ps[0], ledgers[0], cfg)
 	clientCfg := testConfig()
 	clientCfg.MaxTokens = 8

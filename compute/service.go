@@ -44,6 +44,9 @@ type Payments interface {
 	Record(ctx context.Context, e journal.Entry) error
 }
 
+// DefaultCommissionPercent is the proxy commission of a default node.
+const DefaultCommissionPercent = 5
+
 // Config sets a node's compute roles; zero fields take the defaults shown.
 type Config struct {
 	// Worker and Proxy are roles; every node is a client.
@@ -60,7 +63,8 @@ type Config struct {
 	// AllowUnattested lets this node, as a client, use workers attested
 	// "none" (testnets only); their answers are marked not confidential.
 	AllowUnattested bool
-	// CommissionPercent is the proxy's share on top of worker prices (5).
+	// CommissionPercent is the proxy's share on top of worker prices; 0
+	// is none (DefaultCommissionPercent is what a node's config defaults to).
 	CommissionPercent float64
 	// MaxPrice is the client's default cap in nanoTON per million tokens,
 	// commission included, compared with the higher of an offer's prompt
@@ -112,9 +116,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.Attester == nil {
 		c.Attester = attest.NoneAttester()
-	}
-	if c.CommissionPercent == 0 {
-		c.CommissionPercent = 5
 	}
 	if c.ChannelDeposit == nil || c.ChannelDeposit.Sign() <= 0 {
 		c.ChannelDeposit = big.NewInt(10_000_000_000)

@@ -296,8 +296,8 @@ func (c *Config) validateMarket(bad reporter) {
 			}
 		}
 	}
-	if m.FeePercent < 0 || m.FeePercent > 50 {
-		bad("market.fee_percent", "%d is out of range (use 0 to 50)", m.FeePercent)
+	if m.FeePercent < 1 || m.FeePercent > 50 {
+		bad("market.fee_percent", "%d is out of range (use 1 to 50)", m.FeePercent)
 	}
 	if m.NumberPriceTON < 1 || m.NumberPriceTON > 1_000_000 {
 		bad("market.number_price_ton", "%d is out of range (use 1 to 1000000)", m.NumberPriceTON)

@@ -184,7 +184,7 @@ func keyDoc(key string) string {
 	case "market.registry":
 		return "Wallet address of the network's registry, which mints usernames and\nnumbers and receives fees. A node whose wallet is this address is the\nregistry. Empty: the node hosting the emulated chain (ton.emu_host) is\nthe registry; on other nodes the market stays off."
 	case "market.fee_percent":
-		return "Network fee on auction proceeds, percent (0 to 50). Used by the registry\nwhen it deploys the collection."
+		return "Network fee on auction proceeds, percent (1 to 50). Used by the registry\nwhen it deploys the collection."
 	case "market.number_price_ton":
 		return "Fixed price of a random +888 number in whole TON. Used by the registry\nwhen it deploys the collection."
 	case "market.code_ttl":

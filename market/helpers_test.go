@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
@@ -62,7 +61,7 @@ type mcluster struct {
 	t     *testing.T
 	nodes []*mnode
 	coll  onchain.Collection
-	host  peer.ID
+	host  *peers.Peer
 }
 
 func testMarketConfig(coll onchain.Collection, registry bool) Config {
@@ -72,7 +71,7 @@ func testMarketConfig(coll onchain.Collection, registry bool) Config {
 func startCluster(t *testing.T, n int) *mcluster {
 	t.Helper()
 	ps := peers.Start(t, n)
-	c := &mcluster{t: t, host: ps[0].Net.ID()}
+	c := &mcluster{t: t, host: ps[0]}
 	reg, err := ps[0].Identity.WalletAddress(identity.V5R1, identity.Emu)
 	if err != nil {
 		t.Fatal(err)
@@ -99,22 +98,14 @@ func startCluster(t *testing.T, n int) *mcluster {
 func (c *mcluster) startNode(p *peers.Peer, host bool) *mnode {
 	t := c.t
 	t.Helper()
-	cfg := ledgersvc.Config{Network: identity.Emu, EmuHost: host, DepositPoll: time.Hour}
-	if host {
-		cfg.FaucetMax = tons(10_000)
-	} else {
-		cfg.EmuPeer = c.host
-	}
-	ls, err := ledgersvc.New(p.Store, p.Net, p.Identity, cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ls.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := ls.WaitReady(ctx); err != nil {
+	hostPeer := c.host
+	if host {
+		hostPeer = p
+	}
+	ls, err := p.StartLedger(ctx, hostPeer, nil, testLogger())
+	if err != nil {
 		t.Fatal(err)
 	}
 	n := &mnode{peer: p, ledger: &recLedger{Service: ls}}

@@ -15,7 +15,6 @@ import (
 	"github.com/tonmesh/tonmesh/compute/backend"
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
-	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
 // fixtureModel is the model the fixture serves.
@@ -110,26 +109,11 @@ func start(ctx context.Context, c config, dir string, prog interface{ Printf(str
 	pays := make([]compute.Payments, len(ps))
 	if c.Payments {
 		for i, p := range ps {
-			cfg := ledgersvc.Config{Network: identity.Emu, DepositPoll: time.Hour}
-			if i == 0 {
-				cfg.EmuHost, cfg.FaucetMax = true, big.NewInt(1_000_000_000_000)
-			} else {
-				cfg.EmuPeer = ps[0].Net.ID()
-			}
-			l, err := ledgersvc.New(p.Store, p.Net, p.Identity, cfg, log)
+			l, err := p.StartLedger(ctx, ps[0], big.NewInt(100_000_000_000), log)
 			if err != nil {
 				return b, err
 			}
-			if err := l.Start(ctx); err != nil {
-				return b, err
-			}
 			b.ledgers = append(b.ledgers, l)
-			if err := l.WaitReady(ctx); err != nil {
-				return b, err
-			}
-			if err := l.Faucet(ctx, big.NewInt(100_000_000_000)); err != nil {
-				return b, fmt.Errorf("fund peer %d: %w", i, err)
-			}
 			pays[i] = l
 		}
 		prog.Printf("ledgers ready on the emulated chain")
@@ -138,7 +122,7 @@ func start(ctx context.Context, c config, dir string, prog interface{ Printf(str
 		ChannelDeposit: big.NewInt(50_000_000_000)}
 	roles := []func(*compute.Config){
 		func(*compute.Config) {},
-		func(cfg *compute.Config) { cfg.Proxy = true },
+		func(cfg *compute.Config) { cfg.Proxy, cfg.CommissionPercent = true, compute.DefaultCommissionPercent },
 		func(cfg *compute.Config) {
 			cfg.Worker, cfg.Backend, cfg.Concurrency = true, backend.NewOpenAI(b.fixture.URL, ""), 1024
 			cfg.PricePrompt, cfg.PriceCompletion = big.NewInt(20_000_000), big.NewInt(20_000_000)
