@@ -42,6 +42,9 @@ func (s *Service) reconcile(ctx context.Context, asset onchain.Asset) error {
 	}
 	a = s.auctionLocked(asset, item)
 	res := s.applyChainLocked(a, it, now)
+	if res == nil && a.result != nil && a.result.Sold && a.result.Price == nil {
+		res = a.result // its price was not found last time: look again
+	}
 	var check []*pendingBid
 	for _, p := range a.pending {
 		if now.Sub(p.at) > pendingGrace {
@@ -130,10 +133,13 @@ func (s *Service) deadOrders(ctx context.Context, ps []*pendingBid) map[*pending
 // finish completes a finished auction's result (the price, from the
 // item's settling transaction) and journals it on the seller's and the
 // winner's node.
+// res is already a's visible result: it is only written under s.mu.
 func (s *Service) finish(ctx context.Context, a *auction, res *Result) {
 	if res.Sold {
 		if price, fee, err := s.settledPrice(ctx, a.item); err == nil {
+			s.mu.Lock()
 			res.Price, res.Fee = price, fee
+			s.mu.Unlock()
 		} else {
 			s.log.Warn("settled auction: price not found on chain", "asset", a.asset, "err", err)
 		}
