@@ -26,6 +26,10 @@ import (
 	"github.com/tonmesh/tonmesh/vault/share"
 )
 
+// This file turns the config of the vault, compute and market sections into
+// each service's own Config and builds the service. Durations were checked
+// by config.Validate, so their parse errors are ignored here.
+
 // service is what node starts after the ledger and stops before it.
 type service interface {
 	Start(ctx context.Context) error
@@ -49,10 +53,6 @@ func marketOff() http.Handler {
 			"the market is off on this node: set market.registry in config.toml to the registry's wallet address (on a testnet: node1's)")
 	})
 }
-
-// This file turns the config of the vault, compute and market sections into
-// each service's own Config and builds the service. Durations were checked
-// by config.Validate, so their parse errors are ignored here.
 
 func tons(n int) *big.Int {
 	return new(big.Int).Mul(big.NewInt(int64(n)), big.NewInt(wallet.NanoPerTON))
