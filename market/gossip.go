@@ -13,6 +13,7 @@ import (
 
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/market/onchain"
+	"github.com/tonmesh/tonmesh/p2p"
 )
 
 // chainCheckTimeout bounds the chain reads a validator may make.
@@ -217,7 +218,8 @@ func (s *Service) ensureAuction(ctx context.Context, asset onchain.Asset, item *
 	defer cancel()
 	it, err := s.readItem(cctx, asset)
 	if err != nil {
-		return err
+		// Not the sender's fault: drop the bid here without penalty.
+		return fmt.Errorf("%w: cannot check the bid against the chain now: %w", p2p.ErrIgnore, err)
 	}
 	if it.Auction == nil {
 		return fmt.Errorf("%s has no running auction on chain", asset)

@@ -45,9 +45,15 @@ type TopicSpec struct {
 	MaxAge time.Duration
 	// Validate checks the payload's schema and meaning (required). from is
 	// the message's origin, whose signature GossipSub has already verified.
-	// An error rejects the message and scores down the peer that sent it.
+	// An error rejects the message and scores down the peer that sent it;
+	// an error wrapping ErrIgnore drops it without penalty (an honest
+	// message that is merely stale or cannot be checked now).
 	Validate func(ctx context.Context, from peer.ID, payload []byte) error
 }
+
+// ErrIgnore, wrapped by a TopicSpec.Validate error, drops the message
+// without scoring its sender down and without passing it on.
+var ErrIgnore = errors.New("p2p: message ignored")
 
 // Message is a validated gossip message.
 type Message struct {
@@ -163,6 +169,9 @@ func (t *Topic) check(ctx context.Context, msg *pubsub.Message) (envelope, strin
 		return envelope{}, resultIgnored, fmt.Errorf("message is older than %v", t.spec.MaxAge)
 	}
 	if err := t.spec.Validate(ctx, msg.GetFrom(), env.Payload); err != nil {
+		if errors.Is(err, ErrIgnore) {
+			return envelope{}, resultIgnored, err
+		}
 		return envelope{}, resultRejected, fmt.Errorf("schema: %w", err)
 	}
 	return env, resultAccepted, nil

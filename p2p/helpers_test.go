@@ -89,6 +89,9 @@ func pollUntil(ctx context.Context, t *testing.T, what string, cond func() error
 }
 
 func okPayload(_ context.Context, _ peer.ID, p []byte) error {
+	if bytes.HasPrefix(p, []byte("stale:")) {
+		return fmt.Errorf("%w: stale", ErrIgnore)
+	}
 	if !bytes.HasPrefix(p, []byte("msg:")) {
 		return errors.New(`payload must start with "msg:"`)
 	}

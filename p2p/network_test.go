@@ -54,6 +54,7 @@ func TestNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	t.Run("ignored gossip", func(t *testing.T) { testIgnoredGossip(ctx, t, nodes, topics, deliveries, atk) })
 	t.Run("malformed gossip", func(t *testing.T) { testMalformedGossip(ctx, t, nodes, topics, deliveries, atk) })
 	t.Run("records", func(t *testing.T) { testRecords(ctx, t, nodes) })
 	t.Run("forged records", func(t *testing.T) { testForgedRecords(ctx, t, nodes, atk) })
@@ -122,6 +123,42 @@ func testGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*
 	}
 }
 
+// testIgnoredGossip: a well-formed message its validator ignores (ErrIgnore)
+// is dropped everywhere without scoring its sender down.
+func testIgnoredGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, in <-chan delivery, atk *attacker) {
+	raw, err := atk.pubsub.Join(testTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	pollUntil(ctx, t, "attacker sees every node on the topic", func() error {
+		if got := len(raw.ListPeers()); got < len(nodes) {
+			return fmt.Errorf("%d topic peers", got)
+		}
+		return nil
+	})
+	ignoredBefore := make([]float64, len(nodes))
+	for i, n := range nodes {
+		ignoredBefore[i] = counterValue(t, n.metrics.gossip.WithLabelValues(testTopic, resultIgnored))
+	}
+	if err := raw.Publish(ctx, encodeEnvelope(time.Now(), []byte("stale:old news"))); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes {
+		pollUntil(ctx, t, fmt.Sprintf("node %d ignores the message", i), func() error {
+			if got := counterValue(t, n.metrics.gossip.WithLabelValues(testTopic, resultIgnored)); got <= ignoredBefore[i] {
+				return errors.New("not ignored yet")
+			}
+			return nil
+		})
+		if s := n.PeerScore(atk.host.ID()); s < 0 {
+			t.Errorf("node %d scored the sender of an ignored message down to %v", i, s)
+		}
+	}
+	// Nobody delivers it: the next delivery everywhere is the marker.
+	publishUntilAll(ctx, t, topics[0], nodes[0].ID(), "msg:ignore-marker", len(nodes), in, "msg:hello", "msg:marker")
+}
+
 func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, topics []*Topic, in <-chan delivery, atk *attacker) {
 	raw, err := atk.pubsub.Join(testTopic)
 	if err != nil {
@@ -157,7 +194,7 @@ func testMalformedGossip(ctx context.Context, t *testing.T, nodes []*testNode, t
 	}
 	// Every receiver has rejected it, so nobody can deliver it: until the
 	// marker arrives, each node may deliver only leftover hellos.
-	publishUntilAll(ctx, t, topics[0], nodes[0].ID(), "msg:marker", len(nodes), in, "msg:hello")
+	publishUntilAll(ctx, t, topics[0], nodes[0].ID(), "msg:marker", len(nodes), in, "msg:hello", "msg:ignore-marker")
 }
 
 func testRecords(ctx context.Context, t *testing.T, nodes []*testNode) {
