@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
@@ -76,15 +77,24 @@ func ParseTTL(s string) (time.Duration, error) {
 	return d, checkTTL(d)
 }
 
-// resolvePeer reads a recipient: a peer ID, or a TON wallet address looked
-// up in the wallet → peer directory.
+// resolvePeer reads a recipient: a peer ID, a TON wallet address, or a
+// name (@username, +888 number) whose owner's wallet the market resolves;
+// a wallet is looked up in the wallet → peer directory.
 func (s *Service) resolvePeer(ctx context.Context, field, v string) (peer.ID, error) {
 	if p, err := peer.Decode(v); err == nil {
 		return p, nil
 	}
-	addr, err := wallet.ParseAddress(v)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %q is neither a peer ID nor a TON address (the other side's `tonmesh id` shows both)", ErrBadRequest, field, v)
+	var addr *address.Address
+	var err error
+	if strings.HasPrefix(v, "@") || strings.HasPrefix(v, "+") {
+		if s.cfg.ResolveName == nil {
+			return "", fmt.Errorf("%w: %s: %q is a name, and names need the market, which is off on this node (set market.registry)", ErrBadRequest, field, v)
+		}
+		if addr, err = s.cfg.ResolveName(ctx, v); err != nil {
+			return "", fmt.Errorf("%w: %s: %w", ErrBadRequest, field, err)
+		}
+	} else if addr, err = wallet.ParseAddress(v); err != nil {
+		return "", fmt.Errorf("%w: %s: %q is neither a peer ID, a TON address nor a @username or +888 number (the other side's `tonmesh id` shows the first two)", ErrBadRequest, field, v)
 	}
 	p, err := directory.Lookup(ctx, s.net, addr)
 	if err != nil {

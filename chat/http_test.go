@@ -2,10 +2,14 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
 )
@@ -106,5 +110,26 @@ func TestParseTTL(t *testing.T) {
 		if _, err := ParseTTL(in); err == nil {
 			t.Errorf("ParseTTL(%q) accepted", in)
 		}
+	}
+}
+
+// Names (@username, +888 number) are recipients only through the market's
+// resolver, and its errors come back as bad requests that say why.
+func TestResolveNames(t *testing.T) {
+	ctx := context.Background()
+	s := &Service{}
+	if _, err := s.resolvePeer(ctx, "to", "@alice"); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "market.registry") {
+		t.Fatalf("a name without a resolver: %v", err)
+	}
+	asked := ""
+	s.cfg.ResolveName = func(_ context.Context, name string) (*address.Address, error) {
+		asked = name
+		return nil, errors.New("+888 0000 0001 is not minted: nobody owns it")
+	}
+	if _, err := s.resolvePeer(ctx, "to", "+888 0000 0001"); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "not minted") || asked != "+888 0000 0001" {
+		t.Fatalf("an unowned number: %v (resolver asked for %q)", err, asked)
+	}
+	if _, err := s.resolvePeer(ctx, "to", "nobody"); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "@username") {
+		t.Fatalf("garbage: %v", err)
 	}
 }

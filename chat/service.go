@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/p2p"
@@ -60,6 +61,10 @@ type Config struct {
 	Holder HolderLimits
 	// Metrics, if set, receives the service's counters.
 	Metrics prometheus.Registerer
+	// ResolveName, if set, turns a name (@username or +888 number) into
+	// its owner's wallet address, so that names can be recipients. The node
+	// sets it to the market's on-chain lookup.
+	ResolveName func(ctx context.Context, name string) (*address.Address, error)
 }
 
 // HolderLimits bound what a node holds in mailboxes for other peers.

@@ -156,6 +156,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	o.chat.Metrics = n.reg
+	o.chat.ResolveName = n.ownerOf
 	if n.chat, err = chat.New(n.store, n.net, n.id, o.chat, n.log.With("service", "chat")); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

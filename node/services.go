@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/chat"
 	"github.com/tonmesh/tonmesh/compute"
@@ -206,6 +208,26 @@ func (n *Node) newMarket() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
+}
+
+// ownerOf resolves a username or +888 number to its owner's wallet on
+// chain, for chat recipients.
+func (n *Node) ownerOf(ctx context.Context, name string) (*address.Address, error) {
+	if n.market == nil {
+		return nil, errors.New("names need the market, which is off on this node (set market.registry)")
+	}
+	a, err := onchain.ParseAsset(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := n.market.Show(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Minted || info.Owner == "" {
+		return nil, fmt.Errorf("%s is not minted: nobody owns it", a)
+	}
+	return wallet.ParseAddress(info.Owner)
 }
 
 // chatMessenger lets the market notify an asset's owner through chat, which

@@ -269,6 +269,11 @@ func checkMarket(t *testing.T, m *testnet.Manifest) {
 	requireCleanFailure(t, "a username too short", res, "5")
 	res = binharness.Run(t, nil, "--home", bidder1.Home, "compute", "infer", "Once")
 	requireCleanFailure(t, "infer without a model", res, "model")
+	// The number's owner is reachable in chat by the number.
+	cli(t, bidder1, nil, "chat", "send", bought.Asset, "is this number for sale?")
+	waitCLI(t, "the owner to get a message sent to the number", func() bool {
+		return strings.Contains(cli(t, seller, nil, "chat", "read", bidder1.PeerID), "is this number for sale?")
+	})
 	var resolved struct {
 		Asset struct {
 			Owner string `json:"owner"`
