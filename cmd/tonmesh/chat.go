@@ -23,7 +23,8 @@ func newChatCmd(g *globalFlags) *cobra.Command {
 		Use:   "chat",
 		Short: "End-to-end encrypted messages to peer IDs or TON addresses, with timers",
 		Long: `chat sends end-to-end encrypted messages to another tonmesh identity, named by
-its peer ID or its TON wallet address (` + "`tonmesh id`" + ` shows both). Sessions start with an X3DH key agreement
+its peer ID or its TON wallet address (` + "`tonmesh id`" + ` shows both), or by a
+@username or +888 number it owns (resolved on chain through the market). Sessions start with an X3DH key agreement
 against the recipient's signed prekey (published in the DHT) and continue with a
 double ratchet, so a stolen current key reveals no past message.
 
@@ -45,7 +46,7 @@ func newChatSendCmd(g *globalFlags) *cobra.Command {
 	var ttl time.Duration
 	cmd := &cobra.Command{
 		Use:   "send TO TEXT",
-		Short: "Send TEXT to the identity TO (a peer ID)",
+		Short: "Send TEXT to TO (a peer ID, TON address, @username or +888 number)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.chatClient()
