@@ -194,6 +194,20 @@ func checkPassport(t *testing.T, dir string, user, service testnet.NodeInfo) {
 		t.Fatalf("passport show: data %v, scan of %d bytes (want %d, identical)", shown.Data, len(shown.FrontSide.Bytes), len(scan))
 	}
 
+	var holders []struct {
+		Peer      string `json:"peer"`
+		Reachable bool   `json:"reachable"`
+	}
+	cli(t, user, &holders, "passport", "holders", "passport", "--json")
+	if len(holders) != list[0].N {
+		t.Fatalf("passport holders: %+v, want %d shards", holders, list[0].N)
+	}
+	for _, h := range holders {
+		if !h.Reachable || h.Peer == user.PeerID {
+			t.Fatalf("passport holders: %+v (every shard on another, reachable peer)", holders)
+		}
+	}
+
 	pub, priv := writeRSAKeys(t, dir)
 	var req struct {
 		ID        string `json:"id"`
@@ -225,6 +239,14 @@ func checkPassport(t *testing.T, dir string, user, service testnet.NodeInfo) {
 		got[0].Elements[0].Data["first_name"] != "Ada" {
 		t.Fatalf("the service decrypted %+v, want exactly personal_details", got)
 	}
+
+	cli(t, user, nil, "passport", "delete", "passport")
+	cli(t, user, &list, "passport", "list", "--json")
+	if len(list) != 1 || list[0].Type != "personal_details" {
+		t.Fatalf("passport list after delete: %+v", list)
+	}
+	res = binharness.Run(t, nil, "--home", user.Home, "passport", "show", "passport")
+	requireCleanFailure(t, "show a deleted element", res, "passport")
 }
 
 func checkMarket(t *testing.T, m *testnet.Manifest) {
