@@ -291,6 +291,21 @@ func checkMarket(t *testing.T, m *testnet.Manifest) {
 	requireCleanFailure(t, "a username too short", res, "5")
 	res = binharness.Run(t, nil, "--home", bidder1.Home, "compute", "infer", "Once")
 	requireCleanFailure(t, "infer without a model", res, "model")
+	// Usernames are minted by the registry (node1) only.
+	res = binharness.Run(t, nil, "--home", seller.Home, "market", "mint", "@e2e_user")
+	requireCleanFailure(t, "mint by a node that is not the registry", res, "registry")
+	cli(t, m.Nodes[0], nil, "market", "mint", "@E2E_user", "--owner", seller.Address)
+	var owner struct {
+		Asset struct {
+			Asset string `json:"asset"`
+			Owner string `json:"owner"`
+		} `json:"asset"`
+	}
+	cli(t, bidder2, &owner, "market", "resolve", "@e2e_user", "--json")
+	if owner.Asset.Asset != "@e2e_user" || owner.Asset.Owner != seller.Address {
+		t.Fatalf("resolve @e2e_user: %+v, want owned by %s", owner, seller.Address)
+	}
+
 	// The number's owner is reachable in chat by the number.
 	cli(t, bidder1, nil, "chat", "send", bought.Asset, "is this number for sale?")
 	waitCLI(t, "the owner to get a message sent to the number", func() bool {
