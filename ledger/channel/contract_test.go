@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 	"github.com/xssnick/tonutils-go/tvm/cell"
 )
 
@@ -22,7 +23,7 @@ func TestOpenTopUpAndGetters(t *testing.T) {
 	p := h.newParty(t, 42, 90*time.Second)
 	h.open(t, p, tons(5))
 
-	acct, err := h.chain.Account(ctx, p.addr)
+	acct, err := h.Chain.Account(ctx, p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +47,12 @@ func TestOpenTopUpAndGetters(t *testing.T) {
 		"get_timeout":    big.NewInt(90),
 		"get_payer_key":  new(big.Int).SetBytes(p.params.PayerKey),
 	} {
-		res, err := h.chain.RunGetMethod(ctx, p.addr, method)
+		res, err := h.Chain.RunGetMethod(ctx, p.addr, method)
 		if err != nil || len(res) != 1 || res[0].(*big.Int).Cmp(want) != 0 {
 			t.Fatalf("%s = %v, %v; want %s", method, res, err, want)
 		}
 	}
-	res, err := h.chain.RunGetMethod(ctx, p.addr, "get_payee")
+	res, err := h.Chain.RunGetMethod(ctx, p.addr, "get_payee")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestOpenTopUpAndGetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx := h.follow(t, h.send(t, p.payer, m), 0); !tx.Success {
+	if tx := h.FollowOut(t, h.send(t, p.payer, m), 0); !tx.Success {
 		t.Fatalf("top-up failed: exit %d", tx.ExitCode)
 	}
 	if st := h.state(t, p.addr); st.Deposited.Cmp(tons(7)) != 0 {
@@ -83,7 +84,7 @@ func TestOpenTopUpAndGetters(t *testing.T) {
 	// A plain comment is accepted and adds to the fee reserve only.
 	comment := CloseMessage(p.addr, 5)
 	comment.Body = cell.BeginCell().MustStoreUInt(0, 32).MustStoreStringSnake("hi").EndCell()
-	if tx := h.follow(t, h.send(t, p.payee, comment), 0); !tx.Success {
+	if tx := h.FollowOut(t, h.send(t, p.payee, comment), 0); !tx.Success {
 		t.Fatalf("comment refused: exit %d", tx.ExitCode)
 	}
 	if st := h.state(t, p.addr); st.Deposited.Cmp(tons(7)) != 0 {
@@ -101,7 +102,7 @@ func TestRedeemRules(t *testing.T) {
 
 	// The payee redeems 1 TON.
 	v1 := p.voucher(t, tons(1))
-	ctx := h.follow(t, h.send(t, p.payee, redeemMsg(t, v1)), 0)
+	ctx := h.FollowOut(t, h.send(t, p.payee, redeemMsg(t, v1)), 0)
 	if !ctx.Success || len(ctx.Out) != 1 {
 		t.Fatalf("redeem failed: exit %d", ctx.ExitCode)
 	}
@@ -162,7 +163,7 @@ func TestRedeemRules(t *testing.T) {
 	// Anyone may redeem: a third party (here the other channel's payer)
 	// submits the payee's voucher; the payout still goes to the payee.
 	v5 := p.voucher(t, tons(5))
-	ctx = h.follow(t, h.send(t, other.payer, redeemMsg(t, v5)), 0)
+	ctx = h.FollowOut(t, h.send(t, other.payer, redeemMsg(t, v5)), 0)
 	if !ctx.Success {
 		t.Fatalf("third-party redeem failed: exit %d", ctx.ExitCode)
 	}
@@ -181,7 +182,7 @@ func checkPayout(t testing.TB, ctx *ton.Transaction, p *party, diff *big.Int) {
 	if out.Dst.StringRaw() != p.payee.addr.StringRaw() || out.Bounce {
 		t.Fatalf("payout to %s (bounce %v), want non-bounceable to the payee %s", out.Dst, out.Bounce, p.payee.addr)
 	}
-	if op := opOf(out.Body); op != OpPayout {
+	if op := emutest.OpOf(out.Body); op != OpPayout {
 		t.Fatalf("payout op %#x, want %#x", op, OpPayout)
 	}
 	// The channel's balance drops by exactly diff plus its own storage
@@ -207,7 +208,7 @@ func TestCloseTimeout(t *testing.T) {
 	h.refused(t, p.payee, p.addr, FinalizeMessage(p.addr, 1), ExitNotClosing)
 	// Only the payer closes.
 	h.refused(t, p.payee, p.addr, CloseMessage(p.addr, 1), ExitNotPayer)
-	closeTx := h.follow(t, h.send(t, p.payer, CloseMessage(p.addr, 2)), 0)
+	closeTx := h.FollowOut(t, h.send(t, p.payer, CloseMessage(p.addr, 2)), 0)
 	if !closeTx.Success {
 		t.Fatalf("close failed: exit %d", closeTx.ExitCode)
 	}
@@ -221,18 +222,18 @@ func TestCloseTimeout(t *testing.T) {
 	h.refused(t, p.payee, p.addr, FinalizeMessage(p.addr, 5), ExitTooEarly)
 
 	// One second before the deadline the payee still redeems.
-	h.advance(time.Hour - time.Second)
-	if tx := h.follow(t, h.send(t, p.payee, redeemMsg(t, p.voucher(t, tons(2)))), 0); !tx.Success {
+	h.Advance(time.Hour - time.Second)
+	if tx := h.FollowOut(t, h.send(t, p.payee, redeemMsg(t, p.voucher(t, tons(2)))), 0); !tx.Success {
 		t.Fatalf("redeem inside the timeout failed: exit %d", tx.ExitCode)
 	}
 	h.refused(t, p.payer, p.addr, FinalizeMessage(p.addr, 6), ExitTooEarly)
 	// At the deadline redeeming is over and finalizing is open to anyone.
-	h.advance(time.Second)
+	h.Advance(time.Second)
 	h.refused(t, p.payee, p.addr, redeemMsg(t, p.voucher(t, tons(3))), ExitExpired)
 
 	before := h.state(t, p.addr)
 	stranger := h.newWallet(t, tons(1))
-	fin := h.follow(t, h.send(t, stranger, FinalizeMessage(p.addr, 7)), 0)
+	fin := h.FollowOut(t, h.send(t, stranger, FinalizeMessage(p.addr, 7)), 0)
 	if !fin.Success || len(fin.Out) != 1 {
 		t.Fatalf("finalize failed: exit %d", fin.ExitCode)
 	}
@@ -247,14 +248,14 @@ func TestCloseTimeout(t *testing.T) {
 	if refund.Value.Cmp(want) != 0 {
 		t.Fatalf("refund %s, want balance %s + value %s - fees = %s", refund.Value, before.Balance, fin.In.Value, want)
 	}
-	acct, err := h.chain.Account(context.Background(), p.addr)
+	acct, err := h.Chain.Account(context.Background(), p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if acct.Status == ton.StatusActive || acct.Balance.Sign() != 0 {
 		t.Fatalf("channel after finalize: %s with %s nanoTON, want destroyed", acct.Status, acct.Balance)
 	}
-	if _, err := ReadState(context.Background(), h.chain, p.addr); !errors.Is(err, ton.ErrNotActive) {
+	if _, err := ReadState(context.Background(), h.Chain, p.addr); !errors.Is(err, ton.ErrNotActive) {
 		t.Fatalf("ReadState of a finalized channel: %v, want ton.ErrNotActive", err)
 	}
 }

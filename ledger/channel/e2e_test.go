@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 )
 
 func fees(txs ...*ton.Transaction) *big.Int {
@@ -30,7 +31,7 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	p := h.newParty(t, 9, 10*time.Minute)
-	payerStart, payeeStart := h.balance(t, p.payer.addr), h.balance(t, p.payee.addr)
+	payerStart, payeeStart := h.Balance(t, p.payer.addr), h.Balance(t, p.payee.addr)
 	deposit := tons(10)
 
 	m, err := p.params.OpenMessage(1, deposit)
@@ -38,7 +39,7 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 		t.Fatal(err)
 	}
 	openW := h.send(t, p.payer, m)
-	openC := h.follow(t, openW, 0)
+	openC := h.FollowOut(t, openW, 0)
 	if !openC.Success {
 		t.Fatalf("open: exit %d", openC.ExitCode)
 	}
@@ -50,7 +51,7 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 	if _, err := payee.Track(ctx, p.params, new(big.Int)); err != nil {
 		t.Fatal(err)
 	}
-	if err := payee.Sync(ctx, h.chain, p.addr); err != nil {
+	if err := payee.Sync(ctx, h.Chain, p.addr); err != nil {
 		t.Fatal(err)
 	}
 	step := big.NewInt(7_000_000)
@@ -74,29 +75,29 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 	// On chain: the payee redeems the last voucher; the payer closes,
 	// waits out the timeout and finalizes.
 	redeemW := h.send(t, p.payee, redeemMsg(t, last))
-	redeemC := h.follow(t, redeemW, 0)
+	redeemC := h.FollowOut(t, redeemW, 0)
 	if !redeemC.Success {
 		t.Fatalf("redeem: exit %d", redeemC.ExitCode)
 	}
 	checkPayout(t, redeemC, p, cum)
 	payout := redeemC.Out[0]
-	payoutRecv := h.follow(t, redeemC, 0)
+	payoutRecv := h.FollowOut(t, redeemC, 0)
 
 	closeW := h.send(t, p.payer, CloseMessage(p.addr, 2))
-	closeC := h.follow(t, closeW, 0)
-	h.advance(10 * time.Minute)
+	closeC := h.FollowOut(t, closeW, 0)
+	h.Advance(10 * time.Minute)
 	finW := h.send(t, p.payer, FinalizeMessage(p.addr, 3))
-	finC := h.follow(t, finW, 0)
+	finC := h.FollowOut(t, finW, 0)
 	if !closeC.Success || !finC.Success {
 		t.Fatalf("close exit %d, finalize exit %d", closeC.ExitCode, finC.ExitCode)
 	}
 	refund := finC.Out[0]
-	refundRecv := h.follow(t, finC, 0)
-	if opOf(refund.Body) != OpRefund {
-		t.Fatalf("refund op %#x", opOf(refund.Body))
+	refundRecv := h.FollowOut(t, finC, 0)
+	if emutest.OpOf(refund.Body) != OpRefund {
+		t.Fatalf("refund op %#x", emutest.OpOf(refund.Body))
 	}
-	if h.balance(t, p.addr).Sign() != 0 {
-		t.Fatalf("channel keeps %s after finalize", h.balance(t, p.addr))
+	if h.Balance(t, p.addr).Sign() != 0 {
+		t.Fatalf("channel keeps %s after finalize", h.Balance(t, p.addr))
 	}
 
 	// redeemCost is what the redeem took from the channel's reserve beyond
@@ -110,7 +111,7 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 	// (paid from the redeem's value) and the payout's arrival.
 	payeeFees := fees(redeemW, payoutRecv)
 	payeeFees.Add(payeeFees, redeemC.TotalFees).Add(payeeFees, payout.FwdFee).Sub(payeeFees, redeemCost)
-	payeeGot := new(big.Int).Sub(h.balance(t, p.payee.addr), payeeStart)
+	payeeGot := new(big.Int).Sub(h.Balance(t, p.payee.addr), payeeStart)
 	if want := new(big.Int).Sub(cum, payeeFees); payeeGot.Cmp(want) != 0 {
 		t.Fatalf("payee gained %s, want cumulative %s - fees %s = %s", payeeGot, cum, payeeFees, want)
 	}
@@ -119,7 +120,7 @@ func TestChannelLifeToTheNanoTON(t *testing.T) {
 	// the redeem used.
 	payerFees := fees(openW, closeW, finW, openC, closeC, finC, refundRecv)
 	payerFees.Add(payerFees, redeemCost)
-	payerLost := new(big.Int).Sub(payerStart, h.balance(t, p.payer.addr))
+	payerLost := new(big.Int).Sub(payerStart, h.Balance(t, p.payer.addr))
 	if want := new(big.Int).Add(cum, payerFees); payerLost.Cmp(want) != 0 {
 		t.Fatalf("payer lost %s, want cumulative %s + fees %s = %s", payerLost, cum, payerFees, want)
 	}

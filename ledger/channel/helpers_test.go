@@ -6,13 +6,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"math/big"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 	"github.com/xssnick/tonutils-go/address"
 	"github.com/xssnick/tonutils-go/tlb"
 	"github.com/xssnick/tonutils-go/ton/wallet"
@@ -25,38 +24,12 @@ func tons(n int64) *big.Int { return big.NewInt(n * nanoPerTON) }
 
 // harness is an emulated chain with a clock the test moves.
 type harness struct {
-	chain *emu.Chain
-	store *ledger.Store
-
-	mu  sync.Mutex
-	now time.Time
+	*emutest.Env
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	store, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	h := &harness{store: store, now: time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)}
-	h.chain, err = emu.New(store, emu.WithClock(h.clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	h.now = h.now.Add(d)
-	h.mu.Unlock()
+	return &harness{Env: emutest.New(t)}
 }
 
 // testWallet is a v5r1 wallet whose orders the test signs itself, with
@@ -89,7 +62,7 @@ func (h *harness) newWallet(t testing.TB, fund *big.Int) *testWallet {
 	}
 	addr.SetBounce(false)
 	addr.SetTestnetOnly(true)
-	if err := h.chain.Faucet(context.Background(), addr, fund); err != nil {
+	if err := h.Chain.Faucet(context.Background(), addr, fund); err != nil {
 		t.Fatal(err)
 	}
 	return &testWallet{key: key, addr: addr, init: init}
@@ -100,14 +73,14 @@ func (h *harness) newWallet(t testing.TB, fund *big.Int) *testWallet {
 func (h *harness) send(t testing.TB, w *testWallet, msgs ...*tlb.InternalMessage) *ton.Transaction {
 	t.Helper()
 	ctx := context.Background()
-	st, err := h.chain.Account(ctx, w.addr)
+	st, err := h.Chain.Account(ctx, w.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seqno uint64
 	var init *tlb.StateInit
 	if st.Status == ton.StatusActive {
-		res, err := h.chain.RunGetMethod(ctx, w.addr, "seqno")
+		res, err := h.Chain.RunGetMethod(ctx, w.addr, "seqno")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +100,7 @@ func (h *harness) send(t testing.TB, w *testWallet, msgs ...*tlb.InternalMessage
 	payload := cell.BeginCell().
 		MustStoreUInt(0x7369676e, 32).
 		MustStoreUInt(uint64(id.Serialized()), 32).
-		MustStoreUInt(uint64(h.clock().Add(time.Minute).Unix()), 32).
+		MustStoreUInt(uint64(h.Now().Add(time.Minute).Unix()), 32).
 		MustStoreUInt(seqno, 32).
 		MustStoreBuilder(actions)
 	sig := payload.EndCell().Sign(w.key)
@@ -136,63 +109,24 @@ func (h *harness) send(t testing.TB, w *testWallet, msgs ...*tlb.InternalMessage
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := h.chain.SendExternal(ctx, ext.ToBOC())
+	hash, err := h.Chain.SendExternal(ctx, ext.ToBOC())
 	if err != nil {
 		t.Fatalf("wallet order: %v", err)
 	}
-	tx := findByIn(h.history(t, w.addr), hash)
+	tx := emutest.FindByIn(h.History(t, w.addr), hash)
 	if tx == nil || !tx.Success || len(tx.Out) != len(msgs) {
 		t.Fatalf("wallet transaction for %x missing or failed: %+v", hash, tx)
 	}
 	return tx
 }
 
-// follow returns the transaction that out-message i of tx caused at its
-// destination.
-func (h *harness) follow(t testing.TB, tx *ton.Transaction, i int) *ton.Transaction {
-	t.Helper()
-	m := tx.Out[i]
-	got := findByIn(h.history(t, m.Dst), m.Hash)
-	if got == nil {
-		t.Fatalf("no transaction at %s for message %x", m.Dst, m.Hash)
-	}
-	return got
-}
-
-func (h *harness) history(t testing.TB, addr *address.Address) []*ton.Transaction {
-	t.Helper()
-	txs, err := h.chain.Transactions(context.Background(), addr, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return txs
-}
-
-func (h *harness) balance(t testing.TB, addr *address.Address) *big.Int {
-	t.Helper()
-	st, err := h.chain.Account(context.Background(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Balance
-}
-
 func (h *harness) state(t testing.TB, ch *address.Address) *State {
 	t.Helper()
-	st, err := ReadState(context.Background(), h.chain, ch)
+	st, err := ReadState(context.Background(), h.Chain, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
-}
-
-func findByIn(txs []*ton.Transaction, hash []byte) *ton.Transaction {
-	for _, tx := range txs {
-		if tx.In != nil && bytes.Equal(tx.In.Hash, hash) {
-			return tx
-		}
-	}
-	return nil
 }
 
 // delta is what tx did to its account's balance: the inbound value, less
@@ -222,7 +156,7 @@ func (h *harness) newParty(t testing.TB, id uint64, timeout time.Duration) *part
 		Payer:    payer.addr,
 		Payee:    payee.addr,
 		PayerKey: payer.key.Public().(ed25519.PublicKey),
-		GlobalID: h.chain.GlobalID(),
+		GlobalID: h.Chain.GlobalID(),
 		ID:       id,
 		Timeout:  timeout,
 	}
@@ -241,7 +175,7 @@ func (h *harness) open(t testing.TB, p *party, amount *big.Int) *ton.Transaction
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := h.follow(t, h.send(t, p.payer, m), 0)
+	ctx := h.FollowOut(t, h.send(t, p.payer, m), 0)
 	if !ctx.Success {
 		t.Fatalf("open failed with exit code %d", ctx.ExitCode)
 	}
@@ -270,18 +204,18 @@ func redeemMsg(t testing.TB, sv *SignedVoucher) *tlb.InternalMessage {
 // bounced the value back, and changed nothing it stores.
 func (h *harness) refused(t testing.TB, w *testWallet, ch *address.Address, msg *tlb.InternalMessage, code ExitCode) {
 	t.Helper()
-	before, err := h.chain.Account(context.Background(), ch)
+	before, err := h.Chain.Account(context.Background(), ch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := h.follow(t, h.send(t, w, msg), 0)
+	ctx := h.FollowOut(t, h.send(t, w, msg), 0)
 	if ctx.Success || ExitCode(ctx.ExitCode) != code {
 		t.Fatalf("channel answered success=%v exit %d, want refusal with exit %d", ctx.Success, ctx.ExitCode, code)
 	}
 	if !ctx.Bounced || len(ctx.Out) != 1 || !ctx.Out[0].Bounced || ctx.Out[0].Dst.StringRaw() != w.addr.StringRaw() {
 		t.Fatalf("refused message (exit %d) did not bounce back to the sender", code)
 	}
-	after, err := h.chain.Account(context.Background(), ch)
+	after, err := h.Chain.Account(context.Background(), ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,16 +225,3 @@ func (h *harness) refused(t testing.TB, w *testWallet, ch *address.Address, msg 
 }
 
 func tlbNano(n *big.Int) tlb.Coins { return tlb.FromNanoTON(n) }
-
-// opOf is the 32-bit op of a message body, or 0.
-func opOf(body *cell.Cell) uint32 {
-	if body == nil {
-		return 0
-	}
-	s, err := body.BeginParse()
-	if err != nil {
-		return 0
-	}
-	op, _ := s.LoadUInt(32)
-	return uint32(op)
-}

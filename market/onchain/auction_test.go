@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 	"github.com/xssnick/tonutils-go/address"
@@ -70,7 +71,7 @@ func (m *market) auction(t testing.TB) *Auction {
 // more than the fees a few messages leave behind).
 func (m *market) checkHeld(t testing.TB, leading *big.Int) {
 	t.Helper()
-	bal := m.balance(t, m.item)
+	bal := m.Balance(t, m.item)
 	extra := sub(bal, leading)
 	if extra.Cmp(big.NewInt(ItemReserve/2)) < 0 || extra.Cmp(big.NewInt(ItemReserve+10_000_000)) > 0 {
 		t.Fatalf("item holds %s with a leading bid of %s: %s beside it, want about the %d reserve", bal, leading, extra, ItemReserve)
@@ -118,7 +119,7 @@ func TestStartAuctionRules(t *testing.T) {
 	}
 
 	// A valid start: the state reads back; a second start is refused.
-	now := m.clock()
+	now := m.Now()
 	m.accepted(t, m.start(t, m.owner, AuctionParams{MinBid: tons(10), MaxBid: tons(100), StepPercent: 7, Duration: 24 * time.Hour, Extension: 30 * time.Minute}))
 	a := m.auction(t)
 	if !sameAddr(a.Seller, m.owner.Address()) || a.Leader != nil || a.LeadingBid.Sign() != 0 || a.Bids != 0 ||
@@ -142,14 +143,14 @@ func TestBidRules(t *testing.T) {
 	refused(t, m.bid(t, a, tons(10)), m.item, a.Address(), ExitNoAuction)
 	m.accepted(t, m.start(t, m.owner, AuctionParams{MinBid: tons(10), Duration: 24 * time.Hour}))
 
-	before := m.balance(t, a.Address())
+	before := m.Balance(t, a.Address())
 	txs := m.bid(t, a, sub(tons(10), nano(1)))
 	refused(t, txs, m.item, a.Address(), ExitBidTooLow)
 	var fees = new(big.Int)
 	for _, tx := range txs {
 		fees.Add(fees, spent(tx))
 	}
-	if lost := sub(before, m.balance(t, a.Address())); lost.Cmp(fees) > 0 {
+	if lost := sub(before, m.Balance(t, a.Address())); lost.Cmp(fees) > 0 {
 		t.Fatalf("a refused bid cost %s, more than the fees %s: not refunded", lost, fees)
 	}
 	refused(t, m.send(t, a, m.item, big.NewInt(BidGas), BidBody(1)), m.item, a.Address(), ExitBidTooLow)
@@ -172,11 +173,11 @@ func TestBidRules(t *testing.T) {
 		t.Fatalf("next minimum after 10 TON: Go %s, contract %s, want 11 TON", next, st.MinNextBid)
 	}
 	refused(t, m.bid(t, b, sub(next, nano(1))), m.item, b.Address(), ExitBidTooLow)
-	aBefore := m.balance(t, a.Address())
+	aBefore := m.Balance(t, a.Address())
 	txs = m.bid(t, b, next)
 	itx := m.accepted(t, txs)
 	checkOutbid(t, itx, a.Address(), tons(10))
-	if got, want := sub(m.balance(t, a.Address()), aBefore), sub(tons(10), at(t, txs[1:], a.Address()).TotalFees); got.Cmp(want) != 0 {
+	if got, want := sub(m.Balance(t, a.Address()), aBefore), sub(tons(10), at(t, txs[1:], a.Address()).TotalFees); got.Cmp(want) != 0 {
 		t.Fatalf("outbid bidder's balance rose by %s, want the bid less the receiving fee, %s", got, want)
 	}
 	m.checkHeld(t, tons(11))
@@ -205,7 +206,7 @@ func TestBidRules(t *testing.T) {
 func checkOutbid(t testing.TB, tx *ton.Transaction, who *address.Address, amount *big.Int) {
 	t.Helper()
 	for _, msg := range tx.Out {
-		if opOf(msg.Body) == OpOutbid {
+		if emutest.OpOf(msg.Body) == OpOutbid {
 			if !sameAddr(msg.Dst, who) || msg.Value.Cmp(amount) != 0 || msg.Bounce {
 				t.Fatalf("outbid refund of %s to %s (bounce %v), want exactly %s to %s", msg.Value, msg.Dst, msg.Bounce, amount, who)
 			}
@@ -220,28 +221,28 @@ func checkOutbid(t testing.TB, tx *ton.Transaction, who *address.Address, amount
 func TestAntiSnipingExtension(t *testing.T) {
 	m := newMarket(t)
 	a, b := m.newWallet(t, tons(100), identity.V5R1), m.newWallet(t, tons(100), identity.V5R1)
-	t0 := m.clock()
+	t0 := m.Now()
 	m.accepted(t, m.start(t, m.owner, AuctionParams{MinBid: tons(1), Duration: 2 * time.Hour, Extension: time.Hour}))
 
-	m.advance(30 * time.Minute)
+	m.Advance(30 * time.Minute)
 	m.accepted(t, m.bid(t, a, tons(1)))
 	if end := m.auction(t).End; !end.Equal(t0.Add(2 * time.Hour)) {
 		t.Fatalf("an early bid moved the end to %s", end)
 	}
-	m.advance(75 * time.Minute) // t0 + 1h45m: 15 minutes left
+	m.Advance(75 * time.Minute) // t0 + 1h45m: 15 minutes left
 	m.accepted(t, m.bid(t, b, tons(2)))
 	if end := m.auction(t).End; !end.Equal(t0.Add(2*time.Hour + 45*time.Minute)) {
 		t.Fatalf("a late bid moved the end to %s, want now + 1 h", end.Sub(t0))
 	}
-	m.advance(45 * time.Minute) // t0 + 2h30m: past the original end
+	m.Advance(45 * time.Minute) // t0 + 2h30m: past the original end
 	m.accepted(t, m.bid(t, a, tons(3)))
 	end := m.auction(t).End
 	if !end.Equal(t0.Add(3*time.Hour + 30*time.Minute)) {
 		t.Fatalf("end %s after a bid past the original end, want t0 + 3h30m", end.Sub(t0))
 	}
-	m.advance(end.Sub(m.clock()) - time.Second)
+	m.Advance(end.Sub(m.Now()) - time.Second)
 	refused(t, m.settle(t, b), m.item, b.Address(), ExitTooEarly)
-	m.advance(time.Second)
+	m.Advance(time.Second)
 	refused(t, m.bid(t, b, tons(10)), m.item, b.Address(), ExitAuctionEnded)
 	m.accepted(t, m.settle(t, b))
 	if it := m.readItem(t, m.asset); !sameAddr(it.Owner, a.Address()) || it.Auction != nil {
@@ -284,7 +285,7 @@ func TestBuyNow(t *testing.T) {
 	for _, op := range []uint32{OpRoyalty, OpProceeds} {
 		found := false
 		for _, msg := range itx.Out {
-			found = found || opOf(msg.Body) == op
+			found = found || emutest.OpOf(msg.Body) == op
 		}
 		if !found {
 			t.Fatalf("op %#x not sent by the bid's own transaction", op)
@@ -305,7 +306,7 @@ func TestSettle(t *testing.T) {
 
 	// No bids: the owner stays, the auction is cleared.
 	m.accepted(t, m.start(t, m.owner, AuctionParams{MinBid: tons(3), Duration: time.Hour}))
-	m.advance(time.Hour)
+	m.Advance(time.Hour)
 	m.accepted(t, m.settle(t, keeper))
 	if it := m.readItem(t, m.asset); !sameAddr(it.Owner, m.owner.Address()) || it.Auction != nil {
 		t.Fatalf("no-bid settle: owner %s auction %+v", it.Owner, it.Auction)
@@ -317,9 +318,9 @@ func TestSettle(t *testing.T) {
 	m.accepted(t, m.bid(t, a, bid))
 	refused(t, m.settle(t, keeper), m.item, keeper.Address(), ExitTooEarly)
 	refused(t, m.send(t, m.owner, m.item, big.NewInt(OpGas), CancelBody(1)), m.item, m.owner.Address(), ExitHasBids)
-	m.advance(time.Hour)
+	m.Advance(time.Hour)
 	refused(t, m.send(t, keeper, m.item, big.NewInt(OpGas-1), SettleBody(1)), m.item, keeper.Address(), ExitLowValue)
-	sellerBefore, keeperBefore := m.balance(t, m.owner.Address()), m.balance(t, keeper.Address())
+	sellerBefore, keeperBefore := m.Balance(t, m.owner.Address()), m.Balance(t, keeper.Address())
 	txs := m.settle(t, keeper)
 	m.accepted(t, txs)
 	m.checkPaid(t, txs, bid, DefaultFeePercent, m.owner.Address(), a.Address())
@@ -327,10 +328,10 @@ func TestSettle(t *testing.T) {
 		t.Fatal("the fee was not rounded down")
 	}
 	proceeds := sub(bid, nano(150_000_000))
-	if got, want := sub(m.balance(t, m.owner.Address()), sellerBefore), sub(proceeds, at(t, txs[1:], m.owner.Address()).TotalFees); got.Cmp(want) != 0 {
+	if got, want := sub(m.Balance(t, m.owner.Address()), sellerBefore), sub(proceeds, at(t, txs[1:], m.owner.Address()).TotalFees); got.Cmp(want) != 0 {
 		t.Fatalf("seller's balance rose by %s, want the proceeds less the receiving fee, %s", got, want)
 	}
-	if lost := sub(keeperBefore, m.balance(t, keeper.Address())); lost.Sign() <= 0 || lost.Cmp(big.NewInt(OpGas)) > 0 {
+	if lost := sub(keeperBefore, m.Balance(t, keeper.Address())); lost.Sign() <= 0 || lost.Cmp(big.NewInt(OpGas)) > 0 {
 		t.Fatalf("settling cost the caller %s, want only fees below OpGas", lost)
 	}
 	// The winner relists; the old owner cannot.

@@ -6,13 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"math/big"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/ledger/ton"
-	"github.com/tonmesh/tonmesh/ledger/ton/emu"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 	"github.com/tonmesh/tonmesh/ledger/wallet"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 	"github.com/xssnick/tonutils-go/address"
@@ -39,29 +37,17 @@ func sub(x, y *big.Int) *big.Int { return new(big.Int).Sub(x, y) }
 // harness is an emulated chain with a clock the test moves, a registry
 // wallet and the deployed collection.
 type harness struct {
-	chain    *emu.Chain
+	*emutest.Env
 	registry *wallet.Wallet
 	coll     Collection
 	collAddr *address.Address
-
-	mu  sync.Mutex
-	now time.Time
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	store, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	h := &harness{now: time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)}
-	h.chain, err = emu.New(store, emu.WithClock(h.clock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{Env: emutest.New(t)}
 	h.registry = h.newWallet(t, tons(1000), identity.V5R1)
-	h.coll = Collection{Registry: h.registry.Address(), GlobalID: h.chain.GlobalID()}
+	h.coll = Collection{Registry: h.registry.Address(), GlobalID: h.Chain.GlobalID()}
 	init, err := h.coll.StateInit()
 	if err != nil {
 		t.Fatal(err)
@@ -73,22 +59,10 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatalf("deploy collection: %v", err)
 	}
-	if tx := h.follow(t, r.Sent[0]); !tx.Success {
+	if tx := h.Follow(t, r.Sent[0]); !tx.Success {
 		t.Fatalf("collection deploy failed: exit %d", tx.ExitCode)
 	}
 	return h
-}
-
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	h.now = h.now.Add(d)
-	h.mu.Unlock()
 }
 
 // newWallet is a real tonmesh wallet on the emulated chain, funded by the
@@ -106,11 +80,11 @@ func (h *harness) newWalletKey(t testing.TB, fund *big.Int, v identity.WalletVer
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wallet.New(h.chain, key, v, nil, wallet.WithClock(h.clock), wallet.WithPollInterval(time.Millisecond))
+	w, err := wallet.New(h.Chain, key, v, nil, wallet.WithClock(h.Now), wallet.WithPollInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.chain.Faucet(context.Background(), w.Address(), fund); err != nil {
+	if err := h.Chain.Faucet(context.Background(), w.Address(), fund); err != nil {
 		t.Fatal(err)
 	}
 	return w, key
@@ -130,7 +104,7 @@ func (h *harness) sendInit(t testing.TB, w *wallet.Wallet, to *address.Address, 
 	if err != nil {
 		t.Fatalf("send from %s: %v", w.Address(), err)
 	}
-	txs := h.history(t, w.Address())
+	txs := h.History(t, w.Address())
 	var first *ton.Transaction
 	for _, tx := range txs {
 		if tx.LT == r.TxLT {
@@ -140,56 +114,12 @@ func (h *harness) sendInit(t testing.TB, w *wallet.Wallet, to *address.Address, 
 	if first == nil {
 		t.Fatalf("wallet transaction lt %d not found", r.TxLT)
 	}
-	return h.cascade(t, first)
-}
-
-// cascade is tx and every transaction its messages caused, breadth first.
-func (h *harness) cascade(t testing.TB, tx *ton.Transaction) []*ton.Transaction {
-	t.Helper()
-	out := []*ton.Transaction{tx}
-	for i := 0; i < len(out); i++ {
-		for _, m := range out[i].Out {
-			if m.Kind == ton.Internal {
-				out = append(out, h.follow(t, m))
-			}
-		}
-	}
-	return out
-}
-
-// follow is the transaction message m caused at its destination.
-func (h *harness) follow(t testing.TB, m *ton.Message) *ton.Transaction {
-	t.Helper()
-	for _, tx := range h.history(t, m.Dst) {
-		if tx.In != nil && bytes.Equal(tx.In.Hash, m.Hash) {
-			return tx
-		}
-	}
-	t.Fatalf("no transaction at %s for message %x", m.Dst, m.Hash)
-	return nil
-}
-
-func (h *harness) history(t testing.TB, addr *address.Address) []*ton.Transaction {
-	t.Helper()
-	txs, err := h.chain.Transactions(context.Background(), addr, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return txs
-}
-
-func (h *harness) balance(t testing.TB, addr *address.Address) *big.Int {
-	t.Helper()
-	st, err := h.chain.Account(context.Background(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Balance
+	return h.Cascade(t, first)
 }
 
 func (h *harness) readItem(t testing.TB, a Asset) *Item {
 	t.Helper()
-	it, err := ReadItem(context.Background(), h.chain, h.coll, a)
+	it, err := ReadItem(context.Background(), h.Chain, h.coll, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +152,7 @@ func sentTo(txs []*ton.Transaction, addr *address.Address, op uint32) []*ton.Mes
 	var out []*ton.Message
 	for _, tx := range txs {
 		for _, m := range tx.Out {
-			if m.Dst != nil && sameAddr(m.Dst, addr) && opOf(m.Body) == op {
+			if m.Dst != nil && sameAddr(m.Dst, addr) && emutest.OpOf(m.Body) == op {
 				out = append(out, m)
 			}
 		}
@@ -232,19 +162,6 @@ func sentTo(txs []*ton.Transaction, addr *address.Address, op uint32) []*ton.Mes
 
 func sameAddr(a, b *address.Address) bool {
 	return a != nil && b != nil && a.Workchain() == b.Workchain() && bytes.Equal(a.Data(), b.Data())
-}
-
-// opOf is the 32-bit op of a message body, or 0.
-func opOf(body *cell.Cell) uint32 {
-	if body == nil {
-		return 0
-	}
-	s, err := body.BeginParse()
-	if err != nil {
-		return 0
-	}
-	op, _ := s.LoadUInt(32)
-	return uint32(op)
 }
 
 // spent is what tx cost its account beyond the value it sent: fees of the

@@ -8,6 +8,7 @@ import (
 
 	contract "github.com/tonmesh/tonmesh/contracts/market"
 	"github.com/tonmesh/tonmesh/ledger/ton"
+	"github.com/tonmesh/tonmesh/ledger/ton/emu/emutest"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
 
@@ -16,18 +17,18 @@ import (
 func TestCollectionDeployAndGetters(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	st, err := ReadCollection(ctx, h.chain, h.collAddr)
+	st, err := ReadCollection(ctx, h.Chain, h.collAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	itemCode, _ := contract.ItemCode()
-	if !sameAddr(st.Registry, h.registry.Address()) || st.GlobalID != h.chain.GlobalID() ||
+	if !sameAddr(st.Registry, h.registry.Address()) || st.GlobalID != h.Chain.GlobalID() ||
 		st.FeePercent != DefaultFeePercent || st.NumberPrice.Cmp(big.NewInt(DefaultNumberPriceNano)) != 0 ||
 		!bytes.Equal(st.ItemCodeHash, itemCode.Hash()) {
 		t.Fatalf("collection state %+v does not match its terms", st)
 	}
 	a := mustAsset(t, "@alice")
-	res, err := h.chain.RunGetMethod(ctx, h.collAddr, "get_nft_address_by_index", a.Index())
+	res, err := h.Chain.RunGetMethod(ctx, h.collAddr, "get_nft_address_by_index", a.Index())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestCollectionDeployAndGetters(t *testing.T) {
 	if it := h.readItem(t, a); it.Minted || it.Owner != nil || it.Auction != nil {
 		t.Fatalf("unminted item read as %+v", it)
 	}
-	if _, err := ReadCollection(ctx, h.chain, h.itemAddr(t, a)); err == nil {
+	if _, err := ReadCollection(ctx, h.Chain, h.itemAddr(t, a)); err == nil {
 		t.Fatal("ReadCollection of an undeployed address succeeded")
 	}
 }
@@ -64,9 +65,9 @@ func TestMintRules(t *testing.T) {
 		t.Fatalf("registry got %d excess messages after a mint, want 1", len(ex))
 	}
 	// The collection's balance is unchanged by a mint, bar its own storage fee.
-	before := h.balance(t, h.collAddr)
+	before := h.Balance(t, h.collAddr)
 	h.mint(t, mustAsset(t, "+888 0000 0001"), owner.Address())
-	if d := sub(before, h.balance(t, h.collAddr)); d.Sign() < 0 || d.Cmp(nano(100_000)) > 0 {
+	if d := sub(before, h.Balance(t, h.collAddr)); d.Sign() < 0 || d.Cmp(nano(100_000)) > 0 {
 		t.Fatalf("a mint changed the collection's balance by %s", d)
 	}
 
@@ -76,10 +77,10 @@ func TestMintRules(t *testing.T) {
 
 	// Duplicate: the item refuses, the registry is refunded all but fees,
 	// the owner stays.
-	regBefore := h.balance(t, h.registry.Address())
+	regBefore := h.Balance(t, h.registry.Address())
 	txs = h.send(t, h.registry, h.collAddr, tons(1), MintBody(3, a, mallory.Address()))
 	itx := at(t, txs, item)
-	if !itx.Success || len(itx.Out) != 1 || opOf(itx.Out[0].Body) != OpMintRefused {
+	if !itx.Success || len(itx.Out) != 1 || emutest.OpOf(itx.Out[0].Body) != OpMintRefused {
 		t.Fatalf("duplicate mint: item answered success=%v with %d messages", itx.Success, len(itx.Out))
 	}
 	refunds := sentTo(txs, h.registry.Address(), OpRefund)
@@ -90,7 +91,7 @@ func TestMintRules(t *testing.T) {
 	for _, tx := range txs {
 		fees.Add(fees, spent(tx))
 	}
-	if got := sub(regBefore, h.balance(t, h.registry.Address())); got.Cmp(fees) > 0 || got.Cmp(nano(MintGas)) > 0 {
+	if got := sub(regBefore, h.Balance(t, h.registry.Address())); got.Cmp(fees) > 0 || got.Cmp(nano(MintGas)) > 0 {
 		t.Fatalf("duplicate mint cost the registry %s, more than the fees %s", got, fees)
 	}
 	if it := h.readItem(t, a); !sameAddr(it.Owner, owner.Address()) {
@@ -124,34 +125,34 @@ func TestBuyNumber(t *testing.T) {
 	price := big.NewInt(DefaultNumberPriceNano)
 	value := add(BuyValue(price), tons(1)) // 1 TON too much: comes back
 
-	regBefore, buyerBefore := h.balance(t, h.registry.Address()), h.balance(t, buyer.Address())
+	regBefore, buyerBefore := h.Balance(t, h.registry.Address()), h.Balance(t, buyer.Address())
 	txs := h.send(t, buyer, h.collAddr, value, BuyNumberBody(7, n))
 	sales := sentTo(txs, h.registry.Address(), OpSale)
 	if len(sales) != 1 || sales[0].Value.Cmp(price) != 0 {
 		t.Fatalf("registry got %d sale messages (%v), want one of exactly %s", len(sales), sales, price)
 	}
 	// The registry's wallet pays only its own receiving fee.
-	if got, want := sub(h.balance(t, h.registry.Address()), regBefore), sub(price, at(t, txs, h.registry.Address()).TotalFees); got.Cmp(want) != 0 {
+	if got, want := sub(h.Balance(t, h.registry.Address()), regBefore), sub(price, at(t, txs, h.registry.Address()).TotalFees); got.Cmp(want) != 0 {
 		t.Fatalf("registry balance rose by %s, want the price less its receiving fee, %s", got, want)
 	}
 	if it := h.readItem(t, n); !it.Minted || !sameAddr(it.Owner, buyer.Address()) {
 		t.Fatalf("bought number: minted %v owner %v", it.Minted, it.Owner)
 	}
-	cost := sub(buyerBefore, h.balance(t, buyer.Address()))
+	cost := sub(buyerBefore, h.Balance(t, buyer.Address()))
 	if cost.Cmp(price) <= 0 || cost.Cmp(add(price, big.NewInt(MintGas))) > 0 {
 		t.Fatalf("the number cost the buyer %s; want the price %s plus fees under MintGas", cost, price)
 	}
 
 	// Already minted: refunded, the registry gets nothing, the owner stays.
-	regBefore, otherBefore := h.balance(t, h.registry.Address()), h.balance(t, other.Address())
+	regBefore, otherBefore := h.Balance(t, h.registry.Address()), h.Balance(t, other.Address())
 	txs = h.send(t, other, h.collAddr, value, BuyNumberBody(8, n))
-	if len(sentTo(txs, h.registry.Address(), OpSale)) != 0 || h.balance(t, h.registry.Address()).Cmp(regBefore) != 0 {
+	if len(sentTo(txs, h.registry.Address(), OpSale)) != 0 || h.Balance(t, h.registry.Address()).Cmp(regBefore) != 0 {
 		t.Fatal("the registry was paid for a number already sold")
 	}
 	if r := sentTo(txs, other.Address(), OpRefund); len(r) != 1 {
 		t.Fatalf("%d refunds to the second buyer, want 1", len(r))
 	}
-	if lost := sub(otherBefore, h.balance(t, other.Address())); lost.Cmp(big.NewInt(MintGas)) > 0 {
+	if lost := sub(otherBefore, h.Balance(t, other.Address())); lost.Cmp(big.NewInt(MintGas)) > 0 {
 		t.Fatalf("a refused purchase cost %s, more than MintGas", lost)
 	}
 	if it := h.readItem(t, n); !sameAddr(it.Owner, buyer.Address()) {
@@ -175,7 +176,7 @@ func TestBuyNumber(t *testing.T) {
 	if tx := at(t, h.send(t, h.registry, h.collAddr, big.NewInt(OpGas), body), h.collAddr); !tx.Success {
 		t.Fatalf("set price failed: exit %d", tx.ExitCode)
 	}
-	st, err := ReadCollection(context.Background(), h.chain, h.collAddr)
+	st, err := ReadCollection(context.Background(), h.Chain, h.collAddr)
 	if err != nil || st.NumberPrice.Cmp(tons(2)) != 0 {
 		t.Fatalf("price after set-price: %v, %v", st, err)
 	}
@@ -189,7 +190,7 @@ func TestBuyNumber(t *testing.T) {
 	if tx := at(t, h.send(t, h.registry, h.collAddr, big.NewInt(OpGas), fee), h.collAddr); !tx.Success {
 		t.Fatalf("set fee failed: exit %d", tx.ExitCode)
 	}
-	if st, _ := ReadCollection(context.Background(), h.chain, h.collAddr); st.FeePercent != 7 {
+	if st, _ := ReadCollection(context.Background(), h.Chain, h.collAddr); st.FeePercent != 7 {
 		t.Fatalf("fee after set-fee: %d", st.FeePercent)
 	}
 	badFee := opBody(OpSetFee, 14).MustStoreUInt(101, 8).EndCell()
@@ -198,7 +199,7 @@ func TestBuyNumber(t *testing.T) {
 	if tx := at(t, h.send(t, h.registry, h.collAddr, big.NewInt(OpGas), WithdrawBody(15)), h.collAddr); !tx.Success {
 		t.Fatalf("withdraw failed: exit %d", tx.ExitCode)
 	}
-	if b := h.balance(t, h.collAddr); b.Cmp(big.NewInt(100_000_000)) > 0 {
+	if b := h.Balance(t, h.collAddr); b.Cmp(big.NewInt(100_000_000)) > 0 {
 		t.Fatalf("collection holds %s after withdraw, want at most its 0.1 TON reserve", b)
 	}
 }
@@ -225,7 +226,7 @@ func TestItemInitOnlyByCollection(t *testing.T) {
 	// Deploy it bare (empty body): it runs but is not minted, and refuses
 	// owner operations.
 	h.sendInit(t, mallory, item, big.NewInt(OpGas), nil, init)
-	if st, _ := h.chain.Account(context.Background(), item); st.Status != ton.StatusActive {
+	if st, _ := h.Chain.Account(context.Background(), item); st.Status != ton.StatusActive {
 		t.Fatalf("bare deploy left the item %s", st.Status)
 	}
 	if it := h.readItem(t, a); it.Minted {

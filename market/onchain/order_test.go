@@ -49,7 +49,7 @@ func TestDecodeBidOrderFromWallets(t *testing.T) {
 			t.Fatalf("%s: verified under a stranger's key", v)
 		}
 		// Relayed by anyone: it executes; the item takes the bid.
-		hash, err := m.chain.SendExternal(ctx, order.BOC)
+		hash, err := m.Chain.SendExternal(ctx, order.BOC)
 		if err != nil {
 			t.Fatalf("%s: relay: %v", v, err)
 		}
@@ -60,7 +60,7 @@ func TestDecodeBidOrderFromWallets(t *testing.T) {
 			t.Fatalf("%s: relayed bid not leading: %+v", v, a)
 		}
 		// Replayed: the wallet refuses it, nothing changes.
-		if _, err := m.chain.SendExternal(ctx, order.BOC); !errors.Is(err, ton.ErrRejected) {
+		if _, err := m.Chain.SendExternal(ctx, order.BOC); !errors.Is(err, ton.ErrRejected) {
 			t.Fatalf("%s: replay answered %v, want ErrRejected", v, err)
 		}
 		bid = NextMinBid(bid, DefaultStepPercent, tons(2), true)
