@@ -20,3 +20,40 @@ func (n *Node) registerMetrics() {
 		}, func() float64 { return float64(n.net.RoutingTableSize()) }),
 	)
 }
+
+// registerServiceMetrics exposes the services' own counters, read at
+// scrape time from the figures their status calls already keep.
+func (n *Node) registerServiceMetrics() {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	n.reg.MustRegister(
+		gauge("tonmesh_vault_shards_held", "Shards this node holds for vault owners.",
+			func() float64 { return float64(n.vault.HolderStats().Shards) }),
+		gauge("tonmesh_vault_bytes_held", "Bytes of shards this node holds for vault owners.",
+			func() float64 { return float64(n.vault.HolderStats().Used) }),
+		gauge("tonmesh_vault_quota_bytes", "Bytes this node lends to vault owners (vault.quota_mb).",
+			func() float64 { return float64(n.vault.HolderStats().Quota) }),
+		gauge("tonmesh_compute_worker_running", "Inference jobs this worker runs now.",
+			func() float64 { return float64(n.compute.WorkerStatus().Running) }),
+		counter("tonmesh_compute_worker_jobs_total", "Inference jobs this worker answered completely.",
+			func() float64 { return float64(n.compute.WorkerStatus().Jobs) }),
+		counter("tonmesh_compute_worker_completion_tokens_total", "Completion tokens this worker generated.",
+			func() float64 { return float64(n.compute.WorkerStatus().CompletionTokens) }),
+		gauge("tonmesh_compute_proxy_running", "Requests this proxy relays now.",
+			func() float64 { return float64(n.compute.ProxyStatus().Running) }),
+		counter("tonmesh_compute_proxy_jobs_total", "Requests this proxy relayed to a complete answer.",
+			func() float64 { return float64(n.compute.ProxyStatus().Jobs) }),
+	)
+	if n.market != nil {
+		n.reg.MustRegister(
+			counter("tonmesh_market_bids_accepted_total", "Gossiped bids this node's validator accepted.",
+				func() float64 { return float64(n.market.Stats().BidsAccepted) }),
+			counter("tonmesh_market_bids_rejected_total", "Gossiped bids this node's validator refused.",
+				func() float64 { return float64(n.market.Stats().BidsRejected) }),
+		)
+	}
+}

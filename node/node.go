@@ -170,6 +170,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 		return nil, err
 	}
 	n.registerMetrics()
+	n.registerServiceMetrics()
 	n.api = newAPIServer(n, token)
 	n.ledger.Routes(n.api.Handle)
 	n.chat.Routes(n.api.Handle)

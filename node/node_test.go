@@ -85,7 +85,8 @@ func TestAPI(t *testing.T) {
 	}
 
 	code, body = get(t, base+"/metrics", token)
-	for _, m := range []string{"tonmesh_node_info", "tonmesh_peers_connected", "tonmesh_store_commits_total", "tonmesh_api_request_duration_seconds", "tonmesh_p2p_connected_peers", "libp2p_rcmgr_limit", "go_goroutines"} {
+	for _, m := range []string{"tonmesh_node_info", "tonmesh_peers_connected", "tonmesh_store_commits_total", "tonmesh_api_request_duration_seconds", "tonmesh_p2p_connected_peers", "libp2p_rcmgr_limit", "go_goroutines",
+		"tonmesh_vault_bytes_held", "tonmesh_compute_worker_jobs_total", "tonmesh_market_bids_accepted_total"} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics (%d) lacks %s", code, m)
 		}
