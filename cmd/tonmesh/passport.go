@@ -366,4 +366,3 @@ func newPassportAuditCmd(g *globalFlags) *cobra.Command {
 	addJSONFlag(cmd, g)
 	return cmd
 }
-
