@@ -57,9 +57,12 @@
 // same way (a worker too slow to start is replaced).
 //
 // It owns: the store space "compute" (the channel this node pays each proxy
-// or worker through), the topic OffersTopic, the protocols InferProtocol and
-// WorkProtocol, and the routes /v1/models, /v1/chat/completions,
-// /v1/completions and /api/v1/compute/{offers,worker,proxy}.
+// or worker through, and the proxy's book: "proxy/ch/<channel>" holds what
+// a client channel was billed in all and the client it is bound to, and
+// "proxy/stats" the ProxyStatus counters and amounts), the topic
+// OffersTopic, the protocols InferProtocol and WorkProtocol, and the routes
+// /v1/models, /v1/chat/completions, /v1/completions and
+// /api/v1/compute/{offers,worker,proxy}.
 //
 // Invariants:
 //   - The proxy sees routing metadata and sizes only: requests and answers
@@ -68,6 +71,11 @@
 //     a failed request costs it nothing, and the worker is then not paid.
 //   - For every paid job the client's payment equals the proxy's bill, and
 //     the proxy's payment to the worker plus its commission equals it.
+//   - A bill reaches the client only after the channel's new billed total
+//     is durable in the proxy's book (one synced batch with the counters),
+//     so a restart, even a kill -9, never forgives a bill; what a client
+//     owes keeps counting against its deposit, and its vouchers must
+//     cover everything billed before a payment is accepted.
 //   - Every message from the network goes through a strict, bounded
 //     decoder (decodeMessage, decodeSigned and strict JSON heads) before use.
 //
@@ -75,10 +83,15 @@
 // itself, and a proxy that is a worker may pick itself, over an in-memory
 // pipe instead of a stream (conn.go); nobody pays itself.
 //
-// Limits: the proxy's bill and reservation book is in memory (after a
-// restart it starts from what each channel has paid, so vouchers must
-// cover every bill from then on); a client channel is bound to the first
-// peer that names it; one channel per payee is used at a time (a new one
-// is opened when its deposit is spent); a client uses the proxy with the
-// lowest commission and does not fail over to another proxy.
+// Limits: reservations of requests in flight are in memory only (those
+// requests end with a restart anyway); the received and paid-to-workers
+// amounts are written after each job's settlement, and the refusal,
+// retry and failure counters with the next write or at Stop, so a kill -9
+// may lose the latest of those counts (never a bill); the book keeps a
+// record per client channel ever billed, and the proxy holds the records
+// of the channels used since start in memory; a client channel is bound
+// to the first peer that names it (durably from its first bill); one
+// channel per payee is used at a time (a new one is opened when its
+// deposit is spent); a client uses the proxy with the lowest commission
+// and does not fail over to another proxy.
 package compute

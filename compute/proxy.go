@@ -170,14 +170,12 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 			return true, writeMsg(st, msgError, errorHead{Code: rerr.code, Message: rerr.msg}, nil)
 		}
 	}
-	reserved := true
-	release := func(billed *big.Int) {
-		if reserved && pr.channel != nil {
-			s.proxy.unreserve(pr.chKey, maxCost, billed)
+	reserved := pr.channel != nil
+	defer func() {
+		if reserved {
+			s.proxy.unreserve(pr.chKey, maxCost)
 		}
-		reserved = false
-	}
-	defer release(nil)
+	}()
 	head := offerHead{Offer: c.lo.raw, PricePrompt: c.pp.String(), PriceCompletion: c.pc.String(),
 		CommissionBP: s.proxy.commissionBP, Reserved: maxCost.String()}
 	if err := writeMsg(st, msgOffer, head, nil); err != nil {
@@ -220,10 +218,17 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 		return true, res.err
 	}
 	b := billFor(res.receipt, c.pp, c.pc, maxCost)
-	release(b.client)
-	s.proxy.mu.Lock()
-	s.proxy.stats.Jobs++
-	s.proxy.mu.Unlock()
+	if reserved {
+		// The bill is durable before the client sees it.
+		reserved = false
+		if err := s.proxy.charge(pr.chKey, maxCost, b.client); err != nil {
+			s.log.Error("the bill is not durable: a restart now would forget it", "channel", pr.chKey, "request", pr.route.RequestID, "amount", b.client, "err", err)
+		}
+	} else {
+		s.proxy.mu.Lock()
+		s.proxy.stats.Jobs++ // written with the next bill or at Stop
+		s.proxy.mu.Unlock()
+	}
 	return true, s.settle(ctx, st, in, pr, c, res, b)
 }
 
@@ -362,6 +367,9 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 		} else {
 			workerPaid = b.worker
 		}
+	}
+	if err := s.proxy.save(); err != nil {
+		s.log.Error("saving the proxy's counters failed", "request", id, "err", err)
 	}
 	amount, counterparty := b.client, pr.client.String()
 	switch {

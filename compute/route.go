@@ -9,18 +9,23 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/ledger"
 )
 
 // proxyState is the proxy role: load per worker, reservations and bills
-// per client channel, and accounts.
+// per client channel, and accounts. Bills, channel owners and counters are
+// kept in the book (book.go) too; load and reservations only in memory.
 type proxyState struct {
 	commissionBP int
+	space        *ledger.Space // the book; nil: memory only (unit tests)
+	wmu          sync.Mutex    // orders the book's writes; taken before mu
 
 	mu       sync.Mutex
 	inflight map[peer.ID]int           // worker → requests this proxy has running there
 	avgDur   map[peer.ID]time.Duration // worker → moving average of request durations
 	reserved map[string]*big.Int       // client channel → reserved for requests in flight
-	billed   map[string]*big.Int       // client channel → billed since this proxy started
+	billed   map[string]*big.Int       // client channel → billed in all (from the book), paid or not
 	owner    map[string]peer.ID        // client channel → the client that first used it
 	stats    ProxyStatus
 	received *big.Int
@@ -159,10 +164,14 @@ func (p *proxyState) finished(worker peer.ID, d time.Duration, ok bool) {
 }
 
 // bindChannel ties a client channel to the first client that uses it, so
-// another peer cannot spend a channel it does not pay into. The first use
-// since start takes what was paid so far as already billed: from then on,
-// the channel's vouchers must cover every bill exactly.
+// another peer cannot spend a channel it does not pay into. A channel's
+// bills and owner come from the book; a channel the book does not know
+// (never billed here) takes what was paid so far as already billed: from
+// then on, the channel's vouchers must cover every bill exactly.
 func (p *proxyState) bindChannel(ch string, client peer.ID, paid *big.Int) error {
+	if err := p.recall(ch); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if o, ok := p.owner[ch]; ok && o != client {
@@ -201,10 +210,16 @@ func (p *proxyState) reserve(ch string, deposited, paid, amount *big.Int) *route
 	return nil
 }
 
-// unreserve releases a reservation and, when billed is non-nil, bills it.
-func (p *proxyState) unreserve(ch string, amount, billed *big.Int) {
+// unreserve releases a reservation of a request that is not billed.
+func (p *proxyState) unreserve(ch string, amount *big.Int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.unreserveLocked(ch, amount, nil)
+}
+
+// unreserveLocked releases a reservation and, when billed is non-nil,
+// bills it; p.mu is held.
+func (p *proxyState) unreserveLocked(ch string, amount, billed *big.Int) {
 	if r := p.reserved[ch]; r != nil {
 		r.Sub(r, amount)
 		if r.Sign() <= 0 {
@@ -220,7 +235,9 @@ func (p *proxyState) unreserve(ch string, amount, billed *big.Int) {
 	}
 }
 
-// ProxyStatus answers GET /api/v1/compute/proxy.
+// ProxyStatus answers GET /api/v1/compute/proxy. Workers and Running are
+// now; the counters and amounts cover the proxy's whole life on its store,
+// restarts included.
 type ProxyStatus struct {
 	Enabled           bool    `json:"enabled"`
 	Peer              string  `json:"peer"`
@@ -231,7 +248,7 @@ type ProxyStatus struct {
 	Failed            uint64  `json:"failed"`  // failed after a worker started answering
 	Retries           uint64  `json:"retries"` // workers that failed before their first record
 	Refused           uint64  `json:"refused"` // refused before any worker ran (price, funds, model)
-	Billed            string  `json:"billed"`  // nanoTON billed to clients
+	Billed            string  `json:"billed"`  // nanoTON billed to clients, paid or not
 	Received          string  `json:"received"`
 	PaidWorkers       string  `json:"paid_workers"`
 	Commission        string  `json:"commission"` // received − paid to workers

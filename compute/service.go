@@ -31,7 +31,9 @@ var (
 const (
 	// OffersTopic is the gossip topic of worker offers and proxy announcements.
 	OffersTopic = "tonmesh/compute/offers/1"
-	// SpaceName is the compute service's store space (payment channel addresses).
+	// SpaceName is the compute service's store space: the channel this node
+	// pays each proxy or worker through, and the proxy's book (what each
+	// client channel was billed, and the proxy's counters).
 	SpaceName = "compute"
 )
 
@@ -220,6 +222,9 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, pay Payme
 	}
 	if cfg.Proxy {
 		s.proxy = newProxyState(commissionBP(cfg.CommissionPercent))
+		if err := s.proxy.loadBook(s.space, s.log); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -330,6 +335,12 @@ func (s *Service) Stop() {
 	s.cancel()
 	s.handlers.Wait()
 	s.wg.Wait()
+	if s.proxy != nil {
+		// Counters not yet written with a bill (refusals, failures, free jobs).
+		if err := s.proxy.save(); err != nil {
+			s.log.Warn("saving the proxy's counters at stop failed", "err", err)
+		}
+	}
 	if err := s.topic.Close(); err != nil {
 		s.log.Debug("closing the offers topic", "err", err)
 	}

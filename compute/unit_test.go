@@ -222,7 +222,9 @@ func TestReservations(t *testing.T) {
 	if rerr := p.reserve("ch", dep, big.NewInt(100), big.NewInt(400)); rerr == nil || rerr.code != codeFunds || !strings.Contains(rerr.msg, "has 300 left") {
 		t.Fatalf("over-reservation = %v", rerr)
 	}
-	p.unreserve("ch", big.NewInt(600), big.NewInt(250))
+	if err := p.charge("ch", big.NewInt(600), big.NewInt(250)); err != nil {
+		t.Fatal(err)
+	}
 	if rerr := p.reserve("ch", dep, big.NewInt(100), big.NewInt(651)); rerr == nil {
 		t.Error("billed but unpaid amounts were not counted")
 	}

@@ -1,0 +1,181 @@
+package compute
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/ledger"
+)
+
+// The proxy's book in the compute store space: one record per client
+// channel it has billed, and one of its counters. Reservations are not
+// kept: a request in flight does not survive a restart either.
+const (
+	bookChannelPrefix = "proxy/ch/"
+	bookStatsKey      = "proxy/stats"
+	// maxAmountDigits bounds a stored amount (nanoTON); far above any real one.
+	maxAmountDigits = 40
+)
+
+func bookChannelKey(ch string) []byte { return []byte(bookChannelPrefix + ch) }
+
+// channelRecord is a client channel in the book: the client it is bound
+// to and everything billed on it, paid or not.
+type channelRecord struct {
+	Owner  string `json:"owner"`
+	Billed string `json:"billed"`
+}
+
+// statsRecord is the proxy's counters in the book.
+type statsRecord struct {
+	Jobs        uint64 `json:"jobs"`
+	Failed      uint64 `json:"failed"`
+	Retries     uint64 `json:"retries"`
+	Refused     uint64 `json:"refused"`
+	Billed      string `json:"billed"`
+	Received    string `json:"received"`
+	PaidWorkers string `json:"paid_workers"`
+}
+
+// parseAmount reads a stored non-negative nanoTON amount.
+func parseAmount(s string) (*big.Int, error) {
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok || v.Sign() < 0 || len(s) > maxAmountDigits {
+		return nil, fmt.Errorf("amount %q is not a non-negative whole number of nanoTON", s)
+	}
+	return v, nil
+}
+
+// loadBook makes p keep its book in space and reads its counters back.
+// Corrupt counters are logged and start from zero; they are not money.
+func (p *proxyState) loadBook(space *ledger.Space, log *slog.Logger) error {
+	p.space = space
+	raw, err := space.Get([]byte(bookStatsKey))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("compute: read the proxy's counters: %w", err)
+	}
+	var r statsRecord
+	err = json.Unmarshal(raw, &r)
+	var billed, received, paid *big.Int
+	if err == nil {
+		billed, err = parseAmount(r.Billed)
+	}
+	if err == nil {
+		received, err = parseAmount(r.Received)
+	}
+	if err == nil {
+		paid, err = parseAmount(r.PaidWorkers)
+	}
+	if err != nil {
+		log.Error("the proxy's stored counters are corrupt; they start again from zero (channel bills are kept apart and are not affected)", "err", err)
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Jobs, p.stats.Failed, p.stats.Retries, p.stats.Refused = r.Jobs, r.Failed, r.Retries, r.Refused
+	p.billedT, p.received, p.paidOut = billed, received, paid
+	return nil
+}
+
+// recall reads the book's record of client channel ch into memory unless
+// it is there already. A channel the book does not know was never billed.
+func (p *proxyState) recall(ch string) error {
+	if p.space == nil {
+		return nil
+	}
+	p.mu.Lock()
+	_, known := p.billed[ch]
+	p.mu.Unlock()
+	if known {
+		return nil
+	}
+	raw, err := p.space.Get(bookChannelKey(ch))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the proxy cannot read its bills on channel %s (%v): retry later", ch, err)
+	}
+	var r channelRecord
+	err = json.Unmarshal(raw, &r)
+	var billed *big.Int
+	var owner peer.ID
+	if err == nil {
+		billed, err = parseAmount(r.Billed)
+	}
+	if err == nil {
+		owner, err = peer.Decode(r.Owner)
+	}
+	if err != nil {
+		return fmt.Errorf("the proxy's record of channel %s is corrupt (%v): open a new channel", ch, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.billed[ch] == nil {
+		p.billed[ch], p.owner[ch] = billed, owner
+	}
+	return nil
+}
+
+// charge releases a request's reservation of reserved on client channel ch
+// and bills it amount, then writes the channel's billed total and the
+// counters durably: only after it returns may the bill go to the client.
+// On error the bill stands in memory but is not durable.
+func (p *proxyState) charge(ch string, reserved, amount *big.Int) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.mu.Lock()
+	p.unreserveLocked(ch, reserved, amount)
+	p.stats.Jobs++
+	rec := channelRecord{Owner: p.owner[ch].String(), Billed: p.billed[ch].String()}
+	st := p.statsLocked()
+	p.mu.Unlock()
+	v, _ := json.Marshal(rec) // strings only: cannot fail
+	return p.write(func(b *ledger.Batch) {
+		b.Set(bookChannelKey(ch), v)
+		st.put(b)
+	})
+}
+
+// save writes the counters durably (after a settlement, and at Stop).
+func (p *proxyState) save() error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.mu.Lock()
+	st := p.statsLocked()
+	p.mu.Unlock()
+	return p.write(st.put)
+}
+
+// statsLocked snapshots the counters; p.mu is held.
+func (p *proxyState) statsLocked() statsRecord {
+	return statsRecord{Jobs: p.stats.Jobs, Failed: p.stats.Failed, Retries: p.stats.Retries, Refused: p.stats.Refused,
+		Billed: p.billedT.String(), Received: p.received.String(), PaidWorkers: p.paidOut.String()}
+}
+
+func (r statsRecord) put(b *ledger.Batch) {
+	v, _ := json.Marshal(r) // strings and numbers only: cannot fail
+	b.Set([]byte(bookStatsKey), v)
+}
+
+// write commits one batch filled by fill; p.wmu is held, so batches land
+// in the order their snapshots were taken.
+func (p *proxyState) write(fill func(*ledger.Batch)) error {
+	if p.space == nil {
+		return nil
+	}
+	b := p.space.NewBatch()
+	fill(b)
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("compute: write the proxy's book (check the data directory's disk): %w", err)
+	}
+	return nil
+}
