@@ -329,6 +329,8 @@ func TestComputeNetwork(t *testing.T) {
 		if paid := n.paidToProxy(t); paid.Cmp(sum) != 0 {
 			t.Fatalf("the proxy holds %s nanoTON in client vouchers; the client was charged %s", paid, sum)
 		}
+		// The proxy books a payment just after the voucher reaches its ledger.
+		waitFor(t, "the proxy to book the payments", func() bool { return n.proxy.ProxyStatus().Received == sum.String() })
 		ps := n.proxy.ProxyStatus()
 		if ps.Received != sum.String() || ps.Billed != sum.String() || ps.Jobs != uint64(len(results)) {
 			t.Errorf("proxy status %+v: want %d jobs, billed and received %s", ps, len(results), sum)

@@ -88,6 +88,9 @@ func TestRetryNextWorkerAndOpenAIBackend(t *testing.T) {
 	default:
 		t.Error("the cheaper, failing worker was never tried")
 	}
+	// The proxy books the job as it bills it, which may be just after the
+	// client has read the answer.
+	waitFor(t, "the proxy to book the job", func() bool { return proxy.ProxyStatus().Jobs == 1 })
 	if st := proxy.ProxyStatus(); st.Retries != 1 || st.Jobs != 1 {
 		t.Errorf("proxy status %+v: want 1 retry and 1 job", st)
 	}
