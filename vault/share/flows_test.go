@@ -116,17 +116,26 @@ func TestAttestationFlow(t *testing.T) {
 
 	// A second service asks for the card without selfie; the owner attaches
 	// the attestation, which still covers the projected element.
+	// (The cluster is shared by the package's tests: with -count=N the owner
+	// holds one attestation of the card per run, and attaches them all.)
+	cards := 0
+	for _, h := range held {
+		if h.Type == passport.TypeIdentityCard {
+			cards++
+		}
+	}
 	id2, sum := shareWith(t, relying, owner, `{"v":1,"data":["identity_card"]}`, true)
-	if sum.Attestations != 1 {
-		t.Fatalf("summary %+v, want one attestation attached", sum)
+	if sum.Attestations != cards || cards == 0 {
+		t.Fatalf("summary %+v, want the %d attestations of the card attached", sum, cards)
 	}
 	dec, err := relying.Decrypt(ctx, priv, id2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checks := dec[0].Attestations
-	if len(checks) != 1 || !checks[0].Valid || checks[0].Verifier != verifier.PeerID().String() {
-		t.Fatalf("attestation checks %+v", checks)
+	byVerifier := slices.ContainsFunc(checks, func(c AttestationCheck) bool { return c.Verifier == verifier.PeerID().String() })
+	if len(checks) != cards || !byVerifier || slices.ContainsFunc(checks, func(c AttestationCheck) bool { return !c.Valid }) {
+		t.Fatalf("attestation checks %+v, want %d valid ones, one by the verifier %s", checks, cards, verifier.PeerID())
 	}
 	// Without asking, none is attached.
 	id3, sum := shareWith(t, relying, owner, `["identity_card"]`, false)
