@@ -41,6 +41,9 @@ type Message struct {
 	Body      *cell.Cell
 	// Comment is the text of a plain-text comment body (op 0), else "".
 	Comment string
+	// Cell is the message exactly as the chain stores it; set by FromCell,
+	// nil when the transaction was built from a parse alone.
+	Cell *cell.Cell
 }
 
 // Transaction is one executed transaction of one account.
@@ -58,6 +61,8 @@ type Transaction struct {
 	// TotalFees in nanoTON: storage, gas, import and the share of
 	// forwarding fees kept by the sender's validators.
 	TotalFees *big.Int
+	// StorageFee is the part of TotalFees the storage phase collected.
+	StorageFee *big.Int
 	// Success is true when the transaction was not aborted (compute and
 	// action phases both succeeded).
 	Success bool
@@ -83,14 +88,15 @@ func FromTLB(wc int32, tx *tlb.Transaction) (*Transaction, error) {
 		return nil, fmt.Errorf("ton: serialise transaction lt %d: %w", tx.LT, err)
 	}
 	out := &Transaction{
-		Hash:      append([]byte(nil), tx.Hash...),
-		LT:        tx.LT,
-		PrevHash:  append([]byte(nil), tx.PrevTxHash...),
-		PrevLT:    tx.PrevTxLT,
-		Now:       tx.Now,
-		Account:   address.NewAddress(0, byte(wc), append([]byte(nil), tx.AccountAddr...)),
-		TotalFees: new(big.Int).Set(tx.TotalFees.Coins.Nano()),
-		BOC:       txCell.ToBOC(),
+		Hash:       append([]byte(nil), tx.Hash...),
+		LT:         tx.LT,
+		PrevHash:   append([]byte(nil), tx.PrevTxHash...),
+		PrevLT:     tx.PrevTxLT,
+		Now:        tx.Now,
+		Account:    address.NewAddress(0, byte(wc), append([]byte(nil), tx.AccountAddr...)),
+		TotalFees:  new(big.Int).Set(tx.TotalFees.Coins.Nano()),
+		StorageFee: new(big.Int),
+		BOC:        txCell.ToBOC(),
 	}
 	if len(out.Hash) == 0 {
 		out.Hash = txCell.Hash()
@@ -127,8 +133,12 @@ func fillOutcome(out *Transaction, desc any) {
 	case tlb.TransactionDescriptionOrdinary:
 		compute, aborted = d.ComputePhase, d.Aborted
 		out.Bounced = d.BouncePhase != nil && isBounceOK(d.BouncePhase.Phase)
+		if d.StoragePhase != nil {
+			out.StorageFee.Set(d.StoragePhase.StorageFeesCollected.Nano())
+		}
 	case tlb.TransactionDescriptionTickTock:
 		compute, aborted = d.ComputePhase, d.Aborted
+		out.StorageFee.Set(d.StoragePhase.StorageFeesCollected.Nano())
 	default:
 		out.Success = true
 		out.ComputeSkipped = true

@@ -243,12 +243,11 @@ func decodeTx(wc int32, raw []byte) (*ton.Transaction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emu: stored transaction is corrupt: %w", err)
 	}
-	var tx tlb.Transaction
-	if err := tlb.Parse(&tx, root); err != nil {
+	tx, err := ton.FromCell(wc, root)
+	if err != nil {
 		return nil, fmt.Errorf("emu: stored transaction is corrupt: %w", err)
 	}
-	tx.Hash = root.Hash()
-	return ton.FromTLB(wc, &tx)
+	return tx, nil
 }
 
 // genesis deploys the faucet wallet holding supply: an internal message

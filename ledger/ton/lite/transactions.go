@@ -3,7 +3,6 @@ package lite
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -132,59 +131,9 @@ func historyHint(e tonapi.LSError) string {
 	return ""
 }
 
-// convertTx converts with the shared ton.FromTLB, then takes the
-// transaction's hash and BOC, and the hashes of its internal and
-// external-out messages, from the cells the liteserver sent: tonutils-go
-// may re-serialise a message in another layout than the chain's (a body
-// inline instead of in a reference), which gives other bytes and another
-// hash. External-in messages keep the normalised hash.
+// convertTx converts with the shared ton.FromCell, which takes the
+// transaction's hash and BOC, and the cells and hashes of its messages,
+// from the cell the liteserver sent rather than from a re-serialisation.
 func convertTx(wc int32, r rawTx) (*ton.Transaction, error) {
-	out, err := ton.FromTLB(wc, r.tx)
-	if err != nil {
-		return nil, err
-	}
-	out.Hash, out.BOC = r.cell.Hash(), r.cell.ToBOC()
-	io, err := r.cell.PeekRef(0)
-	if err != nil {
-		return nil, fmt.Errorf("no message reference: %w", err)
-	}
-	s, err := io.BeginParse()
-	if err != nil {
-		return nil, err
-	}
-	hasIn, err := s.LoadBoolBit()
-	if err != nil {
-		return nil, err
-	}
-	if hasIn != (out.In != nil) {
-		return nil, errors.New("inbound message presence disagrees with its parse")
-	}
-	if hasIn {
-		in, err := s.LoadRefCell()
-		if err != nil {
-			return nil, fmt.Errorf("inbound message: %w", err)
-		}
-		if out.In.Kind != ton.ExternalIn {
-			out.In.Hash = in.Hash()
-		}
-	}
-	if r.tx.IO.Out == nil {
-		return out, nil
-	}
-	// The same dictionary, walked the same way, as FromTLB's list.
-	kvs, err := r.tx.IO.Out.List.LoadAll()
-	if err != nil {
-		return nil, fmt.Errorf("outbound messages: %w", err)
-	}
-	if len(kvs) != len(out.Out) {
-		return nil, fmt.Errorf("%d outbound messages, %d converted", len(kvs), len(out.Out))
-	}
-	for i, kv := range kvs {
-		m, err := kv.Value.LoadRefCell()
-		if err != nil {
-			return nil, fmt.Errorf("outbound message %d: %w", i, err)
-		}
-		out.Out[i].Hash = m.Hash()
-	}
-	return out, nil
+	return ton.FromCell(wc, r.cell)
 }

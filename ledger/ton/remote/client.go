@@ -13,7 +13,6 @@ import (
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/xssnick/tonutils-go/address"
-	"github.com/xssnick/tonutils-go/tlb"
 )
 
 // ErrNoFaucet is returned by Client.Faucet when the host runs no faucet.
@@ -259,15 +258,5 @@ func parseTx(wc int32, boc []byte) (tx *ton.Transaction, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			tx, err = nil, fmt.Errorf("malformed transaction (%v)", r)
-		}
-	}()
-	var t tlb.Transaction
-	if err := tlb.Parse(&t, c); err != nil {
-		return nil, fmt.Errorf("not a transaction: %w", err)
-	}
-	t.Hash = c.Hash()
-	return ton.FromTLB(wc, &t)
+	return ton.FromCell(wc, c)
 }
