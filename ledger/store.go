@@ -196,6 +196,38 @@ func (sp *Space) Iterate(prefix []byte, fn func(key, value []byte) error) error 
 	return nil
 }
 
+// IterateReverse calls fn for the keys in the space that start with prefix
+// and are at most from (every such key when from is nil), in descending key
+// order, reading nothing beyond what fn is given. Keys and values are only
+// valid during the call; iteration stops at the first error fn returns,
+// which IterateReverse returns.
+func (sp *Space) IterateReverse(prefix, from []byte, fn func(key, value []byte) error) error {
+	lower := sp.key(prefix)
+	upper := prefixEnd(lower)
+	if from != nil {
+		upper = append(sp.key(from), 0) // the smallest key after from
+	}
+	it, err := sp.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("ledger: iterate: %w", err)
+	}
+	for it.Last(); it.Valid(); it.Prev() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("ledger: iterate: %w", err)
+		}
+		if err := fn(it.Key()[len(sp.prefix):], v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("ledger: iterate: %w", err)
+	}
+	return nil
+}
+
 // NewBatch starts an atomic group of writes to this space.
 func (sp *Space) NewBatch() *Batch {
 	return &Batch{sp: sp, b: sp.s.db.NewBatch()}

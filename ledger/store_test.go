@@ -105,6 +105,44 @@ func TestIteratePrefixAndStop(t *testing.T) {
 	}
 }
 
+func TestIterateReverseFromKey(t *testing.T) {
+	s := openTemp(t)
+	sp, _ := s.Space("node")
+	other, _ := s.Space("nodf") // the next space must not leak in
+	for _, k := range []string{"t/1", "t/2", "t/3", "t/4", "u/1"} {
+		if err := sp.Set([]byte(k), []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.Set([]byte("t/9"), nil); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(from []byte, max int) string {
+		var got []string
+		stop := errors.New("stop")
+		err := sp.IterateReverse([]byte("t/"), from, func(k, v []byte) error {
+			got = append(got, string(k))
+			if len(got) == max {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stop) {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	if got := collect(nil, 0); got != "t/4,t/3,t/2,t/1" {
+		t.Errorf("all: %s", got)
+	}
+	if got := collect([]byte("t/3"), 2); got != "t/3,t/2" {
+		t.Errorf("from t/3, two: %s", got)
+	}
+	if got := collect([]byte("t/0"), 0); got != "" {
+		t.Errorf("before the first: %s", got)
+	}
+}
+
 func TestSecondOpenIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)

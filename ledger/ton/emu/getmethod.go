@@ -20,6 +20,19 @@ const getMethodGas = 1_000_000
 // RunGetMethod implements ton.Chain. The method runs on a snapshot of the
 // account; execution happens outside the chain's lock.
 func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method string, args ...any) ([]any, error) {
+	res, err := c.RunGetMethodResult(ctx, addr, method, args...)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 && res.ExitCode != 1 {
+		return nil, &ton.ErrGetMethod{Method: method, ExitCode: res.ExitCode}
+	}
+	return res.Stack, nil
+}
+
+// RunGetMethodResult implements ton.GetMethodRunner: a method that fails
+// is a result with its exit code and the gas it used.
+func (c *Chain) RunGetMethodResult(ctx context.Context, addr *address.Address, method string, args ...any) (*ton.GetMethodResult, error) {
 	st, err := c.Account(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -58,16 +71,16 @@ func (c *Chain) RunGetMethod(ctx context.Context, addr *address.Address, method 
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("emu: get-method %q on %s: %w", method, addr, err)
 	}
+	out := &ton.GetMethodResult{ExitCode: res.ExitCode, GasUsed: res.GasUsed, Stack: []any{}}
 	if res.ExitCode != 0 && res.ExitCode != 1 {
-		return nil, &ton.ErrGetMethod{Method: method, ExitCode: res.ExitCode}
+		return out, nil
 	}
-	out := make([]any, 0, res.Stack.Len())
 	for i := res.Stack.Len() - 1; i >= 0; i-- { // bottom first
 		v, err := res.Stack.Get(i)
 		if err != nil {
 			return nil, fmt.Errorf("emu: get-method %q result: %w", method, err)
 		}
-		out = append(out, goValue(v))
+		out.Stack = append(out.Stack, goValue(v))
 	}
 	return out, nil
 }
