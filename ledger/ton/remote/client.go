@@ -260,3 +260,114 @@ func parseTx(wc int32, boc []byte) (tx *ton.Transaction, err error) {
 	}
 	return ton.FromCell(wc, c)
 }
+
+var (
+	_ ton.HeadReader      = (*Client)(nil)
+	_ ton.FeeEstimator    = (*Client)(nil)
+	_ ton.GetMethodRunner = (*Client)(nil)
+	_ ton.HistoryReader   = (*Client)(nil)
+)
+
+// Head implements ton.HeadReader.
+func (c *Client) Head(ctx context.Context) (*ton.Head, error) {
+	resp, err := c.call(ctx, &request{Method: methodHead})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Head == nil {
+		return nil, errors.New("remote: head: host sent no head")
+	}
+	h := resp.Head
+	return &ton.Head{Seqno: h.Seqno, Now: h.Now, LT: h.LT, RootHash: h.RootHash, FileHash: h.FileHash}, nil
+}
+
+// EstimateExternal implements ton.FeeEstimator.
+func (c *Client) EstimateExternal(ctx context.Context, boc []byte, ignoreSignature bool) (*ton.Fees, error) {
+	if _, err := ton.ParseExternal(boc); err != nil {
+		return nil, err
+	}
+	resp, err := c.call(ctx, &request{Method: methodEstimate, BOC: boc, IgnoreSig: ignoreSignature})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Fees == nil {
+		return nil, errors.New("remote: estimate: host sent no fees")
+	}
+	f := &ton.Fees{}
+	for _, p := range []struct {
+		dst **big.Int
+		s   string
+	}{{&f.InFwdFee, resp.Fees.InFwd}, {&f.StorageFee, resp.Fees.Storage}, {&f.GasFee, resp.Fees.Gas}, {&f.FwdFee, resp.Fees.Fwd}} {
+		n, ok := new(big.Int).SetString(p.s, 10)
+		if !ok || n.Sign() < 0 || len(p.s) > 40 {
+			return nil, fmt.Errorf("remote: estimate: host sent a bad fee %q", p.s)
+		}
+		*p.dst = n
+	}
+	return f, nil
+}
+
+// RunGetMethodResult implements ton.GetMethodRunner.
+func (c *Client) RunGetMethodResult(ctx context.Context, addr *address.Address, method string, args ...any) (*ton.GetMethodResult, error) {
+	a, err := rawAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := toValues(args)
+	if err != nil {
+		return nil, fmt.Errorf("remote: get-method %q arguments: %w", method, err)
+	}
+	resp, err := c.call(ctx, &request{Method: methodGetMethod, Addr: a, GetMethod: method, Args: vals})
+	var gm *ton.ErrGetMethod
+	if errors.As(err, &gm) {
+		return &ton.GetMethodResult{Stack: []any{}, ExitCode: gm.ExitCode}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := fromValues(resp.Stack)
+	if err != nil {
+		return nil, fmt.Errorf("remote: get-method %q: bad result: %w", method, err)
+	}
+	if res == nil {
+		res = []any{}
+	}
+	return &ton.GetMethodResult{Stack: res, GasUsed: resp.Gas}, nil
+}
+
+// TransactionsBefore implements ton.HistoryReader, paging through the
+// host's answers.
+func (c *Client) TransactionsBefore(ctx context.Context, addr *address.Address, fromLT uint64, limit int) ([]*ton.Transaction, error) {
+	a, err := rawAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ton.Transaction
+	for {
+		page := MaxPage
+		if limit > 0 && limit-len(out) < page {
+			page = limit - len(out)
+		}
+		resp, err := c.call(ctx, &request{Method: methodTxsBefore, Addr: a, FromLT: fromLT, Limit: page})
+		if err != nil {
+			return nil, err
+		}
+		for _, boc := range resp.Txs {
+			tx, err := parseTx(addr.Workchain(), boc)
+			if err != nil {
+				return nil, fmt.Errorf("remote: transactions of %s: host sent a bad transaction: %w", addr, err)
+			}
+			if !bytes.Equal(tx.Account.Data(), addr.Data()) || (fromLT != 0 && tx.LT > fromLT) {
+				return nil, fmt.Errorf("remote: transactions of %s: host sent lt %d of %s out of order or of another account", addr, tx.LT, tx.Account)
+			}
+			out = append(out, tx)
+			if tx.LT <= 1 { // nothing below; 0 would mean "from the newest"
+				return out, nil
+			}
+			fromLT = tx.LT - 1
+		}
+		if !resp.More || len(resp.Txs) == 0 || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+	}
+}

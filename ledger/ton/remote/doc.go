@@ -7,7 +7,8 @@
 // response frame per stream (p2p.Network.HandleRequest / Request). Both
 // are JSON objects with a format version ("v": 1). A request names a
 // method (info, send_external, account, transactions, run_get_method,
-// faucet) and only that method's fields; a response carries either the
+// faucet, and for the chain's optional interfaces head, estimate,
+// transactions_before) and only that method's fields; a response carries either the
 // result or an error {code, msg} (codes: bad_request, rejected,
 // not_active, get_method with its exit code, no_faucet, failed). Cells
 // travel as BOCs (base64 in JSON), integers as decimal strings, get-method

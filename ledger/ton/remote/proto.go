@@ -54,6 +54,9 @@ const (
 	methodTransactions = "transactions"
 	methodGetMethod    = "run_get_method"
 	methodFaucet       = "faucet"
+	methodHead         = "head"
+	methodEstimate     = "estimate"
+	methodTxsBefore    = "transactions_before"
 )
 
 // Error codes carried in responses.
@@ -85,6 +88,8 @@ type request struct {
 	GetMethod string  `json:"get,omitempty"`
 	Args      []value `json:"args,omitempty"`
 	Amount    string  `json:"amount,omitempty"`
+	IgnoreSig bool    `json:"ignore_sig,omitempty"`
+	FromLT    uint64  `json:"from_lt,omitempty"`
 }
 
 // response answers one call: Err, or the method's result fields.
@@ -98,6 +103,25 @@ type response struct {
 	Txs      [][]byte     `json:"txs,omitempty"`
 	More     bool         `json:"more,omitempty"`
 	Stack    []value      `json:"stack,omitempty"`
+	Gas      int64        `json:"gas,omitempty"`
+	Head     *wireHead    `json:"head,omitempty"`
+	Fees     *wireFees    `json:"fees,omitempty"`
+}
+
+type wireHead struct {
+	Seqno    uint64 `json:"seqno"`
+	Now      uint32 `json:"now"`
+	LT       uint64 `json:"lt"`
+	RootHash []byte `json:"root_hash"`
+	FileHash []byte `json:"file_hash"`
+}
+
+// wireFees are nanoTON amounts as decimal strings.
+type wireFees struct {
+	InFwd   string `json:"in_fwd"`
+	Storage string `json:"storage"`
+	Gas     string `json:"gas"`
+	Fwd     string `json:"fwd"`
 }
 
 type wireError struct {
@@ -160,20 +184,23 @@ func decodeRequest(b []byte) (*request, error) {
 // check refuses fields the method does not take and bad values.
 func (r *request) check() error {
 	hasAddr := r.Addr != ""
-	want := map[string][6]bool{ // addr, boc, after/limit, get, args, amount
+	want := map[string][8]bool{ // addr, boc, after/limit, get, args, amount, ignore_sig, from_lt
 		methodInfo:         {},
 		methodSendExternal: {false, true},
 		methodAccount:      {true},
 		methodTransactions: {true, false, true},
 		methodGetMethod:    {true, false, false, true, true},
 		methodFaucet:       {true, false, false, false, false, true},
+		methodHead:         {},
+		methodEstimate:     {false, true, false, false, false, false, true},
+		methodTxsBefore:    {true, false, true, false, false, false, false, true},
 	}
 	w, ok := want[r.Method]
 	if !ok {
 		return errors.New("unknown method")
 	}
-	has := [6]bool{hasAddr, r.BOC != nil, r.AfterLT != 0 || r.Limit != 0, r.GetMethod != "", r.Args != nil, r.Amount != ""}
-	for i, name := range []string{"addr", "boc", "after_lt/limit", "get", "args", "amount"} {
+	has := [8]bool{hasAddr, r.BOC != nil, r.AfterLT != 0 || r.Limit != 0, r.GetMethod != "", r.Args != nil, r.Amount != "", r.IgnoreSig, r.FromLT != 0}
+	for i, name := range []string{"addr", "boc", "after_lt/limit", "get", "args", "amount", "ignore_sig", "from_lt"} {
 		if has[i] && !w[i] {
 			return fmt.Errorf("field %s is not taken by this method", name)
 		}
@@ -184,9 +211,16 @@ func (r *request) check() error {
 		}
 	}
 	switch r.Method {
-	case methodSendExternal:
+	case methodSendExternal, methodEstimate:
 		if _, err := ton.ParseExternal(r.BOC); err != nil {
 			return err
+		}
+	case methodTxsBefore:
+		if r.AfterLT != 0 {
+			return errors.New("field after_lt is not taken by this method")
+		}
+		if r.Limit < 0 || r.Limit > MaxPage {
+			return fmt.Errorf("limit %d: want 0 (a full page) to %d", r.Limit, MaxPage)
 		}
 	case methodTransactions:
 		if r.Limit < 0 || r.Limit > MaxPage {
@@ -224,6 +258,9 @@ func decodeResponse(b []byte) (*response, error) {
 	}
 	if _, err := fromValues(r.Stack); err != nil {
 		return nil, fmt.Errorf("response: stack: %w", err)
+	}
+	if h := r.Head; h != nil && (len(h.RootHash) != 32 || len(h.FileHash) != 32) {
+		return nil, errors.New("response: head: block hashes must be 32 bytes")
 	}
 	return &r, nil
 }

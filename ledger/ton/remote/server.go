@@ -109,14 +109,29 @@ func (s *Server) call(ctx context.Context, req *request, resp *response) error {
 	case methodTransactions:
 		return s.transactions(ctx, addr, req, resp)
 	case methodGetMethod:
-		args, _ := fromValues(req.Args) // checked by decodeRequest
-		res, err := s.chain.RunGetMethod(ctx, addr, req.GetMethod, args...)
+		return s.getMethod(ctx, addr, req, resp)
+	case methodHead:
+		hr, ok := s.chain.(ton.HeadReader)
+		if !ok {
+			return errUnsupported
+		}
+		h, err := hr.Head(ctx)
 		if err != nil {
 			return err
 		}
-		if resp.Stack, err = toValues(res); err != nil {
-			return fmt.Errorf("encode get-method result: %w", err)
+		resp.Head = &wireHead{Seqno: h.Seqno, Now: h.Now, LT: h.LT, RootHash: h.RootHash, FileHash: h.FileHash}
+	case methodEstimate:
+		fe, ok := s.chain.(ton.FeeEstimator)
+		if !ok {
+			return errUnsupported
 		}
+		f, err := fe.EstimateExternal(ctx, req.BOC, req.IgnoreSig)
+		if err != nil {
+			return err
+		}
+		resp.Fees = &wireFees{InFwd: f.InFwdFee.String(), Storage: f.StorageFee.String(), Gas: f.GasFee.String(), Fwd: f.FwdFee.String()}
+	case methodTxsBefore:
+		return s.transactionsBefore(ctx, addr, req, resp)
 	case methodFaucet:
 		if s.faucet == nil {
 			return errNoFaucet
@@ -130,7 +145,69 @@ func (s *Server) call(ctx context.Context, req *request, resp *response) error {
 	return nil
 }
 
-var errNoFaucet = errors.New("this host runs no faucet")
+var (
+	errNoFaucet    = errors.New("this host runs no faucet")
+	errUnsupported = errors.New("this host's chain does not offer this method")
+)
+
+// getMethod answers with the result's stack and gas; a method that ran and
+// failed is an error carrying its exit code.
+func (s *Server) getMethod(ctx context.Context, addr *address.Address, req *request, resp *response) error {
+	args, _ := fromValues(req.Args) // checked by decodeRequest
+	var res *ton.GetMethodResult
+	if gr, ok := s.chain.(ton.GetMethodRunner); ok {
+		r, err := gr.RunGetMethodResult(ctx, addr, req.GetMethod, args...)
+		if err != nil {
+			return err
+		}
+		if r.ExitCode != 0 && r.ExitCode != 1 {
+			return &ton.ErrGetMethod{Method: req.GetMethod, ExitCode: r.ExitCode}
+		}
+		res = r
+	} else {
+		stack, err := s.chain.RunGetMethod(ctx, addr, req.GetMethod, args...)
+		if err != nil {
+			return err
+		}
+		res = &ton.GetMethodResult{Stack: stack}
+	}
+	var err error
+	if resp.Stack, err = toValues(res.Stack); err != nil {
+		return fmt.Errorf("encode get-method result: %w", err)
+	}
+	resp.Gas = res.GasUsed
+	return nil
+}
+
+// transactionsBefore answers one page, newest first; More says the
+// client may ask again from below the last one.
+func (s *Server) transactionsBefore(ctx context.Context, addr *address.Address, req *request, resp *response) error {
+	hr, ok := s.chain.(ton.HistoryReader)
+	if !ok {
+		return errUnsupported
+	}
+	want := req.Limit
+	if want == 0 {
+		want = MaxPage
+	}
+	txs, err := hr.TransactionsBefore(ctx, addr, req.FromLT, want+1)
+	if err != nil {
+		return err
+	}
+	if len(txs) > want {
+		txs, resp.More = txs[:want], true
+	}
+	size := 0
+	for i, tx := range txs {
+		if i > 0 && size+len(tx.BOC) > maxPageBytes {
+			resp.More = true
+			break
+		}
+		size += len(tx.BOC)
+		resp.Txs = append(resp.Txs, tx.BOC)
+	}
+	return nil
+}
 
 func (s *Server) transactions(ctx context.Context, addr *address.Address, req *request, resp *response) error {
 	want := req.Limit
