@@ -44,6 +44,9 @@ type channels struct {
 	in    *ledger.Space  // the payee's space (channel.SpaceName)
 	payee *channel.Payee // channels this node is paid through; set when the chain is ready
 	mu    sync.Mutex     // serialises payer-side updates
+
+	qmu    sync.Mutex
+	queues map[string]*payQueue // channel (raw address) → payments waiting for a voucher
 }
 
 // outChannel is the payer's durable record of a channel it opened.
@@ -277,52 +280,6 @@ func (s *Service) announce(ctx context.Context, addr *address.Address, oc *outCh
 	if err := s.saveOut(addr, oc); err != nil {
 		s.log.Warn("saving channel state failed", "err", err)
 	}
-}
-
-// Pay signs a voucher for amount more than the last one on channel ch and
-// delivers it to the payee; it returns the new cumulative total.
-func (s *Service) Pay(ctx context.Context, ch *address.Address, amount *big.Int) (*big.Int, error) {
-	if _, err := s.Wallet(); err != nil {
-		return nil, err
-	}
-	s.ch.mu.Lock()
-	defer s.ch.mu.Unlock()
-	oc, err := s.loadOut(ch)
-	if err != nil {
-		return nil, err
-	}
-	if oc.Closing {
-		return nil, fmt.Errorf("channel %s is closing: open a new one to pay", ch.StringRaw())
-	}
-	cum, _ := new(big.Int).SetString(oc.Cumulative, 10)
-	dep, _ := new(big.Int).SetString(oc.Deposited, 10)
-	cum.Add(cum, amount)
-	if cum.Cmp(dep) > 0 {
-		return nil, fmt.Errorf("%w: paying %s TON would bring the channel to %s TON, over its deposit of %s TON", wallet.ErrInsufficientBalance, wallet.FormatTON(amount), wallet.FormatTON(cum), wallet.FormatTON(dep))
-	}
-	sv, err := channel.Voucher{GlobalID: oc.Params.GlobalID, Channel: ch, Cumulative: cum}.Sign(s.id.WalletKey)
-	if err != nil {
-		return nil, err
-	}
-	wire, err := sv.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	// Durable before it leaves: a crash after sending must not let the next
-	// voucher reuse a lower total.
-	oc.Cumulative = cum.String()
-	if err := s.saveOut(ch, oc); err != nil {
-		return nil, err
-	}
-	s.announce(ctx, ch, oc)
-	p, err := peer.Decode(oc.Peer)
-	if err != nil {
-		return nil, fmt.Errorf("channel %s has no payee peer: %w", ch.StringRaw(), err)
-	}
-	if _, err := s.request(ctx, p, chanMsg{Op: "voucher", Voucher: wire}); err != nil {
-		return nil, fmt.Errorf("deliver voucher for %s TON (signed and kept; the next payment includes it): %w", wallet.FormatTON(cum), err)
-	}
-	return cum, nil
 }
 
 // Redeem submits the highest voucher received on ch to the chain.

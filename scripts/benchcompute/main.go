@@ -22,6 +22,7 @@ type config struct {
 	Tokens      int           `json:"runner_tokens"`
 	Payments    bool          `json:"payments"`
 	Dir         string        `json:"-"`
+	CPUProfile  string        `json:"-"`
 	JSON        bool          `json:"-"`
 	Verbose     bool          `json:"-"`
 }
@@ -36,6 +37,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Tokens, "tokens", 3000, "tokens the built-in runner generates for its tokens-per-second figure")
 	fs.BoolVar(&c.Payments, "payments", true, "pay each request by voucher (real ledgers on the emulated chain)")
 	fs.StringVar(&c.Dir, "dir", "", "directory for the peers' stores (default: a temporary one)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with `go tool pprof`)")
 	fs.BoolVar(&c.JSON, "json", false, "print the results as JSON")
 	fs.BoolVar(&c.Verbose, "v", false, "more progress")
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +113,14 @@ func run(ctx context.Context, args []string, cmd benchutil.Command) int {
 		return cmd.FlagStatus(err)
 	}
 	prog := cmd.Progress(c.Verbose)
+	if c.CPUProfile != "" {
+		stopProfile, err := benchutil.StartCPUProfile(c.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(cmd.Stderr, "%s: %v\n", cmd.Name, err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	start := time.Now()
 	res := &Result{Machine: benchutil.ThisMachine(), Config: c}
 	if err := measure(ctx, c, prog, res); err != nil {
