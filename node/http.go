@@ -62,6 +62,30 @@ func (s *apiServer) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.auth(h))
 }
 
+// HandleKeyed registers a route that also takes the token the way the
+// toncenter API does, as an X-API-Key header or an api_key query parameter;
+// deny answers a request without a valid one.
+func (s *apiServer) HandleKeyed(pattern string, h http.Handler, deny func(w http.ResponseWriter, code int, msg string)) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			got = r.Header.Get("X-API-Key")
+		}
+		if got == "" {
+			got = r.URL.Query().Get("api_key")
+		}
+		if got == "" {
+			deny(w, http.StatusUnauthorized, "API key required: send the node's api.token as X-API-Key, ?api_key= or a bearer token")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.token)) != 1 {
+			deny(w, http.StatusUnauthorized, "API key does not exist: use the token in the node's api.token file")
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
 // serve answers requests on ln until shutdown.
 func (s *apiServer) serve(ln net.Listener) {
 	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

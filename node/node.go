@@ -23,6 +23,7 @@ import (
 	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	ledgersvc "github.com/tonmesh/tonmesh/ledger/service"
+	"github.com/tonmesh/tonmesh/ledger/ton/toncenter"
 	"github.com/tonmesh/tonmesh/market"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/directory"
@@ -30,6 +31,10 @@ import (
 	"github.com/tonmesh/tonmesh/vault"
 	"github.com/tonmesh/tonmesh/vault/share"
 )
+
+// TONAPIPath is where the node serves the toncenter v2 API over its chain
+// (ledger/ton/toncenter): point TonClient at API URL + TONAPIPath + "jsonRPC".
+const TONAPIPath = "/ton/api/v2/"
 
 // Version is the tonmesh version reported by the API and the CLI.
 const Version = "0.1.0-dev"
@@ -182,6 +187,8 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	} else {
 		n.api.Handle("/api/v1/market/", marketOff())
 	}
+	n.api.HandleKeyed(TONAPIPath, toncenter.New(n.ledger.Chain, toncenter.WithPrefix(TONAPIPath),
+		toncenter.WithTestnet(n.network != identity.Mainnet), toncenter.WithLogger(n.log.With("service", "toncenter"))), toncenter.WriteError)
 	return n, nil
 }
 
