@@ -137,7 +137,7 @@ func nodeInfo(ctx context.Context, d *daemon) *NodeInfo {
 	token, _ := d.home.Token()
 	return &NodeInfo{
 		Name: d.name, Home: string(d.home), API: url, Token: token, TokenFile: d.home.TokenPath(),
-		PeerID: id.PeerID, Address: id.Address,
+		TONAPI: url + node.TONAPIPath + "jsonRPC", PeerID: id.PeerID, Address: id.Address,
 	}
 }
 
@@ -208,6 +208,10 @@ func printTable(out io.Writer, m *Manifest) {
 			fmt.Fprintf(&b, "%-*s  ", widths[i], c)
 		}
 		b.WriteString(r[len(r)-1] + "\n")
+	}
+	fmt.Fprintf(&b, "\nTON HTTP API (toncenter v2) per node: TonClient endpoint, apiKey = the node's api.token\n")
+	for _, n := range m.Nodes {
+		fmt.Fprintf(&b, "  %-*s  %s\n", widths[0], n.Name, n.TONAPI)
 	}
 	first := m.Nodes[0].Home
 	fmt.Fprintf(&b, `

@@ -47,6 +47,7 @@ type NodeInfo struct {
 	Name      string `json:"name"`
 	Home      string `json:"home"`
 	API       string `json:"api"`
+	TONAPI    string `json:"ton_api"` // the toncenter v2 endpoint TonClient takes (API + /ton/api/v2/jsonRPC)
 	Token     string `json:"token"`
 	TokenFile string `json:"token_file"`
 	PeerID    string `json:"peer_id"`
