@@ -25,17 +25,16 @@ const state = await send.getContractState(contract.address);
 console.log('getContractState:', state.state, 'last tx lt', state.lastTransaction?.lt);
 const seqno = await wallet.getSeqno();
 console.log('get-method seqno:', seqno);
-const pk = await send.runMethod(contract.address, 'get_public_key');
-console.log('get-method get_public_key:', pk.stack.readBigNumber().toString(16).slice(0, 16) + '…', 'gas', pk.gas_used);
 const info = await send.getMasterchainInfo();
 console.log('getMasterchainInfo: latest seqno', info.latestSeqno);
 
+const deployed = state.state === 'active';
 const before = await other.getBalance(recipient);
 const transfer = wallet.createTransfer({
   seqno, secretKey: key.secretKey, sendMode: SendMode.PAY_GAS_SEPARATELY + SendMode.IGNORE_ERRORS,
   messages: [internal({ to: recipient, value: toNano('1.5'), body: 'hello from @ton/ton', bounce: false })],
 });
-const fee = await send.estimateExternalMessageFee(contract.address, { body: await transfer, initCode: null, initData: null, ignoreSignature: true });
+const fee = await send.estimateExternalMessageFee(contract.address, { body: await transfer, initCode: deployed ? null : contract.init.code, initData: deployed ? null : contract.init.data, ignoreSignature: true });
 console.log('estimateExternalMessageFee:', JSON.stringify(fee.source_fees));
 await wallet.send(await transfer);
 console.log('sendTransfer: sent 1.5 TON to', recipient.toString({ testOnly: true }));
@@ -45,13 +44,16 @@ while (await wallet.getSeqno() === seqno) {
   if (Date.now() > deadline) throw new Error('the transfer did not land within 60 s');
   await new Promise((r) => setTimeout(r, 200));
 }
+const pk = await other.runMethod(contract.address, 'get_public_key');
+console.log('get-method get_public_key (wallet now deployed, on another node):', '0x' + pk.stack.readBigNumber().toString(16).slice(0, 16) + '…', 'gas', pk.gas_used);
 const after = await other.getBalance(recipient);
 console.log('recipient balance on another node:', fromNano(before), '->', fromNano(after), 'TON');
-if (after - before !== toNano('1.5')) throw new Error(`recipient gained ${fromNano(after - before)}, want 1.5`);
 const [tx] = await other.getTransactions(recipient, { limit: 1 });
 const comment = tx.inMessage.body.beginParse().skip(32).loadStringTail();
-console.log('recipient newest transaction: lt', tx.lt.toString(), 'comment', JSON.stringify(comment));
-if (comment !== 'hello from @ton/ton') throw new Error('newest transaction is not the transfer');
+const value = tx.inMessage.info.value.coins;
+console.log('recipient newest transaction: lt', tx.lt.toString(), 'value', fromNano(value), 'comment', JSON.stringify(comment), 'its fees', fromNano(tx.totalFees.coins));
+if (comment !== 'hello from @ton/ton' || value !== toNano('1.5')) throw new Error('newest transaction is not the transfer');
+if (after - before !== value - tx.totalFees.coins) throw new Error(`recipient gained ${fromNano(after - before)}, want 1.5 less its fees`);
 
 try {
   await send.runMethod(recipient.equals(expected) ? contract.address : Address.parse(env('EMPTY')), 'seqno');
