@@ -63,9 +63,12 @@ func TestRunMeasuresEverything(t *testing.T) {
 	if s := res.Send; s == nil || s.N != 5 || s.P50MS <= 0 || s.P99MS < s.P50MS || s.DeployMS <= 0 {
 		t.Errorf("send = %+v", res.Send)
 	}
+	if a := res.TonAPI; a == nil || a.SendBoc.N != 5 || a.SendOwn.N != 5 || a.SendBoc.P50MS <= 0 || a.GetMethod.Ops <= 0 || a.GetMethodOwn.Ops <= 0 {
+		t.Errorf("toncenter vs own protocol = %+v", res.TonAPI)
+	}
 	var table bytes.Buffer
 	printTable(&table, res)
-	for _, want := range []string{"sequential, one channel", "concurrent, 4 channels", "Ed25519 verify", "batches of 1000", "p99"} {
+	for _, want := range []string{"sequential, one channel", "concurrent, 4 channels", "Ed25519 verify", "batches of 1000", "p99", "runGetMethod seqno"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -78,7 +81,7 @@ func TestRunMeasuresEverything(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"vouchers_accepted", "raw", "ratios", "send_to_confirmed"} {
+	for _, k := range []string{"vouchers_accepted", "raw", "ratios", "send_to_confirmed", "toncenter_vs_own_protocol"} {
 		if back[k] == nil {
 			t.Errorf("JSON lacks %q: %s", k, raw)
 		}

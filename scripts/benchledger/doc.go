@@ -14,7 +14,13 @@
 //     chain (emu on a temporary store, a v5r1 wallet funded by the faucet,
 //     then N sends to another address; Send returns once the chain shows
 //     the wallet's transaction): p50, p99, mean and max, and apart from them
-//     the first send, which deploys the wallet.
+//     the first send, which deploys the wallet;
+//   - the toncenter v2 API beside tonmesh's own chain protocol on one chain:
+//     a host (emu) and a second node that reaches it over libp2p (remote)
+//     and serves ledger/ton/toncenter on loopback HTTP; the same v5r1
+//     transfers (signed by tonutils-go's wallet) by jsonRPC sendBoc and by
+//     remote.Client.SendExternal, p50/p99 until executed, and runGetMethod
+//     "seqno" calls/s through each, one caller at a time.
 //
 // Throughput figures each run for a fixed time (--duration); every store
 // lives in its own temporary directory under --dir (the disk matters: a

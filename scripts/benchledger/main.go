@@ -26,14 +26,15 @@ type benchConfig struct {
 
 // Result is everything one run measured; --json prints it.
 type Result struct {
-	Machine  Machine     `json:"machine"`
-	Config   Config      `json:"config"`
-	Accept   *Accept     `json:"vouchers_accepted,omitempty"`
-	Raw      *Raw        `json:"raw,omitempty"`
-	Ratios   *Ratios     `json:"ratios,omitempty"`
-	Send     *SendResult `json:"send_to_confirmed,omitempty"`
-	Failures []string    `json:"failures,omitempty"`
-	TookS    float64     `json:"took_s"`
+	Machine  Machine       `json:"machine"`
+	Config   Config        `json:"config"`
+	Accept   *Accept       `json:"vouchers_accepted,omitempty"`
+	Raw      *Raw          `json:"raw,omitempty"`
+	Ratios   *Ratios       `json:"ratios,omitempty"`
+	Send     *SendResult   `json:"send_to_confirmed,omitempty"`
+	TonAPI   *TonAPIResult `json:"toncenter_vs_own_protocol,omitempty"`
+	Failures []string      `json:"failures,omitempty"`
+	TookS    float64       `json:"took_s"`
 }
 
 // Machine describes where the figures were taken.
@@ -143,6 +144,14 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 			fail("send", err)
 		}
 		res.Send = s
+	}
+	if ctx.Err() == nil {
+		p.Printf("toncenter v2 API vs the own chain protocol: %d sends each, get-methods for %s each", c.sends, c.duration)
+		t, err := measureTonAPI(ctx, c.dir, c.sends, c.duration)
+		if err != nil {
+			fail("toncenter", err)
+		}
+		res.TonAPI = t
 	}
 	if ctx.Err() != nil {
 		fail("run", errors.New("interrupted"))

@@ -29,7 +29,22 @@ func printTable(out io.Writer, r *Result) {
 		row("max", fmt.Sprintf("%.2f ms", s.MaxMS))
 		row("first send, which also deploys the wallet (not in the above)", fmt.Sprintf("%.2f ms", s.DeployMS))
 	}
+	if t := r.TonAPI; t != nil {
+		printTonAPI(out, t)
+	}
 	benchutil.PrintFailures(out, r.Failures)
+}
+
+func printTonAPI(out io.Writer, t *TonAPIResult) {
+	fmt.Fprintf(out, "\ntoncenter v2 API (HTTP jsonRPC on a node that reaches the chain host over libp2p) vs tonmesh's own chain protocol, same run\n")
+	row := func(name, a, b string) { fmt.Fprintf(out, "  %-44s %16s %16s\n", name, a, b) }
+	row("", "toncenter", "own protocol")
+	ms := func(x float64) string { return fmt.Sprintf("%.2f ms", x) }
+	row(fmt.Sprintf("send -> confirmed p50 (%d v5r1 transfers)", t.SendBoc.N), ms(t.SendBoc.P50MS), ms(t.SendOwn.P50MS))
+	row("send -> confirmed p99", ms(t.SendBoc.P99MS), ms(t.SendOwn.P99MS))
+	row("runGetMethod seqno, one caller", thousands(t.GetMethod.PerS)+" /s", thousands(t.GetMethodOwn.PerS)+" /s")
+	fmt.Fprintf(out, "  %-44s %16.2f\n", "ratio sendBoc p50 / own p50", t.SendP50Ratio)
+	fmt.Fprintf(out, "  %-44s %16.2f\n", "ratio runGetMethod calls/s / own", t.GetMethodsRatio)
 }
 
 func printThroughput(out io.Writer, r *Result) {

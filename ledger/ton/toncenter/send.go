@@ -148,17 +148,32 @@ func runGetMethod(ctx context.Context, h *Handler, c ton.Chain, p params) (any, 
 	if p["stack"] == nil {
 		return nil, errf(422, "Validation error: stack: field required")
 	}
+	// The account and block reads go alongside the method: over a remote
+	// chain each is a round trip.
+	var (
+		st     *ton.AccountState
+		hd     *ton.Head
+		stErr  error
+		hdErr  error
+		fetchd = make(chan struct{})
+	)
+	go func() {
+		defer close(fetchd)
+		st, stErr = c.Account(ctx, addr)
+		if stErr == nil {
+			hd, hdErr = head(ctx, c)
+		}
+	}()
 	res, err := runMethod(ctx, c, addr, name, stack)
+	<-fetchd
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Account(ctx, addr)
-	if err != nil {
-		return nil, err
+	if stErr != nil {
+		return nil, stErr
 	}
-	hd, err := head(ctx, c)
-	if err != nil {
-		return nil, err
+	if hdErr != nil {
+		return nil, hdErr
 	}
 	return map[string]any{
 		"@type":               "smc.runResult",
