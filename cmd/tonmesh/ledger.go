@@ -98,6 +98,7 @@ func newLedgerSendCmd(g *globalFlags) *cobra.Command {
 
 func newLedgerHistoryCmd(g *globalFlags) *cobra.Command {
 	var limit int
+	var before uint64
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "List the wallet's transactions, newest first",
@@ -107,7 +108,7 @@ func newLedgerHistoryCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := c.History(cmd.Context(), limit)
+			h, err := c.HistoryBefore(cmd.Context(), limit, before)
 			if err != nil {
 				return err
 			}
@@ -128,10 +129,14 @@ func newLedgerHistoryCmd(g *globalFlags) *cobra.Command {
 				}
 			}
 			table(rows)
+			if len(h) == limit {
+				fmt.Printf("older: tonmesh ledger history --before %d\n", h[len(h)-1].LT)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many transactions")
+	cmd.Flags().Uint64Var(&before, "before", 0, "page: only transactions older than the one at this logical time (lt, from --json)")
 	addJSONFlag(cmd, g)
 	return cmd
 }

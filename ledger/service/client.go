@@ -44,6 +44,17 @@ func (c *Client) History(ctx context.Context, limit int) ([]HistoryEntry, error)
 	return h, c.c.Get(ctx, "/api/v1/ledger/history?limit="+strconv.Itoa(limit), &h)
 }
 
+// HistoryBefore calls GET /api/v1/ledger/history for the page of
+// transactions older than the one at logical time before (0: the newest).
+func (c *Client) HistoryBefore(ctx context.Context, limit int, before uint64) ([]HistoryEntry, error) {
+	var h []HistoryEntry
+	q := "/api/v1/ledger/history?limit=" + strconv.Itoa(limit)
+	if before > 0 {
+		q += "&before=" + strconv.FormatUint(before, 10)
+	}
+	return h, c.c.Get(ctx, q, &h)
+}
+
 // Deposits calls GET /api/v1/ledger/deposits.
 func (c *Client) Deposits(ctx context.Context) ([]DepositView, error) {
 	var d []DepositView

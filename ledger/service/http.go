@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
@@ -347,21 +348,58 @@ func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	var before uint64
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			apiutil.BadRequest(w, "before: use the logical time (lt) of a transaction; the page holds older ones")
+			return
+		}
+		before = n
+	}
 	wl, err := s.Wallet()
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	txs, err := s.chain.Transactions(r.Context(), wl.Address(), 0, 0)
+	txs, err := historyPage(r.Context(), s.chain, wl.Address(), before, limit)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	out := []HistoryEntry{}
-	for i := len(txs) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, s.historyEntry(txs[i]))
+	for _, tx := range txs {
+		out = append(out, s.historyEntry(tx))
 	}
 	apiutil.WriteJSON(w, http.StatusOK, out)
+}
+
+// historyPage returns up to limit transactions of addr older than before
+// (0: from the newest), newest first. A chain that reads history backwards
+// (ton.HistoryReader: emu, remote) is asked for exactly that page; others
+// are read whole.
+func historyPage(ctx context.Context, chain ton.Chain, addr *address.Address, before uint64, limit int) ([]*ton.Transaction, error) {
+	if before == 1 {
+		return nil, nil
+	}
+	if hr, ok := chain.(ton.HistoryReader); ok {
+		from := uint64(0)
+		if before > 0 {
+			from = before - 1
+		}
+		return hr.TransactionsBefore(ctx, addr, from, limit)
+	}
+	all, err := chain.Transactions(ctx, addr, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ton.Transaction
+	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
+		if before == 0 || all[i].LT < before {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) historyEntry(tx *ton.Transaction) HistoryEntry {
