@@ -125,34 +125,83 @@ func (p *proxyState) recall(ch string) error {
 	return nil
 }
 
+// The book's writes are committed in groups, as Pebble's commit pipeline
+// does: every change bumps p.gen under p.mu and marks what it touched;
+// whoever then holds p.wmu writes every marked channel and the counters in
+// one synced batch and records the generation it covered, so callers that
+// queued behind it find their change already durable and return without a
+// write of their own. A failed batch marks its channels again; each waiter
+// whose change it carried writes again itself.
+
 // charge releases a request's reservation of reserved on client channel ch
-// and bills it amount, then writes the channel's billed total and the
-// counters durably: only after it returns may the bill go to the client.
-// On error the bill stands in memory but is not durable.
-func (p *proxyState) charge(ch string, reserved, amount *big.Int) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
+// and bills it amount, then makes the channel's billed total and the
+// counters durable: only after it returns nil may the bill go to the
+// client. It returns the channel's billed total with this bill, which the
+// client's vouchers must reach to pay it. On error the bill stands in
+// memory but is not durable.
+func (p *proxyState) charge(ch string, reserved, amount *big.Int) (*big.Int, error) {
 	p.mu.Lock()
 	p.unreserveLocked(ch, reserved, amount)
 	p.stats.Jobs++
-	rec := channelRecord{Owner: p.owner[ch].String(), Billed: p.billed[ch].String()}
-	st := p.statsLocked()
+	billed := new(big.Int).Set(p.billed[ch])
+	p.dirty[ch] = true
+	gen := p.bumpLocked()
 	p.mu.Unlock()
-	v, _ := json.Marshal(rec) // strings only: cannot fail
-	return p.write(func(b *ledger.Batch) {
-		b.Set(bookChannelKey(ch), v)
-		st.put(b)
-	})
+	return billed, p.flush(gen)
 }
 
-// save writes the counters durably (after a settlement, and at Stop).
+// save makes the counters durable (after a settlement, and at Stop).
 func (p *proxyState) save() error {
+	p.mu.Lock()
+	gen := p.bumpLocked()
+	p.mu.Unlock()
+	return p.flush(gen)
+}
+
+// bumpLocked counts a change to the book; p.mu is held.
+func (p *proxyState) bumpLocked() uint64 {
+	p.gen++
+	return p.gen
+}
+
+// flush returns once change gen is durable, writing it (with every change
+// queued so far) unless a batch already did.
+func (p *proxyState) flush(gen uint64) error {
+	if p.space == nil {
+		return nil
+	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	p.mu.Lock()
+	if p.durable >= gen {
+		p.mu.Unlock()
+		return nil
+	}
+	upto := p.gen
+	recs := make(map[string][]byte, len(p.dirty))
+	for ch := range p.dirty {
+		v, _ := json.Marshal(channelRecord{Owner: p.owner[ch].String(), Billed: p.billed[ch].String()}) // strings only: cannot fail
+		recs[ch] = v
+	}
+	clear(p.dirty)
 	st := p.statsLocked()
 	p.mu.Unlock()
-	return p.write(st.put)
+	err := p.write(func(b *ledger.Batch) {
+		for ch, v := range recs {
+			b.Set(bookChannelKey(ch), v)
+		}
+		st.put(b)
+	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		for ch := range recs {
+			p.dirty[ch] = true
+		}
+		return err
+	}
+	p.durable = upto
+	return nil
 }
 
 // statsLocked snapshots the counters; p.mu is held.

@@ -81,9 +81,11 @@ func (n *testNet) clientChannel(t *testing.T) *address.Address {
 	return ch
 }
 
-// paidToProxy is what the proxy holds in vouchers from the client.
+// paidToProxy is what the proxy holds in vouchers from the client, once
+// the client has paid for every answer it received.
 func (n *testNet) paidToProxy(t *testing.T) *big.Int {
 	t.Helper()
+	n.client.settling.Wait()
 	_, paid, err := n.ledgers[1].Incoming(n.clientChannel(t))
 	if err != nil {
 		t.Fatal(err)

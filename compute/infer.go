@@ -180,6 +180,7 @@ type clientCall struct {
 	attested string
 	conf     bool
 	refused  string // why the client refused the last worker
+	settling bool   // the stream is handed to the payment in the background
 
 	freshChannel bool // open a new channel to the proxy first
 }
@@ -200,8 +201,13 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 		return nil, newError(codeNoProxy, fmt.Sprintf("cannot reach the proxy %s: %v", c.proxy, err))
 	}
 	c.st = st
-	defer context.AfterFunc(ctx, func() { _ = st.Reset() })()
-	defer st.Close()
+	stopReset := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer func() {
+		if !c.settling {
+			stopReset()
+			_ = st.Close()
+		}
+	}()
 	route := routeHead{RequestID: c.id, Model: c.req.model, MaxTokens: c.req.maxTokens, PromptBytes: len(c.req.body) + 64}
 	if c.req.maxPrice != nil {
 		route.MaxPrice = c.req.maxPrice.String()
@@ -226,7 +232,11 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 		case msgRecord:
 			err = c.onRecord(m)
 		case msgFinal:
-			return c.onFinal(ctx, m)
+			res, owed, err := c.onFinal(m)
+			if err == nil && owed != nil {
+				c.settleLater(stopReset, owed)
+			}
+			return res, err
 		case msgError:
 			return nil, c.onError(m)
 		default:
@@ -254,9 +264,14 @@ func (c *clientCall) onOffer(ctx context.Context, m *message) error {
 		return newError(codeInternal, err.Error())
 	}
 	now := time.Now()
-	o, id, err := openOffer(h.Offer, now)
-	if err == nil && !o.serves(c.req.model) {
-		err = fmt.Errorf("worker %s does not serve %s", id, c.req.model)
+	v, err, refused := c.s.checkOffer(ctx, h.Offer, now)
+	var o *Offer
+	var id peer.ID
+	if err == nil {
+		o, id = v.offer, v.worker
+		if !o.serves(c.req.model) {
+			err = fmt.Errorf("worker %s does not serve %s", id, c.req.model)
+		}
 	}
 	var pp, pc, reserved *big.Int
 	if err == nil {
@@ -274,11 +289,11 @@ func (c *clientCall) onOffer(ctx context.Context, m *message) error {
 	if c.req.maxPrice != nil && capPrice(pp, pc).Cmp(c.req.maxPrice) > 0 {
 		return newError(codePriceCap, fmt.Sprintf("proxy %s offered worker %s at %s nanoTON per 1M tokens, over your max_price %s", c.proxy, id, capPrice(pp, pc), c.req.maxPrice))
 	}
-	res, err := c.s.verifyOffer(ctx, o, now)
-	if err != nil {
-		c.refused = err.Error()
-		return writeMsg(c.st, msgRefuse, refuseHead{Worker: id.String(), Reason: err.Error()}, nil)
+	if refused != nil {
+		c.refused = refused.Error()
+		return writeMsg(c.st, msgRefuse, refuseHead{Worker: id.String(), Reason: refused.Error()}, nil)
 	}
+	res := v.result
 	inner, _ := json.Marshal(innerRequest{Kind: c.req.kind, Body: c.req.body})
 	meta := seal.Meta{Model: c.req.model, Worker: id.String(), RequestID: c.id, KeyExpiry: o.KeyExpiry, Stream: c.req.stream}
 	env, opener, err := seal.SealRequest(o.HPKEKey, meta, inner)
@@ -333,25 +348,25 @@ func (c *clientCall) onError(m *message) error {
 	return newError(h.Code, msg)
 }
 
-// onFinal checks the final record and the receipt, pays the bill and
-// returns the result.
-func (c *clientCall) onFinal(ctx context.Context, m *message) (*InferResult, error) {
+// onFinal checks the final record and the receipt and returns the result,
+// and the payment owed to the proxy (nil when nothing is owed).
+func (c *clientCall) onFinal(m *message) (*InferResult, *owed, error) {
 	c.dog.disarm()
 	var h finalHead
 	if err := m.decodeHead(&h); err != nil || c.opener == nil {
-		return nil, newError(codeWorker, fmt.Sprintf("proxy %s sent a malformed final message; you are not charged", c.proxy))
+		return nil, nil, newError(codeWorker, fmt.Sprintf("proxy %s sent a malformed final message; you are not charged", c.proxy))
 	}
 	kind, payload, err := c.opener.Open(m.Body)
 	if err != nil || kind != seal.RecordFinal {
-		return nil, newError(codeWorker, fmt.Sprintf("the final record from worker %s does not open (%v); you are not charged", c.worker, err))
+		return nil, nil, newError(codeWorker, fmt.Sprintf("the final record from worker %s does not open (%v); you are not charged", c.worker, err))
 	}
 	var tr trailer
 	if err := decodeBody(payload, &tr); err != nil || string(tr.Receipt) != string(h.Receipt) {
-		return nil, newError(codeWorker, fmt.Sprintf("worker %s's sealed receipt differs from the one the proxy relayed; not paying", c.worker))
+		return nil, nil, newError(codeWorker, fmt.Sprintf("worker %s's sealed receipt differs from the one the proxy relayed; not paying", c.worker))
 	}
 	r, err := openReceipt(h.Receipt, c.worker, c.offer, c.id, c.req.model, int64(c.req.maxTokens))
 	if err != nil {
-		return nil, newError(codeWorker, fmt.Sprintf("worker %s: %v; not paying", c.worker, err))
+		return nil, nil, newError(codeWorker, fmt.Sprintf("worker %s: %v; not paying", c.worker, err))
 	}
 	b := billFor(r, c.pp, c.pc, c.reserved)
 	res := &InferResult{RequestID: c.id, Usage: tr.Usage, Cost: b.client.String(), Confidential: c.conf,
@@ -361,7 +376,7 @@ func (c *clientCall) onFinal(ctx context.Context, m *message) (*InferResult, err
 	switch {
 	case c.s.pay == nil:
 		res.Cost = "0" // payments are off: nothing was paid
-		return res, nil
+		return res, nil, nil
 	case c.proxy == c.s.self:
 		// This node is the proxy: it pays the worker (nothing if it is the
 		// worker too) and no commission.
@@ -369,9 +384,35 @@ func (c *clientCall) onFinal(ctx context.Context, m *message) (*InferResult, err
 		if c.worker == c.s.self {
 			res.Cost = "0"
 		}
-		return res, nil
+		return res, nil, nil
 	}
-	return res, c.payBill(ctx, r, b.client)
+	return res, &owed{receipt: r, amount: b.client}, nil
+}
+
+// owed is what the client owes the proxy for one answer.
+type owed struct {
+	receipt *Receipt
+	amount  *big.Int
+}
+
+// settleLater pays the proxy's bill for an answer the caller already has,
+// in the background on the same stream, so the answer does not wait on
+// the bill's synced write, the voucher and its round trips. The proxy
+// counts the bill against the channel's deposit until the voucher covers
+// it; Stop waits for payments in flight.
+func (c *clientCall) settleLater(stopReset func() bool, o *owed) {
+	if !stopReset() {
+		c.s.log.Warn("the request was cancelled as its answer arrived; its bill stays unpaid", "proxy", c.proxy, "request", c.id)
+		return
+	}
+	st := c.st
+	c.settling = c.s.background(func(ctx context.Context) {
+		defer context.AfterFunc(ctx, func() { _ = st.Reset() })()
+		defer st.Close()
+		if err := c.payBill(ctx, o.receipt, o.amount); err != nil {
+			c.s.log.Warn("paying the proxy failed", "proxy", c.proxy, "request", c.id, "err", err)
+		}
+	})
 }
 
 // payBill checks the proxy's bill against the receipt and pays it.

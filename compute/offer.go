@@ -132,6 +132,12 @@ func (o *Offer) check(now time.Time) error {
 	if o.Evidence.Kind == "" || len(o.Evidence.Kind) > 32 || len(o.Evidence.Quote) > maxQuote {
 		return errors.New("offer attestation evidence: kind must be 1 to 32 bytes, quote at most 40 KiB")
 	}
+	return o.fresh(now)
+}
+
+// fresh checks the times of an offer: it is valid now and its key has not
+// expired.
+func (o *Offer) fresh(now time.Time) error {
 	if err := checkTimes(o.Issued, o.Expires, now); err != nil {
 		return fmt.Errorf("offer %w", err)
 	}

@@ -101,6 +101,9 @@ func openReceipt(b []byte, worker peer.ID, o *Offer, id, model string, maxComple
 type bill struct {
 	client *big.Int // what the client pays the proxy
 	worker *big.Int // what the proxy pays the worker
+	// billedAt is the client channel's billed total with this bill, once
+	// durable: the client's vouchers must reach it to pay this bill.
+	billedAt *big.Int
 }
 
 // billFor prices a receipt: the worker's cost at its prices, the client's

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -23,6 +25,10 @@ const maxAttempts = 4
 type inbox struct {
 	msgs chan *message
 	err  error // set before msgs is closed
+	// answered is set before the final record goes to the client: from
+	// then on the client may leave (it has its answer), and its leaving
+	// no longer cancels the request, whose settlement goes on.
+	answered atomic.Bool
 }
 
 func (s *Service) readInbox(ctx context.Context, cancel context.CancelCauseFunc, st conn) *inbox {
@@ -33,7 +39,9 @@ func (s *Service) readInbox(ctx context.Context, cancel context.CancelCauseFunc,
 			m, err := readMsg(st)
 			if err != nil {
 				in.err = err
-				cancel(fmt.Errorf("the client went away: %w", err))
+				if !in.answered.Load() {
+					cancel(fmt.Errorf("the client went away: %w", err))
+				}
 				return
 			}
 			select {
@@ -199,7 +207,7 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 		len(m.Body) > pr.route.PromptBytes+64<<10 {
 		return true, writeMsg(st, msgError, errorHead{Code: codeBadRequest, Message: "the envelope's metadata or size does not match the route request"}, nil)
 	}
-	res := s.relay(ctx, st, pr, c, m.Body)
+	res := s.relay(ctx, st, in, pr, c, m.Body)
 	switch {
 	case res.retry != "":
 		s.proxy.mu.Lock()
@@ -221,8 +229,13 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 	if reserved {
 		// The bill is durable before the client sees it.
 		reserved = false
-		if err := s.proxy.charge(pr.chKey, maxCost, b.client); err != nil {
-			s.log.Error("the bill is not durable: a restart now would forget it", "channel", pr.chKey, "request", pr.route.RequestID, "amount", b.client, "err", err)
+		billedAt, cerr := s.proxy.charge(pr.chKey, maxCost, b.client)
+		if cerr != nil {
+			// No bill goes out that a restart could forget; the job still
+			// counts against the client's deposit in memory.
+			s.log.Error("the bill is not durable: not sending it", "channel", pr.chKey, "request", pr.route.RequestID, "amount", b.client, "err", cerr)
+		} else {
+			b.billedAt = billedAt
 		}
 	} else {
 		s.proxy.mu.Lock()
@@ -243,7 +256,7 @@ type relayResult struct {
 }
 
 // relay forwards the envelope to the worker and its records to the client.
-func (s *Service) relay(ctx context.Context, st conn, pr *proxyRequest, c *candidate, envelope []byte) relayResult {
+func (s *Service) relay(ctx context.Context, st conn, in *inbox, pr *proxyRequest, c *candidate, envelope []byte) relayResult {
 	var wch *address.Address
 	if s.pay != nil && c.id != s.self {
 		var err error
@@ -259,7 +272,7 @@ func (s *Service) relay(ctx context.Context, st conn, pr *proxyRequest, c *candi
 	stop := context.AfterFunc(ctx, func() { _ = raw.Reset() })
 	s.proxy.started(c.id)
 	start := time.Now()
-	res := s.relayRecords(ctx, st, ws, pr, c, envelope, wch)
+	res := s.relayRecords(ctx, st, ws, in, pr, c, envelope, wch)
 	s.proxy.finished(c.id, time.Since(start), res.receipt != nil)
 	if res.receipt == nil || !stop() {
 		_ = raw.Reset()
@@ -272,7 +285,7 @@ func (s *Service) relay(ctx context.Context, st conn, pr *proxyRequest, c *candi
 	return res
 }
 
-func (s *Service) relayRecords(ctx context.Context, st, ws conn, pr *proxyRequest, c *candidate, envelope []byte, wch *address.Address) relayResult {
+func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *proxyRequest, c *candidate, envelope []byte, wch *address.Address) relayResult {
 	head := workHead{MaxTokens: pr.route.MaxTokens}
 	if wch != nil {
 		head.Channel = wch.StringRaw()
@@ -312,6 +325,7 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, pr *proxyReques
 			if err != nil {
 				return s.failClient(st, codeWorker, fmt.Sprintf("the worker's usage receipt is invalid (%v); you are not charged", err), nil)
 			}
+			in.answered.Store(true)
 			if err := writeMsg(st, msgFinal, fh, m.Body); err != nil {
 				return relayResult{err: err}
 			}
@@ -348,26 +362,31 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 		return nil
 	}
 	id := pr.route.RequestID
-	received := false
-	if pr.channel != nil {
-		if err := writeMsg(st, msgBill, billHead{RequestID: id, Amount: b.client.String()}, nil); err != nil {
-			s.log.Warn("client left before its bill", "client", pr.client, "request", id, "err", err)
-		}
-		if received = s.awaitClientPayment(ctx, in, pr, b.client); received {
-			_ = writeMsg(st, msgDone, nil, nil)
-		}
-	}
-	// The worker did the job: it is paid whether or not the client paid.
+	// The worker did the job: it is paid whether or not the client pays,
+	// so both payments go on at once, on their own streams.
 	payCtx, cancel := context.WithTimeout(s.runCtx, paymentWait)
 	defer cancel()
 	workerPaid := new(big.Int)
+	var paying sync.WaitGroup
 	if c.id != s.self {
-		if err := s.payWorker(payCtx, res, c.id, id, b.worker); err != nil {
-			s.log.Error("paying the worker failed", "worker", c.id, "request", id, "amount", b.worker, "err", err)
-		} else {
-			workerPaid = b.worker
+		paying.Go(func() {
+			if err := s.payWorker(payCtx, res, c.id, id, b.worker); err != nil {
+				s.log.Error("paying the worker failed", "worker", c.id, "request", id, "amount", b.worker, "err", err)
+			} else {
+				workerPaid = b.worker
+			}
+		})
+	}
+	received := false
+	if pr.channel != nil && b.billedAt != nil {
+		if err := writeMsg(st, msgBill, billHead{RequestID: id, Amount: b.client.String()}, nil); err != nil {
+			s.log.Warn("client left before its bill", "client", pr.client, "request", id, "err", err)
+		}
+		if received = s.awaitClientPayment(ctx, in, pr, b); received {
+			_ = writeMsg(st, msgDone, nil, nil)
 		}
 	}
+	paying.Wait()
 	if err := s.proxy.save(); err != nil {
 		s.log.Error("saving the proxy's counters failed", "request", id, "err", err)
 	}
@@ -406,8 +425,10 @@ func (s *Service) payWorker(ctx context.Context, res relayResult, worker peer.ID
 }
 
 // awaitClientPayment waits for the client's paid message and checks that
-// its vouchers now cover everything billed on the channel.
-func (s *Service) awaitClientPayment(ctx context.Context, in *inbox, pr *proxyRequest, amount *big.Int) bool {
+// its vouchers now cover everything billed on the channel up to and with
+// this bill (bills of requests still running beside it may come later).
+func (s *Service) awaitClientPayment(ctx context.Context, in *inbox, pr *proxyRequest, b bill) bool {
+	amount := b.client
 	m, err := in.next(ctx, paymentWait)
 	if err == nil {
 		err = m.expect(msgPaid)
@@ -424,8 +445,8 @@ func (s *Service) awaitClientPayment(ctx context.Context, in *inbox, pr *proxyRe
 	p := s.proxy
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if billed := p.billed[pr.chKey]; billed != nil && paid.Cmp(billed) < 0 {
-		s.log.Warn("client's vouchers do not cover its bills", "client", pr.client, "paid", paid, "billed", billed)
+	if paid.Cmp(b.billedAt) < 0 {
+		s.log.Warn("client's vouchers do not cover its bills", "client", pr.client, "paid", paid, "billed", b.billedAt)
 		return false
 	}
 	p.received.Add(p.received, amount)

@@ -94,6 +94,8 @@ func TestRetryNextWorkerAndOpenAIBackend(t *testing.T) {
 	if st := proxy.ProxyStatus(); st.Retries != 1 || st.Jobs != 1 {
 		t.Errorf("proxy status %+v: want 1 retry and 1 job", st)
 	}
+	// The worker counts the job just after it sends the final record.
+	waitFor(t, "the worker to count the job", func() bool { return good.WorkerStatus().Jobs == 1 })
 	if st := good.WorkerStatus(); st.Jobs != 1 || st.CompletionTokens != 5 {
 		t.Errorf("worker status %+v", st)
 	}
@@ -150,6 +152,8 @@ func TestSelfRouting(t *testing.T) {
 	if res.Proxy != a.self.String() || res.Worker != a.self.String() || res.Cost == "0" {
 		t.Errorf("result %+v: want proxy and worker A, a cost", res)
 	}
+	b.settling.Wait() // B pays after it has the answer
+	waitFor(t, "the proxy to receive B's payment", func() bool { return a.ProxyStatus().Received == res.Cost })
 	st := a.ProxyStatus()
 	if st.Received != res.Cost || st.PaidWorkers != "0" || st.Commission != res.Cost || st.Jobs != 2 {
 		t.Errorf("proxy status %+v: want %s received, nothing paid out, 2 jobs", st, res.Cost)

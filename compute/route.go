@@ -19,7 +19,7 @@ import (
 type proxyState struct {
 	commissionBP int
 	space        *ledger.Space // the book; nil: memory only (unit tests)
-	wmu          sync.Mutex    // orders the book's writes; taken before mu
+	wmu          sync.Mutex    // one writer of the book at a time; taken before mu
 
 	mu       sync.Mutex
 	inflight map[peer.ID]int           // worker → requests this proxy has running there
@@ -31,6 +31,9 @@ type proxyState struct {
 	received *big.Int
 	paidOut  *big.Int
 	billedT  *big.Int
+	dirty    map[string]bool // client channels billed since the book's last write
+	gen      uint64          // changes to the book so far
+	durable  uint64          // changes the book holds
 }
 
 func newProxyState(bp int) *proxyState {
@@ -44,6 +47,7 @@ func newProxyState(bp int) *proxyState {
 		received:     new(big.Int),
 		paidOut:      new(big.Int),
 		billedT:      new(big.Int),
+		dirty:        make(map[string]bool),
 	}
 }
 

@@ -177,6 +177,8 @@ type Service struct {
 	worker *workerState // nil unless cfg.Worker
 	proxy  *proxyState  // nil unless cfg.Proxy
 	client clientState
+	// verified holds the worker offers this client has verified.
+	verified verifiedOffers
 
 	mu       sync.Mutex
 	started  bool
@@ -185,6 +187,9 @@ type Service struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // background loops
 	handlers sync.WaitGroup // requests in flight (track)
+	settling sync.WaitGroup // payments for answers already delivered (background)
+	// settleSlots holds a token per payment running in the background.
+	settleSlots chan struct{}
 }
 
 // New prepares the service and takes its store space. pay may be nil only
@@ -208,6 +213,8 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, pay Payme
 		self:  id.PeerID(),
 		pay:   pay,
 		table: newOfferTable(),
+
+		settleSlots: make(chan struct{}, maxSettling),
 	}
 	for _, o := range opts {
 		o(s)
@@ -291,6 +298,44 @@ func (s *Service) workTimeout() time.Duration { return s.cfg.TotalTimeout + 2*pa
 // client's payment.
 func (s *Service) inferTimeout() time.Duration { return s.workTimeout() + paymentWait }
 
+// background runs pay, a payment for an answer already delivered, in its
+// own goroutine, bounded by paymentWait; Stop waits for it before it
+// cancels requests. It reports false, and runs nothing, once the service
+// is stopping.
+//
+// At most maxSettling payments run behind the answers; past that, the
+// caller makes its own payment before it returns, so a client that pays
+// more slowly than it is answered is slowed down instead of piling up
+// open streams and unpaid bills.
+func (s *Service) background(pay func(ctx context.Context)) bool {
+	s.mu.Lock()
+	if s.stopped || !s.started {
+		s.mu.Unlock()
+		return false
+	}
+	s.settling.Add(1)
+	s.mu.Unlock()
+	run := func() {
+		defer s.settling.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), paymentWait)
+		defer cancel()
+		pay(ctx)
+	}
+	select {
+	case s.settleSlots <- struct{}{}:
+		go func() {
+			defer func() { <-s.settleSlots }()
+			run()
+		}()
+	default:
+		run()
+	}
+	return true
+}
+
+// maxSettling bounds the payments a client runs behind its answers.
+const maxSettling = 64
+
 // loop runs step now and then every interval until ctx ends.
 func (s *Service) loop(ctx context.Context, name string, interval time.Duration, step func(context.Context)) {
 	s.wg.Add(1)
@@ -332,6 +377,9 @@ func (s *Service) Stop() {
 	if s.proxy != nil {
 		s.net.RemoveHandler(InferProtocol)
 	}
+	// Pay for what was answered before cancelling anything: each payment
+	// is bounded by paymentWait.
+	s.settling.Wait()
 	s.cancel()
 	s.handlers.Wait()
 	s.wg.Wait()

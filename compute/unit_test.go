@@ -222,8 +222,8 @@ func TestReservations(t *testing.T) {
 	if rerr := p.reserve("ch", dep, big.NewInt(100), big.NewInt(400)); rerr == nil || rerr.code != codeFunds || !strings.Contains(rerr.msg, "has 300 left") {
 		t.Fatalf("over-reservation = %v", rerr)
 	}
-	if err := p.charge("ch", big.NewInt(600), big.NewInt(250)); err != nil {
-		t.Fatal(err)
+	if billed, err := p.charge("ch", big.NewInt(600), big.NewInt(250)); err != nil || billed.Int64() != 350 {
+		t.Fatalf("charge = %v, %v: want the channel's total 350 (100 paid before, 250 billed)", billed, err)
 	}
 	if rerr := p.reserve("ch", dep, big.NewInt(100), big.NewInt(651)); rerr == nil {
 		t.Error("billed but unpaid amounts were not counted")

@@ -154,8 +154,20 @@ func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Reg
 // newResourceManager uses libp2p's default limits, scaled to this machine's
 // memory and file descriptors, plus libp2p's limits for its own services.
 // Loopback connections are not limited per IP (libp2p's default).
+//
+// One change: tonmesh's request protocols hold a stream per request in
+// flight (a compute request, then its payment), so libp2p's default of 64
+// inbound streams per protocol and peer would cap one client at a few
+// dozen concurrent requests to a proxy; it is raised to what the peer as
+// a whole may open, which still bounds every peer.
 func newResourceManager(withMetrics bool) (network.ResourceManager, error) {
 	limits := rcmgr.DefaultLimits
+	limits.ProtocolPeerBaseLimit.StreamsInbound = limits.PeerBaseLimit.StreamsInbound
+	limits.ProtocolPeerBaseLimit.StreamsOutbound = limits.PeerBaseLimit.StreamsOutbound
+	limits.ProtocolPeerBaseLimit.Streams = limits.PeerBaseLimit.Streams
+	limits.ProtocolPeerLimitIncrease.StreamsInbound = limits.PeerLimitIncrease.StreamsInbound
+	limits.ProtocolPeerLimitIncrease.StreamsOutbound = limits.PeerLimitIncrease.StreamsOutbound
+	limits.ProtocolPeerLimitIncrease.Streams = limits.PeerLimitIncrease.Streams
 	libp2p.SetDefaultServiceLimits(&limits)
 	var opts []rcmgr.Option
 	if !withMetrics {

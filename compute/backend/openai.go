@@ -92,7 +92,7 @@ type openAI struct {
 // through without the usage-only chunk, and returns the usage from that
 // chunk; a server that sends no usage gives ErrNoUsage.
 func NewOpenAI(baseURL, apiKey string, opts ...OpenAIOption) Backend {
-	o := &openAI{key: apiKey, client: &http.Client{}, hashes: map[string]string{}}
+	o := &openAI{key: apiKey, client: &http.Client{Transport: keepAliveTransport()}, hashes: map[string]string{}}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -203,7 +203,26 @@ func (o *openAI) Complete(ctx context.Context, req *Request, emit func(chunk jso
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		return Usage{}, fmt.Errorf(`backend: openai: the server answered %q, not an event stream: it ignores "stream": true`, resp.Header.Get("Content-Type"))
 	}
-	return readStream(ctx, resp.Body, emit)
+	usage, err := readStream(ctx, resp.Body, emit)
+	if err == nil {
+		// Read what follows [DONE] so the connection goes back to the pool.
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	}
+	return usage, err
+}
+
+// drainLimit bounds what is read after the end of a stream to reuse its
+// connection; a server that sends more loses the connection instead.
+const drainLimit = 64 << 10
+
+// keepAliveTransport keeps as many idle connections to the server as a
+// worker runs requests at once: net/http's default of 2 per host would
+// open a new connection for most requests of a busy worker.
+func keepAliveTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return t
 }
 
 // forceStreamUsage rewrites an OpenAI JSON body with "stream": true and

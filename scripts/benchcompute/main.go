@@ -90,6 +90,7 @@ type Throughput struct {
 	Concurrency int     `json:"concurrency"`
 	Requests    int     `json:"requests"`
 	Failed      int     `json:"failed"`
+	FirstError  string  `json:"first_error,omitempty"`
 	PerS        float64 `json:"per_s"`
 }
 

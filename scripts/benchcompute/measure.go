@@ -82,7 +82,7 @@ func measure(ctx context.Context, c config, prog *benchutil.Progress, res *Resul
 	prog.Printf("requests per second: %d concurrent for %v", c.Concurrency, c.Duration)
 	res.Throughput = throughput(ctx, hc, through, c.Concurrency, c.Duration)
 	if res.Throughput.Failed > 0 {
-		failures = append(failures, fmt.Sprintf("throughput: %d requests failed", res.Throughput.Failed))
+		failures = append(failures, fmt.Sprintf("throughput: %d requests failed, the first with: %s", res.Throughput.Failed, res.Throughput.FirstError))
 	}
 	prog.Printf("built-in runner: %d tokens", c.Tokens)
 	if res.Runner, err = runner(ctx, c.Tokens); err != nil {
@@ -156,6 +156,8 @@ func post(ctx context.Context, hc *http.Client, url, body string) (*http.Respons
 // throughput runs n concurrent request loops for d.
 func throughput(ctx context.Context, hc *http.Client, url string, n int, d time.Duration) Throughput {
 	var done, failed atomic.Int64
+	var firstErr sync.Once
+	var first string
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	start := time.Now()
@@ -166,6 +168,7 @@ func throughput(ctx context.Context, hc *http.Client, url string, n int, d time.
 				if _, err := complete(ctx, hc, url); err != nil {
 					if ctx.Err() == nil {
 						failed.Add(1)
+						firstErr.Do(func() { first = err.Error() })
 					}
 					continue
 				}
@@ -175,7 +178,7 @@ func throughput(ctx context.Context, hc *http.Client, url string, n int, d time.
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	return Throughput{Concurrency: n, Requests: int(done.Load()), Failed: int(failed.Load()),
+	return Throughput{Concurrency: n, Requests: int(done.Load()), Failed: int(failed.Load()), FirstError: first,
 		PerS: benchutil.Ratio(float64(done.Load()), wall.Seconds())}
 }
 
