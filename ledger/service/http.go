@@ -220,6 +220,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		apiutil.WriteError(w, http.StatusNotFound, "unknown_channel", err.Error())
 	case errors.Is(err, ErrNoFaucet):
 		apiutil.WriteError(w, http.StatusBadRequest, "no_faucet", err.Error())
+	case errors.Is(err, remote.ErrFaucetRateLimited):
+		apiutil.WriteError(w, http.StatusTooManyRequests, "rate_limited", err.Error())
 	case errors.Is(err, wallet.ErrInsufficientBalance):
 		apiutil.WriteError(w, http.StatusPaymentRequired, "insufficient_balance", err.Error())
 	case errors.Is(err, wallet.ErrBadAmount), errors.Is(err, ErrFaucetLimit), isRemoteBadRequest(err):

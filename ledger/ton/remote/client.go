@@ -18,6 +18,10 @@ import (
 // ErrNoFaucet is returned by Client.Faucet when the host runs no faucet.
 var ErrNoFaucet = errors.New("remote: the chain host runs no faucet")
 
+// ErrFaucetRateLimited is returned by Client.Faucet when this node asked
+// the host's faucet too often; the message says when to try again.
+var ErrFaucetRateLimited = errors.New("remote: faucet rate limit")
+
 // RemoteError is an error the host answered with.
 type RemoteError struct {
 	Code    string
@@ -36,6 +40,8 @@ func (e *RemoteError) Unwrap() error {
 		return ton.ErrNotActive
 	case CodeNoFaucet:
 		return ErrNoFaucet
+	case CodeRateLimited:
+		return ErrFaucetRateLimited
 	}
 	return nil
 }

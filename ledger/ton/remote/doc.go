@@ -10,7 +10,8 @@
 // faucet, and for the chain's optional interfaces head, estimate,
 // transactions_before) and only that method's fields; a response carries either the
 // result or an error {code, msg} (codes: bad_request, rejected,
-// not_active, get_method with its exit code, no_faucet, failed). Cells
+// not_active, get_method with its exit code, no_faucet, rate_limited,
+// failed). Cells
 // travel as BOCs (base64 in JSON), integers as decimal strings, get-method
 // stack values as tagged values.
 //
@@ -26,6 +27,8 @@
 //     nothing on the host;
 //   - the host answers one page (MaxPage transactions, about 2 MiB) per
 //     request; the client pages until the host says there is no more;
-//   - the faucet is off unless the host passes WithFaucet, and each
-//     request is capped at the host's limit. TESTNET ONLY.
+//   - the faucet is off unless the host passes WithFaucet, each request is
+//     capped at the host's limit, and each requesting peer gets a token
+//     bucket of requests (WithFaucetLimit; over it: rate_limited). TESTNET
+//     ONLY.
 package remote

@@ -71,6 +71,8 @@ const (
 	CodeGetMethod = "get_method"
 	// CodeNoFaucet: the host runs no faucet.
 	CodeNoFaucet = "no_faucet"
+	// CodeRateLimited: the requester is over its faucet allowance.
+	CodeRateLimited = "rate_limited"
 	// CodeFailed: anything else that went wrong on the host.
 	CodeFailed = "failed"
 )

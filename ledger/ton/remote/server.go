@@ -29,6 +29,7 @@ type Server struct {
 	log       *slog.Logger
 	faucet    FaucetFunc
 	faucetMax *big.Int
+	limit     *limiter
 	timeout   time.Duration
 }
 
@@ -45,12 +46,20 @@ func WithFaucet(f FaucetFunc, max *big.Int) ServerOption {
 	return func(s *Server) { s.faucet, s.faucetMax = f, max }
 }
 
+// WithFaucetLimit lets each requesting peer make burst faucet requests,
+// then one more every every (default DefaultFaucetBurst and
+// DefaultFaucetEvery); a request over it is refused with CodeRateLimited.
+func WithFaucetLimit(burst int, every time.Duration) ServerOption {
+	return func(s *Server) { s.limit = newLimiter(max(burst, 1), every) }
+}
+
 // WithServerTimeout bounds each request (default DefaultTimeout).
 func WithServerTimeout(d time.Duration) ServerOption { return func(s *Server) { s.timeout = d } }
 
 // Serve answers Protocol requests on net from chain until Stop.
 func Serve(net *p2p.Network, chain ton.Chain, opts ...ServerOption) *Server {
-	s := &Server{net: net, chain: chain, log: slog.New(slog.DiscardHandler), timeout: DefaultTimeout}
+	s := &Server{net: net, chain: chain, log: slog.New(slog.DiscardHandler), timeout: DefaultTimeout,
+		limit: newLimiter(DefaultFaucetBurst, DefaultFaucetEvery)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -69,7 +78,7 @@ func (s *Server) handle(ctx context.Context, from peer.ID, raw []byte) ([]byte, 
 	if err != nil {
 		s.log.Debug("refusing malformed chain request", "peer", from, "err", err)
 		resp.Err = &wireError{Code: CodeBadRequest, Message: err.Error()}
-	} else if err := s.call(ctx, req, resp); err != nil {
+	} else if err := s.call(ctx, from, req, resp); err != nil {
 		resp.Err = toWireError(err)
 		s.log.Debug("chain request failed", "peer", from, "method", req.Method, "err", err)
 	}
@@ -86,7 +95,10 @@ func (s *Server) handle(ctx context.Context, from peer.ID, raw []byte) ([]byte, 
 // badRequest marks an error as the caller's fault.
 type badRequest struct{ error }
 
-func (s *Server) call(ctx context.Context, req *request, resp *response) error {
+// rateLimited marks a request over the requester's faucet allowance.
+type rateLimited struct{ error }
+
+func (s *Server) call(ctx context.Context, from peer.ID, req *request, resp *response) error {
 	var addr *address.Address
 	if req.Addr != "" {
 		addr, _ = parseAddr(req.Addr) // checked by decodeRequest
@@ -139,6 +151,9 @@ func (s *Server) call(ctx context.Context, req *request, resp *response) error {
 		amount, _ := parseAmount(req.Amount)
 		if s.faucetMax != nil && amount.Cmp(s.faucetMax) > 0 {
 			return badRequest{fmt.Errorf("faucet amount %s nanoTON is over this host's limit of %s", amount, s.faucetMax)}
+		}
+		if ok, wait := s.limit.allow(from); !ok {
+			return rateLimited{fmt.Errorf("too many faucet requests from this peer: try again in %s", wait.Round(time.Second))}
 		}
 		return s.faucet(ctx, addr, amount)
 	}
@@ -251,9 +266,12 @@ func toWireError(err error) *wireError {
 	}
 	var gm *ton.ErrGetMethod
 	var bad badRequest
+	var limited rateLimited
 	switch {
 	case errors.As(err, &bad):
 		return &wireError{Code: CodeBadRequest, Message: msg}
+	case errors.As(err, &limited):
+		return &wireError{Code: CodeRateLimited, Message: msg}
 	case errors.Is(err, ton.ErrRejected):
 		return &wireError{Code: CodeRejected, Message: msg}
 	case errors.Is(err, ton.ErrNotActive):
