@@ -8,11 +8,13 @@ import (
 	"os"
 	"regexp"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // ErrNotFound is returned by Space.Get for a key that has no value.
@@ -33,7 +35,8 @@ type Store struct {
 	mu     sync.Mutex
 	spaces map[string]bool
 
-	writes prometheus.Counter
+	writes  prometheus.Counter
+	commits atomic.Uint64
 }
 
 // Option configures Open.
@@ -256,7 +259,28 @@ func (b *Batch) Commit() error {
 		return fmt.Errorf("ledger: commit: %w", err)
 	}
 	b.sp.s.writes.Inc()
+	b.sp.s.commits.Add(1)
 	return nil
+}
+
+// Durability counts what a store has made durable since it was opened:
+// synced commits, and the WAL fsyncs that carried them (Pebble syncs
+// commits that arrive together with one fsync).
+type Durability struct {
+	Commits uint64 `json:"commits"`
+	Fsyncs  uint64 `json:"fsyncs"`
+}
+
+// Durability reports the store's synced commits and WAL fsyncs so far.
+func (s *Store) Durability() Durability {
+	d := Durability{Commits: s.commits.Load()}
+	if h := s.db.Metrics().LogWriter.FsyncLatency; h != nil {
+		var m dto.Metric
+		if h.Write(&m) == nil && m.Histogram != nil {
+			d.Fsyncs = m.Histogram.GetSampleCount()
+		}
+	}
+	return d
 }
 
 // prefixEnd is the smallest key greater than every key starting with p.

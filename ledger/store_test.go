@@ -303,3 +303,27 @@ func BenchmarkSetDurableParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestDurabilityCounts: every synced write counts as a commit, and the
+// WAL fsyncs that carried them are counted too.
+func TestDurabilityCounts(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sp, err := s.Space("counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Durability()
+	for i := range 5 {
+		if err := sp.Set([]byte{byte(i)}, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := s.Durability()
+	if d.Commits-before.Commits != 5 || d.Fsyncs == before.Fsyncs || d.Fsyncs-before.Fsyncs > 5 {
+		t.Fatalf("after 5 sequential writes: %+v → %+v; want 5 commits and 1 to 5 fsyncs", before, d)
+	}
+}
