@@ -15,7 +15,7 @@ import (
 func TestRunMinimal(t *testing.T) {
 	var out, errOut bytes.Buffer
 	cmd := benchutil.Command{Name: "bench-compute", Stdout: &out, Stderr: &errOut}
-	status := run(context.Background(), []string{"--requests", "3", "--concurrency", "2", "--duration", "300ms", "--tokens", "20", "--json", "--dir", t.TempDir()}, cmd)
+	status := run(context.Background(), []string{"--requests", "3", "--concurrency", "2", "--high-concurrency", "4", "--duration", "300ms", "--tokens", "20", "--json", "--dir", t.TempDir()}, cmd)
 	if status != 0 {
 		t.Fatalf("status %d\nstderr:\n%s", status, errOut.String())
 	}
@@ -29,13 +29,21 @@ func TestRunMinimal(t *testing.T) {
 			t.Errorf("%s = %+v, want 3 measured requests", name, l)
 		}
 	}
-	if res.Throughput.Requests == 0 || res.Throughput.PerS <= 0 || res.Runner.PerS <= 0 || res.Runner.Model == "" {
-		t.Errorf("throughput %+v, runner %+v", res.Throughput, res.Runner)
+	if len(res.Throughput) != 2 || res.Runner.PerS <= 0 || res.Runner.Model == "" {
+		t.Fatalf("throughput %+v, runner %+v", res.Throughput, res.Runner)
+	}
+	for _, tp := range res.Throughput {
+		if tp.Requests == 0 || tp.PerS <= 0 || tp.CommitsPerRequest <= 0 || tp.FsyncsPerRequest <= 0 {
+			t.Errorf("throughput %+v: want requests and the durable writes they cost", tp)
+		}
+	}
+	if res.Raw.NewStream.N != 3 || res.Raw.Reused.N != 3 {
+		t.Errorf("raw libp2p %+v: want 3 round trips each way", res.Raw)
 	}
 }
 
 func TestFlagsRefuseNonsense(t *testing.T) {
-	for _, args := range [][]string{{"--requests", "0"}, {"--concurrency", "0"}, {"--duration", "1ns"}, {"--tokens", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"--requests", "0"}, {"--concurrency", "0"}, {"--high-concurrency", "2000"}, {"--duration", "1ns"}, {"--tokens", "0"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

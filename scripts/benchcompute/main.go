@@ -15,16 +15,17 @@ import (
 
 // config is the parsed command line.
 type config struct {
-	Requests    int           `json:"requests"`    // per latency measure
-	Concurrency int           `json:"concurrency"` // for requests per second
-	Duration    time.Duration `json:"-"`
-	DurationS   float64       `json:"duration_s"`
-	Tokens      int           `json:"runner_tokens"`
-	Payments    bool          `json:"payments"`
-	Dir         string        `json:"-"`
-	CPUProfile  string        `json:"-"`
-	JSON        bool          `json:"-"`
-	Verbose     bool          `json:"-"`
+	Requests        int           `json:"requests"`         // per latency measure
+	Concurrency     int           `json:"concurrency"`      // for requests per second
+	HighConcurrency int           `json:"high_concurrency"` // the same, under more load
+	Duration        time.Duration `json:"-"`
+	DurationS       float64       `json:"duration_s"`
+	Tokens          int           `json:"runner_tokens"`
+	Payments        bool          `json:"payments"`
+	Dir             string        `json:"-"`
+	CPUProfile      string        `json:"-"`
+	JSON            bool          `json:"-"`
+	Verbose         bool          `json:"-"`
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -32,7 +33,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench-compute", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&c.Requests, "requests", 200, "requests per latency and time-to-first-token measure, each way")
-	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent requests for the requests-per-second measure")
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent requests for the first requests-per-second measure")
+	fs.IntVar(&c.HighConcurrency, "high-concurrency", 64, "concurrent requests for the second requests-per-second measure")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "length of the requests-per-second measure")
 	fs.IntVar(&c.Tokens, "tokens", 3000, "tokens the built-in runner generates for its tokens-per-second figure")
 	fs.BoolVar(&c.Payments, "payments", true, "pay each request by voucher (real ledgers on the emulated chain)")
@@ -48,8 +50,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.Requests < 1 || c.Requests > 1_000_000:
 		return c, errors.New("--requests must be 1 to 1000000")
-	case c.Concurrency < 1 || c.Concurrency > 1024:
-		return c, errors.New("--concurrency must be 1 to 1024")
+	case c.Concurrency < 1 || c.Concurrency > 1024 || c.HighConcurrency < 1 || c.HighConcurrency > 1024:
+		return c, errors.New("--concurrency and --high-concurrency must be 1 to 1024")
 	case c.Duration < 10*time.Millisecond:
 		return c, errors.New("--duration must be at least 10ms")
 	case c.Tokens < 1:
@@ -65,8 +67,9 @@ type Result struct {
 	Config     config            `json:"config"`
 	Direct     Way               `json:"direct"`
 	Network    Way               `json:"through_network"`
+	Raw        RawStream         `json:"raw_libp2p"`
 	Overhead   Overhead          `json:"overhead"`
-	Throughput Throughput        `json:"throughput"`
+	Throughput []Throughput      `json:"throughput"`
 	Runner     Runner            `json:"runner"`
 	Failures   []string          `json:"failures,omitempty"`
 	TookS      float64           `json:"took_s"`
@@ -85,13 +88,27 @@ type Overhead struct {
 	TTFTP50MS    float64 `json:"ttft_p50_ms"`
 }
 
-// Throughput is requests per second through one proxy.
+// RawStream is bare libp2p between the client's and the proxy's hosts, in
+// the same run: a 1 KiB echo on a new stream each time, and on one stream
+// kept open.
+type RawStream struct {
+	NewStream benchutil.Latency `json:"new_stream_round_trip"`
+	Reused    benchutil.Latency `json:"reused_stream_round_trip"`
+}
+
+// Throughput is requests per second through one proxy, and what the four
+// peers made durable meanwhile, per request.
 type Throughput struct {
 	Concurrency int     `json:"concurrency"`
 	Requests    int     `json:"requests"`
 	Failed      int     `json:"failed"`
 	FirstError  string  `json:"first_error,omitempty"`
 	PerS        float64 `json:"per_s"`
+	// CommitsPerRequest are synced store commits; FsyncsPerRequest the WAL
+	// fsyncs that carried them (concurrent commits share one), over all
+	// four peers.
+	CommitsPerRequest float64 `json:"commits_per_request"`
+	FsyncsPerRequest  float64 `json:"fsyncs_per_request"`
 }
 
 // Runner is the built-in llama2.c runner's speed.
@@ -145,10 +162,14 @@ func printTable(w io.Writer, r *Result) {
 	row("latency, through the network", r.Network.Latency)
 	row("time to first token, direct", r.Direct.TimeToFirstToken)
 	row("time to first token, through the network", r.Network.TimeToFirstToken)
+	row("raw libp2p 1 KiB echo, new stream", r.Raw.NewStream)
+	row("raw libp2p 1 KiB echo, reused stream", r.Raw.Reused)
 	fmt.Fprintf(w, "\noverhead (through - direct): latency p50 %+.3f ms, p99 %+.3f ms; first token p50 %+.3f ms\n",
 		r.Overhead.LatencyP50MS, r.Overhead.LatencyP99MS, r.Overhead.TTFTP50MS)
-	fmt.Fprintf(w, "through one proxy: %.1f requests/s (%d concurrent, %d done, %d failed)\n",
-		r.Throughput.PerS, r.Throughput.Concurrency, r.Throughput.Requests, r.Throughput.Failed)
+	for _, t := range r.Throughput {
+		fmt.Fprintf(w, "through one proxy: %7.1f requests/s (%3d concurrent, %d done, %d failed); per request %.2f synced commits in %.2f fsyncs\n",
+			t.PerS, t.Concurrency, t.Requests, t.Failed, t.CommitsPerRequest, t.FsyncsPerRequest)
+	}
 	fmt.Fprintf(w, "built-in runner: %.0f tokens/s on %s (%d tokens, one goroutine)\n", r.Runner.PerS, r.Runner.Model, r.Runner.Tokens)
 	fmt.Fprintf(w, "\n%d CPUs, %s, took %.1f s\n", r.Machine.CPUs, r.Machine.GoVersion, r.TookS)
 }

@@ -79,10 +79,24 @@ func measure(ctx context.Context, c config, prog *benchutil.Progress, res *Resul
 		LatencyP99MS: round3(res.Network.Latency.P99MS - res.Direct.Latency.P99MS),
 		TTFTP50MS:    round3(res.Network.TimeToFirstToken.P50MS - res.Direct.TimeToFirstToken.P50MS),
 	}
-	prog.Printf("requests per second: %d concurrent for %v", c.Concurrency, c.Duration)
-	res.Throughput = throughput(ctx, hc, through, c.Concurrency, c.Duration)
-	if res.Throughput.Failed > 0 {
-		failures = append(failures, fmt.Sprintf("throughput: %d requests failed, the first with: %s", res.Throughput.Failed, res.Throughput.FirstError))
+	prog.Printf("raw libp2p round trips: %d each way", c.Requests)
+	if res.Raw, err = rawStream(ctx, b, c.Requests); err != nil {
+		failures = append(failures, "raw libp2p: "+err.Error())
+	}
+	for _, n := range []int{c.Concurrency, c.HighConcurrency} {
+		prog.Printf("requests per second: %d concurrent for %v", n, c.Duration)
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * n}}
+		before := b.durability()
+		t := throughput(ctx, hc, through, n, c.Duration)
+		if t.Requests > 0 {
+			d := b.durability()
+			t.CommitsPerRequest = benchutil.Ratio(float64(d.Commits-before.Commits), float64(t.Requests))
+			t.FsyncsPerRequest = benchutil.Ratio(float64(d.Fsyncs-before.Fsyncs), float64(t.Requests))
+		}
+		res.Throughput = append(res.Throughput, t)
+		if t.Failed > 0 {
+			failures = append(failures, fmt.Sprintf("throughput at %d: %d requests failed, the first with: %s", n, t.Failed, t.FirstError))
+		}
 	}
 	prog.Printf("built-in runner: %d tokens", c.Tokens)
 	if res.Runner, err = runner(ctx, c.Tokens); err != nil {
