@@ -28,7 +28,8 @@
 //     and returns the worker's signed offer.
 //  3. The client verifies the offer and its attestation (kind "none" is
 //     refused unless Config.AllowUnattested; such answers are marked not
-//     confidential), seals the request to the worker's key (compute/seal,
+//     confidential; an offer verified once is remembered by the hash of its
+//     signed bytes until it expires, verified.go), seals the request to the worker's key (compute/seal,
 //     binding model, worker, request ID and key expiry) and sends the
 //     envelope; a refused worker is replaced by the next.
 //  4. The proxy forwards the envelope to the worker and relays its sealed
@@ -38,16 +39,23 @@
 //  5. The worker ends with a final record whose trailer holds its signed
 //     usage receipt, which it also sends in clear beside the record so the
 //     proxy can bill without reading content.
-//  6. The proxy bills cost = ceil((prompt × price_prompt + completion ×
-//     price_completion) / 1e6) at client prices; the client checks the
-//     receipt (the worker's signature, the offer's prices, no more
-//     completion tokens than max_tokens, the sealed and clear receipts
-//     identical) and the bill, and pays by voucher on its channel. The
-//     proxy pays the worker its cost at worker prices (the difference is
-//     the commission) by voucher on its own channel to the worker, and
-//     tells the worker, which credits the payment only if the channel's
-//     vouchers cover it. Client, proxy and worker journal the job (kind
-//     job_paid, key "compute:job:<request ID>").
+//  6. The client checks the receipt (the worker's signature, the offer's
+//     prices, no more completion tokens than max_tokens, the sealed and
+//     clear receipts identical) and hands the answer to its caller at once:
+//     payment is off the answer's path. On the same stream, in the
+//     background (at most maxSettling at a time; past that the caller
+//     waits for its own payment), the proxy bills cost = ceil((prompt ×
+//     price_prompt + completion × price_completion) / 1e6) at client
+//     prices, and the client checks the bill against the receipt and pays
+//     by voucher on its channel. Meanwhile the proxy pays the worker its
+//     cost at worker prices (the difference is the commission) by voucher
+//     on its own channel to the worker, and tells the worker, which
+//     credits the payment only if the channel's vouchers cover it. Client,
+//     proxy and worker journal the job (kind job_paid, key
+//     "compute:job:<request ID>"). Bills are group-committed (book.go) and
+//     concurrent payments on a channel share one cumulative voucher
+//     (ledger/service), so concurrency makes durability cheaper per
+//     request, never weaker.
 //
 // Cancelling a request anywhere cancels it everywhere: the client's HTTP
 // request context resets its stream, the proxy's reader sees it and
@@ -74,8 +82,9 @@
 //   - A bill reaches the client only after the channel's new billed total
 //     is durable in the proxy's book (one synced batch with the counters),
 //     so a restart, even a kill -9, never forgives a bill; what a client
-//     owes keeps counting against its deposit, and its vouchers must
-//     cover everything billed before a payment is accepted.
+//     owes keeps counting against its deposit, and a payment is accepted
+//     only when the channel's vouchers reach the channel's billed total as
+//     of that bill (everything billed before it included).
 //   - Every message from the network goes through a strict, bounded
 //     decoder (decodeMessage, decodeSigned and strict JSON heads) before use.
 //
@@ -85,9 +94,9 @@
 //
 // Limits: reservations of requests in flight are in memory only (those
 // requests end with a restart anyway); the received and paid-to-workers
-// amounts are written after each job's settlement, and the refusal,
-// retry and failure counters with the next write or at Stop, so a kill -9
-// may lose the latest of those counts (never a bill); the book keeps a
+// amounts and the refusal, retry and failure counters are written with
+// the next bill or at Stop, so a kill -9 may lose the latest of those
+// counts (never a bill, never a voucher); the book keeps a
 // record per client channel ever billed, and the proxy holds the records
 // of the channels used since start in memory; a client channel is bound
 // to the first peer that names it (durably from its first bill); one

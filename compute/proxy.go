@@ -387,9 +387,9 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 		}
 	}
 	paying.Wait()
-	if err := s.proxy.save(); err != nil {
-		s.log.Error("saving the proxy's counters failed", "request", id, "err", err)
-	}
+	// The received and paid-out counters go to the book with the next bill
+	// (or at Stop): they are not money (the vouchers are, and are durable
+	// in the ledger), so they need no write of their own.
 	amount, counterparty := b.client, pr.client.String()
 	switch {
 	case pr.channel == nil:

@@ -334,7 +334,7 @@ func (s *Service) background(pay func(ctx context.Context)) bool {
 }
 
 // maxSettling bounds the payments a client runs behind its answers.
-const maxSettling = 64
+const maxSettling = 512
 
 // loop runs step now and then every interval until ctx ends.
 func (s *Service) loop(ctx context.Context, name string, interval time.Duration, step func(context.Context)) {
