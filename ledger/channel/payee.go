@@ -297,6 +297,24 @@ func (p *Payee) Latest(ch *address.Address) (*SignedVoucher, error) {
 	return pc.latest, nil
 }
 
+// Holding reports what channel ch holds for the payee: its deposit and
+// the cumulative total of the highest accepted voucher (zero before the
+// first); ErrWrongChannel if ch is not tracked. It costs one map lookup,
+// unlike Channels.
+func (p *Payee) Holding(ch *address.Address) (deposited, paid *big.Int, err error) {
+	pc, err := p.channel(ch)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	paid = new(big.Int)
+	if pc.latest != nil {
+		paid.Set(pc.latest.Cumulative)
+	}
+	return new(big.Int).Set(pc.deposited), paid, nil
+}
+
 // Channels lists the tracked channels in address order.
 func (p *Payee) Channels() []Tracked {
 	p.mu.Lock()

@@ -116,6 +116,12 @@ func TestPayeeAcceptsHighestAndRefusesTheRest(t *testing.T) {
 	if err != nil || latest.Cumulative.Int64() != 250 {
 		t.Fatalf("latest after refusals: %v, %v; want 250", latest, err)
 	}
+	if dep, paid, err := f.payee.Holding(f.ch); err != nil || dep.Int64() != 1000 || paid.Int64() != 250 {
+		t.Fatalf("holding = %v, %v, %v; want deposit 1000, paid 250", dep, paid, err)
+	}
+	if _, _, err := f.payee.Holding(otherCh); !errors.Is(err, ErrWrongChannel) {
+		t.Fatalf("holding of an untracked channel: %v", err)
+	}
 	// A top-up seen on chain raises the limit; a lower value is ignored.
 	if err := f.payee.SetDeposited(ctx, f.ch, big.NewInt(2000)); err != nil {
 		t.Fatal(err)

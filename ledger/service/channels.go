@@ -495,15 +495,9 @@ func (s *Service) Incoming(ch *address.Address) (deposited, paid *big.Int, err e
 	if _, err := s.Wallet(); err != nil {
 		return nil, nil, err
 	}
-	for _, t := range s.ch.payee.Channels() {
-		if !t.Channel.Equals(ch) {
-			continue
-		}
-		paid = new(big.Int)
-		if t.Latest != nil {
-			paid.Set(t.Latest.Cumulative)
-		}
-		return t.Deposited, paid, nil
+	deposited, paid, err = s.ch.payee.Holding(ch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s does not pay this node", ErrUnknownChannel, ch.StringRaw())
 	}
-	return nil, nil, fmt.Errorf("%w: %s does not pay this node", ErrUnknownChannel, ch.StringRaw())
+	return deposited, paid, nil
 }
