@@ -123,14 +123,8 @@ func (s *Service) auctionLocked(asset onchain.Asset, item *address.Address) *auc
 // acceptBid checks a bid and, if it is good, applies it to the view and
 // queues its order for relay to the chain.
 func (s *Service) acceptBid(ctx context.Context, b *Bid) error {
-	o, err := onchain.DecodeBidOrder(b.Order, s.cfg.Collection)
+	o, err := s.verifiedOrder(b)
 	if err != nil {
-		return err
-	}
-	if o.Wallet != string(b.Version) {
-		return fmt.Errorf("bid claims a %s wallet but its order is a %s order", b.Version, o.Wallet)
-	}
-	if err := o.Verify(b.WalletKey); err != nil {
 		return err
 	}
 	item, err := s.itemAddress(b.Asset)
@@ -197,7 +191,7 @@ func (s *Service) acceptBid(ctx context.Context, b *Bid) error {
 		h(ev)
 	}
 	select {
-	case s.relayq <- b.Order:
+	case s.relayq <- relayed{boc: b.Order, item: o.Item}:
 	default:
 		s.log.Warn("bid relay queue full; the bid is not relayed by this node", "asset", b.Asset)
 	}
@@ -231,6 +225,13 @@ func (s *Service) ensureAuction(ctx context.Context, asset onchain.Asset, item *
 	return nil
 }
 
+// relayed is an accepted bid's order, queued for the chain, and the item
+// it bids on (decoded once, by the validator).
+type relayed struct {
+	boc  []byte
+	item *address.Address
+}
+
 // relayLoop sends accepted bid orders to the chain: the mempool. An order
 // that already executed (relayed by another node) is refused by the
 // wallet, which is fine.
@@ -239,20 +240,18 @@ func (s *Service) relayLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case boc := <-s.relayq:
+		case r := <-s.relayq:
 			c, err := s.chain()
 			if err != nil {
 				continue
 			}
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err = c.SendExternal(rctx, boc)
+			_, err = c.SendExternal(rctx, r.boc)
 			cancel()
 			switch {
 			case err == nil:
 				// This node put it on chain: re-read the item.
-				if o, derr := onchain.DecodeBidOrder(boc, s.cfg.Collection); derr == nil {
-					s.refreshItem(ctx, o.Item)
-				}
+				s.refreshItem(ctx, r.item)
 			case errors.Is(err, ton.ErrRejected):
 				s.log.Debug("relayed bid refused by the wallet (already executed or expired)")
 			default:

@@ -93,6 +93,10 @@ type Stats struct {
 	ListingsRejected uint64
 	// BidValidation is the time spent validating bids, in all.
 	BidValidation time.Duration
+	// BidSignatureChecks counts wallet signatures verified (Ed25519);
+	// BidSignatureCacheHits the bids found verified already.
+	BidSignatureChecks    uint64
+	BidSignatureCacheHits uint64
 }
 
 // AcceptedBid is a bid this node's validator accepted (see OnBid).
@@ -133,13 +137,15 @@ type Service struct {
 
 	topic   *p2p.Topic
 	sub     *p2p.Subscription
-	relayq  chan []byte
+	relayq  chan relayed
 	refresh chan onchain.Asset
 
 	stats struct {
 		bidsOK, bidsBad, listOK, listBad atomic.Uint64
 		bidNanos                         atomic.Int64
+		verifies, verifyHits             atomic.Uint64
 	}
+	verified verifiedBids
 
 	life    sync.Mutex
 	started bool
@@ -181,7 +187,7 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, l Ledger,
 		seqnos:   make(map[string]seenSeqno),
 		items:    make(map[string]*address.Address),
 		hooks:    make(map[int]func(AcceptedBid)),
-		relayq:   make(chan []byte, 256),
+		relayq:   make(chan relayed, 256),
 		refresh:  make(chan onchain.Asset, 256),
 	}
 	if s.space, err = store.Space(SpaceName); err != nil {
@@ -271,7 +277,8 @@ func (s *Service) Stats() Stats {
 	return Stats{
 		BidsAccepted: s.stats.bidsOK.Load(), BidsRejected: s.stats.bidsBad.Load(),
 		ListingsAccepted: s.stats.listOK.Load(), ListingsRejected: s.stats.listBad.Load(),
-		BidValidation: time.Duration(s.stats.bidNanos.Load()),
+		BidValidation:      time.Duration(s.stats.bidNanos.Load()),
+		BidSignatureChecks: s.stats.verifies.Load(), BidSignatureCacheHits: s.stats.verifyHits.Load(),
 	}
 }
 
