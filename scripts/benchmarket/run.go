@@ -90,9 +90,10 @@ func (a *accepts) times(hash string) []time.Time {
 }
 
 type bidder struct {
-	key   ed25519.PublicKey
-	order *wallet.Order
-	hash  string
+	key    ed25519.PublicKey
+	order  *wallet.Order
+	hash   string
+	amount *big.Int
 }
 
 func run(ctx context.Context, c config, prog *benchutil.Progress) (*Result, error) {
@@ -177,13 +178,20 @@ func run(ctx context.Context, c config, prog *benchutil.Progress) (*Result, erro
 	}
 	prog.Printf("auction listed on every node")
 
-	bidders, err := makeBidders(ctx, chain, coll, asset, minBid, c)
+	bidders, err := makeBidders(ctx, chain, coll, asset, minBid, minBid, c)
 	if err != nil {
 		return nil, err
 	}
 	prog.Printf("%d bid orders signed by %d funded wallets", len(bidders), len(bidders))
 	g.closed.Store(true)
 
+	if c.CPUProfile != "" {
+		stopProfile, err := benchutil.StartCPUProfile(c.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfile()
+	}
 	res := &Result{Machine: benchutil.ThisMachine(), Nodes: c.Nodes, Bids: c.Bids}
 	var toAll, toEach []time.Duration
 	failed := 0
@@ -230,9 +238,46 @@ func run(ctx context.Context, c config, prog *benchutil.Progress) (*Result, erro
 	}
 	res.ValidatePerS = float64(int(sum / float64(c.Nodes)))
 	res.ValidateMinPerS = float64(int(res.ValidateMinPerS))
+
+	alone, err := validateAlone(ctx, svcs, chain, coll, asset, minBid, bidders[len(bidders)-1].amount, c)
+	if err != nil {
+		return nil, err
+	}
+	res.AlonePerS = alone
+	prog.Printf("one node alone validated %d more bids", c.Bids)
 	res.Ed25519PerS = float64(int(ed25519Rate(time.Second)))
 	res.VerifiesPerBid = benchutil.Ratio(res.Ed25519PerS, res.ValidatePerS)
+	res.VerifiesPerBidAlone = benchutil.Ratio(res.Ed25519PerS, res.AlonePerS)
 	return res, nil
+}
+
+// validateAlone measures one node's validator with the machine to itself,
+// as the raw verifies are measured: the other nodes leave the topic, and
+// node 0 publishes (so validates, in line) c.Bids fresh bids, each the
+// minimum next bid after the one before, starting after last. It returns
+// node 0's bids validated per second of validator time.
+func validateAlone(ctx context.Context, svcs []*market.Service, chain *emu.Chain, coll onchain.Collection, asset onchain.Asset, minBid, last *big.Int, c config) (float64, error) {
+	for _, s := range svcs[1:] {
+		s.Stop()
+	}
+	start := onchain.NextMinBid(last, uint8(c.Step), minBid, true)
+	more, err := makeBidders(ctx, chain, coll, asset, minBid, start, c)
+	if err != nil {
+		return 0, err
+	}
+	before := svcs[0].Stats()
+	for k, b := range more {
+		if err := svcs[0].PublishBid(ctx, asset, b.order.BOC, b.key, identity.V5R1); err != nil {
+			return 0, fmt.Errorf("one node alone: bid %d refused: %w", k, err)
+		}
+	}
+	after := svcs[0].Stats()
+	n := after.BidsAccepted + after.BidsRejected - before.BidsAccepted - before.BidsRejected
+	d := after.BidValidation - before.BidValidation
+	if d <= 0 {
+		return 0, errors.New("one node alone: no validator time recorded")
+	}
+	return float64(int(float64(n) / d.Seconds())), nil
 }
 
 // waitListing waits until every node shows the auction.
@@ -252,15 +297,16 @@ func waitListing(ctx context.Context, svcs []*market.Service, asset onchain.Asse
 	return nil
 }
 
-// makeBidders funds one wallet per bid and signs its order: bid k is the
-// minimum next bid after bid k-1, so that each one leads when it arrives.
-func makeBidders(ctx context.Context, chain *emu.Chain, coll onchain.Collection, asset onchain.Asset, minBid *big.Int, c config) ([]bidder, error) {
+// makeBidders funds one wallet per bid and signs its order: bid 0 is first,
+// bid k the minimum next bid after bid k-1, so that each one leads when it
+// arrives.
+func makeBidders(ctx context.Context, chain *emu.Chain, coll onchain.Collection, asset onchain.Asset, minBid, first *big.Int, c config) ([]bidder, error) {
 	item, err := coll.ItemAddress(asset)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]bidder, 0, c.Bids)
-	amount := new(big.Int).Set(minBid)
+	amount := new(big.Int).Set(first)
 	for k := range c.Bids {
 		if k > 0 {
 			amount = onchain.NextMinBid(amount, uint8(c.Step), minBid, true)
@@ -285,7 +331,7 @@ func makeBidders(ctx context.Context, chain *emu.Chain, coll onchain.Collection,
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, bidder{key: key.Public().(ed25519.PublicKey), order: o, hash: hex.EncodeToString(ext.Hash)})
+		out = append(out, bidder{key: key.Public().(ed25519.PublicKey), order: o, hash: hex.EncodeToString(ext.Hash), amount: new(big.Int).Set(amount)})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no bids")
