@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/xssnick/tonutils-go/address"
@@ -22,6 +23,8 @@ func channelKey(payee peer.ID) []byte { return []byte("pay/" + payee.String()) }
 type clientState struct {
 	mu    sync.Mutex
 	locks map[peer.ID]*sync.Mutex // serialises opening a channel per payee
+
+	forwarded atomic.Uint64 // requests whose envelope sealed ahead the proxy forwarded
 }
 
 func (c *clientState) init() { c.locks = make(map[peer.ID]*sync.Mutex) }

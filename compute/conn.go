@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,21 @@ type pipeConn struct{ net.Conn }
 
 func (p pipeConn) Reset() error { return p.Conn.Close() }
 
+// buffered reads a conn through a buffer: a message's frame header and
+// body come in one read of the stream instead of a read per header byte,
+// and pending tells whether more has arrived already.
+type buffered struct {
+	conn
+	r *bufio.Reader
+}
+
+func newBuffered(c conn) *buffered { return &buffered{conn: c, r: bufio.NewReaderSize(c, 16<<10)} }
+
+func (b *buffered) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// pending reports whether bytes that arrived are not read yet.
+func (b *buffered) pending() bool { return b.r.Buffered() > 0 }
+
 // tapped shows every byte read or written on a conn to the test tap.
 type tapped struct {
 	conn
@@ -40,6 +56,36 @@ func (t tapped) Read(b []byte) (int, error) {
 		t.tap(b[:n])
 	}
 	return n, err
+}
+
+func (t tapped) pending() bool { return hasPending(t.conn) }
+
+// hasPending reports whether c has received bytes not read yet.
+func hasPending(c conn) bool {
+	p, ok := c.(interface{ pending() bool })
+	return ok && p.pending()
+}
+
+// frameBatch gathers frames for one write to its conn: a proxy relays the
+// records that arrived together from a worker in one write to the client.
+type frameBatch struct {
+	to  conn
+	buf []byte
+}
+
+func (b *frameBatch) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// flush sends what was gathered.
+func (b *frameBatch) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.to.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
 }
 
 func (t tapped) Write(b []byte) (int, error) {
@@ -69,7 +115,7 @@ func (s *Service) handler(serve serveFunc) func(ctx context.Context, st network.
 			return err
 		}
 		defer done()
-		return serve(ctx, st, st.Conn().RemotePeer())
+		return serve(ctx, newBuffered(st), st.Conn().RemotePeer())
 	}
 }
 
@@ -105,19 +151,23 @@ func (s *Service) selfConn(serve serveFunc, timeout time.Duration) (conn, error)
 		defer done()
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		if err := serve(ctx, pipeConn{b}, s.self); err != nil {
+		if err := serve(ctx, newBuffered(pipeConn{b}), s.self); err != nil {
 			s.log.Debug("request to self failed", "err", err)
 		}
 		_ = b.Close()
 	}()
-	return pipeConn{a}, nil
+	return newBuffered(pipeConn{a}), nil
 }
 
 // openConn opens a protocol stream to p, or serves it in-process when p is
 // this node (and has the role the protocol needs).
 func (s *Service) openConn(ctx context.Context, p peer.ID, proto protocol.ID) (conn, error) {
 	if p != s.self {
-		return s.net.Host().NewStream(ctx, p, proto)
+		st, err := s.net.Host().NewStream(ctx, p, proto)
+		if err != nil {
+			return nil, err
+		}
+		return newBuffered(st), nil
 	}
 	switch {
 	case proto == WorkProtocol && s.worker != nil:

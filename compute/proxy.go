@@ -78,6 +78,9 @@ type proxyRequest struct {
 	maxPrice *big.Int
 	channel  *address.Address // nil when payments are off
 	chKey    string
+	// presealed is the envelope the client sealed, with its route, to the
+	// worker it expects; used if the first pick is that worker.
+	presealed []byte
 }
 
 // serveInfer serves InferProtocol: route a client's request to a worker,
@@ -93,7 +96,7 @@ func (s *Service) serveInfer(ctx context.Context, raw conn, client peer.ID) erro
 	if err := m.expect(msgRoute); err != nil {
 		return err
 	}
-	pr := &proxyRequest{client: client}
+	pr := &proxyRequest{client: client, presealed: m.Body}
 	if err := m.decodeHead(&pr.route); err != nil {
 		return err
 	}
@@ -186,28 +189,28 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 	}()
 	head := offerHead{Offer: c.lo.raw, PricePrompt: c.pp.String(), PriceCompletion: c.pc.String(),
 		CommissionBP: s.proxy.commissionBP, Reserved: maxCost.String()}
+	envelope := pr.takePresealed(c.id)
+	head.Forwarded = envelope != nil
 	if err := writeMsg(st, msgOffer, head, nil); err != nil {
 		return true, err
 	}
-	m, err := in.next(ctx, s.cfg.FirstTokenTimeout)
-	if err != nil {
-		return true, err
+	if envelope == nil {
+		m, err := in.next(ctx, s.cfg.FirstTokenTimeout)
+		if err != nil {
+			return true, err
+		}
+		if m.Type == msgRefuse {
+			return false, nil
+		}
+		if err := m.expect(msgEnvelope); err != nil {
+			return true, err
+		}
+		envelope = m.Body
 	}
-	if m.Type == msgRefuse {
-		return false, nil
-	}
-	if err := m.expect(msgEnvelope); err != nil {
-		return true, err
-	}
-	env, err := seal.UnmarshalEnvelope(m.Body)
-	if err != nil {
+	if err := pr.checkEnvelope(envelope, c.id); err != nil {
 		return true, writeMsg(st, msgError, errorHead{Code: codeBadRequest, Message: err.Error()}, nil)
 	}
-	if env.Meta.Worker != c.id.String() || env.Meta.Model != pr.route.Model || env.Meta.RequestID != pr.route.RequestID ||
-		len(m.Body) > pr.route.PromptBytes+64<<10 {
-		return true, writeMsg(st, msgError, errorHead{Code: codeBadRequest, Message: "the envelope's metadata or size does not match the route request"}, nil)
-	}
-	res := s.relay(ctx, st, in, pr, c, m.Body)
+	res := s.relay(ctx, st, in, pr, c, envelope)
 	switch {
 	case res.retry != "":
 		s.proxy.mu.Lock()
@@ -243,6 +246,34 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 		s.proxy.mu.Unlock()
 	}
 	return true, s.settle(ctx, st, in, pr, c, res, b)
+}
+
+// takePresealed returns the client's pre-sealed envelope if it is sealed
+// to worker, once; nil otherwise (the client then seals for the offer).
+func (pr *proxyRequest) takePresealed(worker peer.ID) []byte {
+	env := pr.presealed
+	pr.presealed = nil
+	if len(env) == 0 {
+		return nil
+	}
+	if e, err := seal.UnmarshalEnvelope(env); err != nil || e.Meta.Worker != worker.String() {
+		return nil
+	}
+	return env
+}
+
+// checkEnvelope checks that a client's envelope is for this request and
+// worker and within the size it announced.
+func (pr *proxyRequest) checkEnvelope(body []byte, worker peer.ID) error {
+	env, err := seal.UnmarshalEnvelope(body)
+	if err != nil {
+		return err
+	}
+	if env.Meta.Worker != worker.String() || env.Meta.Model != pr.route.Model || env.Meta.RequestID != pr.route.RequestID ||
+		len(body) > pr.route.PromptBytes+64<<10 {
+		return errors.New("the envelope's metadata or size does not match the route request")
+	}
+	return nil
 }
 
 // relayResult is how a forwarded request ended.
@@ -294,6 +325,8 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 		return relayResult{retry: err.Error()}
 	}
 	first := true
+	// Records that arrive together go to the client in one write.
+	out := &frameBatch{to: st}
 	for {
 		wait := s.cfg.IdleTimeout
 		if first {
@@ -301,6 +334,11 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 		}
 		_ = ws.SetReadDeadline(time.Now().Add(wait))
 		m, err := readMsg(ws)
+		if m == nil || m.Type != msgRecord {
+			if ferr := out.flush(); ferr != nil {
+				return relayResult{err: ferr}
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return relayResult{err: context.Cause(ctx)}
@@ -313,7 +351,11 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 		switch m.Type {
 		case msgRecord:
 			first = false
-			if err := writeMsg(st, msgRecord, nil, m.Body); err != nil {
+			err := writeMsg(out, msgRecord, nil, m.Body)
+			if err == nil && !hasPending(ws) {
+				err = out.flush()
+			}
+			if err != nil {
 				return relayResult{err: err}
 			}
 		case msgFinal:

@@ -177,8 +177,10 @@ type Service struct {
 	worker *workerState // nil unless cfg.Worker
 	proxy  *proxyState  // nil unless cfg.Proxy
 	client clientState
-	// verified holds the worker offers this client has verified.
+	// verified holds the worker offers this client has verified; picks
+	// the worker each proxy picked last, per model.
 	verified verifiedOffers
+	picks    lastPicks
 
 	mu       sync.Mutex
 	started  bool

@@ -87,3 +87,35 @@ func (s *Service) checkOffer(ctx context.Context, raw []byte, now time.Time) (v 
 	s.verified.put(key, v, now)
 	return v, nil, nil
 }
+
+// maxPicks bounds the (proxy, model) pairs a client remembers a pick for.
+const maxPicks = 256
+
+// lastPicks remembers, per proxy and model, the worker that proxy picked
+// last, so that the next request can be sealed to it ahead (infer.go).
+type lastPicks struct {
+	mu sync.Mutex
+	m  map[string]*verifiedOffer
+}
+
+func pickKey(proxy peer.ID, model string) string { return string(proxy) + "\x00" + model }
+
+// get returns the last pick of proxy for model while its offer is fresh.
+func (l *lastPicks) get(proxy peer.ID, model string, now time.Time) *verifiedOffer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v := l.m[pickKey(proxy, model)]
+	if v == nil || v.offer.fresh(now) != nil || !v.offer.serves(model) {
+		return nil
+	}
+	return v
+}
+
+func (l *lastPicks) put(proxy peer.ID, model string, v *verifiedOffer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil || len(l.m) >= maxPicks {
+		l.m = make(map[string]*verifiedOffer)
+	}
+	l.m[pickKey(proxy, model)] = v
+}

@@ -30,7 +30,7 @@ const (
 
 // Message types.
 const (
-	msgRoute    byte = 1  // client → proxy: routeHead
+	msgRoute    byte = 1  // client → proxy: routeHead; body: optional envelope sealed to the worker the client expects
 	msgOffer    byte = 2  // proxy → client: offerHead
 	msgRefuse   byte = 3  // client → proxy: refuseHead (pick another worker)
 	msgEnvelope byte = 4  // client → proxy (no head), proxy → worker (workHead); body: sealed envelope
@@ -160,6 +160,10 @@ type offerHead struct {
 	PriceCompletion string `json:"price_completion"`
 	CommissionBP    int    `json:"commission_bp"`
 	Reserved        string `json:"reserved"` // the most this request may cost
+	// Forwarded: the proxy picked the worker the client sealed its route
+	// message's envelope to, and forwarded that envelope already; the
+	// client sends none (set only when the client sent one).
+	Forwarded bool `json:"forwarded,omitempty"`
 }
 
 type refuseHead struct {
