@@ -31,7 +31,12 @@
 //     confidential; an offer verified once is remembered by the hash of its
 //     signed bytes until it expires, verified.go), seals the request to the worker's key (compute/seal,
 //     binding model, worker, request ID and key expiry) and sends the
-//     envelope; a refused worker is replaced by the next.
+//     envelope; a refused worker is replaced by the next. To save that
+//     round trip, the client seals ahead to the worker this proxy picked
+//     last for the model and sends that envelope with step 1; if the proxy
+//     picks the same worker it forwards it at once and says so in the
+//     offer (the client accepts that only for the worker and key it sealed
+//     to), else the client seals again for the offered worker.
 //  4. The proxy forwards the envelope to the worker and relays its sealed
 //     records. A worker that fails before its first record is replaced
 //     (the client seals again for the next); one that fails later ends the
