@@ -26,6 +26,7 @@ type benchConfig struct {
 	dir     string
 	json    bool
 	verbose bool
+	cpuProf string // CPU profile of the vault operations (not the raw measures)
 }
 
 // Result is everything one run measured; --json prints it.
@@ -91,6 +92,7 @@ func parseFlags(args []string) (benchConfig, error) {
 	fs.IntVar(&c.rawMiB, "raw-mib", 64, "MiB sent per raw stream measure")
 	fs.StringVar(&c.dir, "dir", "", "directory for the nodes' stores (default: a temporary one)")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the vault puts and gets (not the raw measures) to this file (read it with `go tool pprof`)")
 	fs.BoolVar(&c.verbose, "v", false, "more progress on stderr, with the vault's log of each put's phases")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -104,6 +104,14 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 		fail("raw streams to all holders: %v", err)
 	}
 
+	if c.cpuProf != "" {
+		stopProfile, err := benchutil.StartCPUProfile(c.cpuProf)
+		if err != nil {
+			fail("%v", err)
+			return res
+		}
+		defer stopProfile()
+	}
 	for _, size := range c.sizes {
 		if ctx.Err() != nil {
 			fail("interrupted")
