@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -19,34 +20,69 @@ import (
 // clientTimeout bounds an exchange whose ctx has no deadline.
 const clientTimeout = DefaultTimeout
 
+// eagerMax is the largest shard that Put sends with its header, without
+// waiting for the holder's go-ahead: a refusal then wastes little, and the
+// put takes one round trip instead of two.
+const eagerMax = 256 << 10
+
 // Put stores data on holder under the delete key deleteKey (the public half
 // of a key made for this one shard) and returns the holder's receipt, after
 // checking that it is signed by holder and names this shard and size.
 // Refusals come back as ErrTooLarge, ErrQuota, ErrCorrupt or ErrRefused.
 func Put(ctx context.Context, net *p2p.Network, holder peer.ID, data []byte, deleteKey ed25519.PublicKey) (*Receipt, error) {
+	return PutShard(ctx, net, holder, CIDOf(data), data, deleteKey)
+}
+
+// PutShard is Put of a shard whose CID the caller has (Encode's, or the
+// manifest's), so that it is not hashed again here: the holder checks the
+// bytes against c and refuses a mismatch (ErrCorrupt).
+func PutShard(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, data []byte, deleteKey ed25519.PublicKey) (*Receipt, error) {
 	if len(data) == 0 {
 		return nil, errors.New("shard: put: empty shard")
 	}
 	if len(deleteKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("shard: put: delete key is %d bytes, want an Ed25519 public key of %d", len(deleteKey), ed25519.PublicKeySize)
 	}
-	c := CIDOf(data)
+	if err := checkCIDFormat(c); err != nil {
+		return nil, fmt.Errorf("shard: put %s: %w", c, err)
+	}
 	if len(data) > MaxShardSize {
 		return nil, fmt.Errorf("shard: put %s on %s: %w: %d bytes, the protocol carries at most %d", c, holder, ErrTooLarge, len(data), MaxShardSize)
 	}
 	q := &request{Op: opPut, CID: c, Size: len(data), DeleteKey: deleteKey}
 	var raw []byte
 	err := exchange(ctx, net, holder, func(s network.Stream) error {
-		r, err := roundTrip(s, q)
-		if err != nil {
-			return err
+		eager := len(data) <= eagerMax
+		if err := p2p.WriteFrame(s, q.encode()); err != nil {
+			return fmt.Errorf("send request: %w", err)
 		}
-		if r.Status == statusContinue {
+		sendData := func() error {
 			if err := p2p.WriteFrame(s, data); err != nil {
 				return fmt.Errorf("send shard: %w", err)
 			}
 			if err := s.CloseWrite(); err != nil {
 				return fmt.Errorf("close write side: %w", err)
+			}
+			return nil
+		}
+		var sendErr error
+		if eager {
+			// A holder that refuses at the header may close the stream
+			// before the data is written: its answer still counts.
+			sendErr = sendData()
+		}
+		r, err := readResponse(s, opPut)
+		if err != nil {
+			return errors.Join(sendErr, err)
+		}
+		if sendErr != nil && r.Status == statusContinue {
+			return sendErr
+		}
+		if r.Status == statusContinue {
+			if !eager {
+				if err := sendData(); err != nil {
+					return err
+				}
 			}
 			if r, err = readResponse(s, opPut); err != nil {
 				return err
@@ -77,14 +113,23 @@ func Put(ctx context.Context, net *p2p.Network, holder peer.ID, data []byte, del
 	return rcpt, nil
 }
 
-// Get fetches shard c from holder and checks it against c: ErrNotFound if
-// the holder lacks it (or dropped it as corrupted), ErrCorrupt if the bytes
-// that came do not match.
+// Get fetches shard c from holder and checks it against c, hashing the
+// bytes as they arrive: ErrNotFound if the holder lacks it (or dropped it
+// as corrupted), ErrCorrupt if the bytes that came do not match.
 func Get(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid) ([]byte, error) {
+	return GetInto(ctx, net, holder, c, nil)
+}
+
+// GetInto is Get into buf when the shard fits it exactly (len(buf) is its
+// size), so that a caller can fetch the shards of an element side by side
+// into one buffer; otherwise into a new slice. On error buf's content is
+// undefined.
+func GetInto(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, buf []byte) ([]byte, error) {
 	if err := checkCIDFormat(c); err != nil {
 		return nil, fmt.Errorf("shard: get %s: %w", c, err)
 	}
 	var data []byte
+	ok := false
 	err := exchange(ctx, net, holder, func(s network.Stream) error {
 		r, err := roundTrip(s, &request{Op: opGet, CID: c})
 		if err != nil {
@@ -93,7 +138,7 @@ func Get(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid) ([]by
 		if err := r.err(); err != nil {
 			return err
 		}
-		if data, err = p2p.ReadFrame(s, MaxShardSize); err != nil {
+		if data, ok, err = readVerified(s, c, buf); err != nil {
 			return fmt.Errorf("receive shard: %w", err)
 		}
 		return nil
@@ -101,10 +146,40 @@ func Get(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("shard: get %s from %s: %w", c, holder, err)
 	}
-	if !CheckCID(c, data) {
+	if !ok {
 		return nil, fmt.Errorf("shard: get %s from %s: %w: fetch it elsewhere or rebuild it", c, holder, ErrCorrupt)
 	}
 	return data, nil
+}
+
+// readVerified reads one data frame of at most MaxShardSize bytes (into buf
+// when it is that long), hashing it as it arrives, and reports whether it
+// matches c.
+func readVerified(r io.Reader, c cid.Cid, buf []byte) ([]byte, bool, error) {
+	n, err := readUvarint(r)
+	if err != nil {
+		return nil, false, fmt.Errorf("read frame length: %w", err)
+	}
+	if n > MaxShardSize {
+		return nil, false, fmt.Errorf("read frame: length %d: %w (%d bytes)", n, p2p.ErrFrameTooLarge, MaxShardSize)
+	}
+	data := buf
+	if uint64(len(buf)) != n {
+		data = make([]byte, n)
+	}
+	hh := newCIDHash(c)
+	for off := 0; off < len(data); {
+		k, err := io.ReadFull(r, data[off:min(off+copyBuf, len(data))])
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, false, fmt.Errorf("read frame payload: %w", err)
+		}
+		hh.Write(data[off : off+k])
+		off += k
+	}
+	return data, bytes.Equal(hh.Sum(nil), digestOf(c)), nil
 }
 
 // Challenge asks holder to prove it holds shard c: the answer must equal

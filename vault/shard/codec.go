@@ -4,16 +4,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/ipfs/go-cid"
 	"github.com/klauspost/reedsolomon"
-	"github.com/multiformats/go-multihash"
-	"golang.org/x/crypto/blake2b"
 )
 
 // MaxShardSize is the largest shard the protocol carries and a holder keeps.
@@ -25,9 +19,6 @@ const MaxShards = 256
 
 // nonceSize is the AES-GCM nonce stored in front of the sealed bytes.
 const nonceSize = 12
-
-// challengeTag separates challenge answers from every other SHA-256 use.
-const challengeTag = "tonmesh/vault/shard/challenge/v1"
 
 // Encoded is one element sealed and split into shards, as the owner keeps
 // it: Key and Size (and K, N) go to the owner's manifest, Shards to the
@@ -142,67 +133,6 @@ func Rebuild(size, k, n int, shards [][]byte) ([][]byte, error) {
 		return nil, fmt.Errorf("shard: rebuild: reed-solomon: %w", err)
 	}
 	return out, nil
-}
-
-// CIDOf is the shard's content ID: CIDv1, raw codec, sha2-256.
-func CIDOf(shard []byte) cid.Cid {
-	sum := sha256.Sum256(shard)
-	mh, err := multihash.Encode(sum[:], multihash.SHA2_256)
-	if err != nil {
-		// Encode fails only for an unknown code or a digest of the wrong
-		// length; neither can happen here.
-		panic("shard: multihash of a sha2-256 digest: " + err.Error())
-	}
-	return cid.NewCidV1(cid.Raw, mh)
-}
-
-// parallelHashMin is the shard size from which cidsOf hashes shards
-// concurrently: hashing is most of Encode's cost.
-const parallelHashMin = 128 << 10
-
-// cidsOf returns the CIDs of shards.
-func cidsOf(shards [][]byte) []cid.Cid {
-	out := make([]cid.Cid, len(shards))
-	if len(shards) == 0 || len(shards[0]) < parallelHashMin || runtime.GOMAXPROCS(0) == 1 {
-		for i, s := range shards {
-			out[i] = CIDOf(s)
-		}
-		return out
-	}
-	var wg sync.WaitGroup
-	for i, s := range shards {
-		wg.Go(func() { out[i] = CIDOf(s) })
-	}
-	wg.Wait()
-	return out
-}
-
-// CheckCID reports whether shard's content matches c.
-func CheckCID(c cid.Cid, shard []byte) bool {
-	return c.Defined() && CIDOf(shard).Equals(c)
-}
-
-// ChallengeAnswer is the answer to a storage challenge: BLAKE2b-256 keyed
-// with nonce over (tag ‖ shard). Only a peer holding the shard can compute
-// it for a fresh nonce. BLAKE2b rather than SHA-256 because an owner
-// precomputes several answers per shard over the whole shard, and without
-// SHA extensions BLAKE2b is about three times faster.
-func ChallengeAnswer(nonce [32]byte, shard []byte) [32]byte {
-	h, _ := blake2b.New256(nonce[:]) // a 32-byte key is always valid
-	h.Write([]byte(challengeTag))
-	h.Write(shard)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// checkCIDFormat accepts only the CIDs this package makes.
-func checkCIDFormat(c cid.Cid) error {
-	p := c.Prefix()
-	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.SHA2_256 || p.MhLength != sha256.Size {
-		return errors.New("CID is not a CIDv1 raw sha2-256 shard ID")
-	}
-	return nil
 }
 
 func checkKN(k, n int) error {

@@ -167,11 +167,16 @@ func TestCIDOf(t *testing.T) {
 	data := []byte("shard bytes")
 	c := CIDOf(data)
 	p := c.Prefix()
-	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.SHA2_256 {
+	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.BLAKE3 || p.MhLength != 32 {
 		t.Fatalf("CID prefix %+v", p)
 	}
-	if !strings.HasPrefix(c.String(), "bafkrei") {
-		t.Fatalf("CID %s is not a base32 CIDv1 raw sha2-256", c)
+	if !strings.HasPrefix(c.String(), "bafkr4i") {
+		t.Fatalf("CID %s is not a base32 CIDv1 raw BLAKE3", c)
+	}
+	// The digest is BLAKE3-256 of the bytes, as any multihash library
+	// computes it.
+	if want, err := multihash.Sum(data, multihash.BLAKE3, 32); err != nil || !bytes.Equal(c.Hash(), want) {
+		t.Fatalf("CID hash %x, multihash.Sum gives %x (%v)", []byte(c.Hash()), []byte(want), err)
 	}
 	if !CIDOf(bytes.Clone(data)).Equals(c) || !CheckCID(c, data) {
 		t.Fatal("CIDOf is not deterministic")
@@ -179,20 +184,96 @@ func TestCIDOf(t *testing.T) {
 	if CheckCID(c, []byte("shard bytez")) || CheckCID(cid.Undef, data) {
 		t.Fatal("CheckCID accepted other bytes or an undefined CID")
 	}
-	v0 := cid.NewCidV0(c.Hash())
+	v0 := cid.NewCidV0(cidSHA256(data).Hash())
 	if checkCIDFormat(v0) == nil || checkCIDFormat(cid.NewCidV1(cid.DagProtobuf, c.Hash())) == nil {
 		t.Fatal("checkCIDFormat accepted a CID this package does not make")
+	}
+	if mh, _ := multihash.Sum(data, multihash.BLAKE3, 64); checkCIDFormat(cid.NewCidV1(cid.Raw, mh)) == nil {
+		t.Fatal("checkCIDFormat accepted a 64-byte BLAKE3 digest")
+	}
+}
+
+// TestOldSHA256CIDs: shards named by sha2-256, as tonmesh made them
+// before BLAKE3, stay valid: the format is accepted and the bytes check.
+func TestOldSHA256CIDs(t *testing.T) {
+	data := []byte("an old shard")
+	old := cidSHA256(data)
+	if want, err := multihash.Sum(data, multihash.SHA2_256, 32); err != nil || !bytes.Equal(old.Hash(), want) {
+		t.Fatal("cidSHA256 is not the sha2-256 multihash")
+	}
+	if !strings.HasPrefix(old.String(), "bafkrei") || checkCIDFormat(old) != nil {
+		t.Fatalf("old CID %s refused", old)
+	}
+	if !CheckCID(old, data) || CheckCID(old, []byte("an old shard!")) {
+		t.Fatal("CheckCID of a sha2-256 CID")
+	}
+	if CheckCID(CIDOf(data), []byte("x")) || old.Equals(CIDOf(data)) {
+		t.Fatal("the two hashes are confused")
 	}
 }
 
 func TestChallengeAnswer(t *testing.T) {
 	data := []byte("held shard")
 	n1, n2 := [32]byte{1}, [32]byte{2}
-	a := ChallengeAnswer(n1, data)
-	if a != ChallengeAnswer(n1, bytes.Clone(data)) {
-		t.Fatal("answer is not deterministic")
+	for _, c := range []cid.Cid{CIDOf(data), cidSHA256(data)} {
+		a := Answer(c, n1, data)
+		if a != Answer(c, n1, bytes.Clone(data)) {
+			t.Fatal("answer is not deterministic")
+		}
+		if a == Answer(c, n2, data) || a == Answer(c, n1, []byte("held shard!")) || a == Answer(c, n1, data[1:]) {
+			t.Fatal("answer does not depend on nonce and data")
+		}
 	}
-	if a == ChallengeAnswer(n2, data) || a == ChallengeAnswer(n1, []byte("held shard!")) {
-		t.Fatal("answer does not depend on nonce and data")
+	// Old shards keep the answer their owners precomputed.
+	if Answer(cidSHA256(data), n1, data) != ChallengeAnswer(n1, data) {
+		t.Fatal("a sha2-256 shard's answer changed")
+	}
+	if Answer(CIDOf(data), n1, data) == ChallengeAnswer(n1, data) {
+		t.Fatal("a BLAKE3 shard answers with BLAKE2b")
+	}
+}
+
+// TestBufferDecode: shards fetched into a Buffer decode in place with any
+// n-k of them missing, parity or data, and an altered one fails.
+func TestBufferDecode(t *testing.T) {
+	plain := randomBytes(t, 100_003)
+	e, err := Encode(plain, 4, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := func(missing []int) *Buffer {
+		b, err := NewBuffer(e.Size, 4, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range without(e.Shards, missing...) {
+			if s != nil {
+				copy(b.Slot(i), s)
+				b.Mark(i)
+			}
+		}
+		return b
+	}
+	for _, missing := range subsets(6, 2) {
+		b := fill(missing)
+		if got := b.Shards(); !bytes.Equal(bytes.Join(got[4:], nil), bytes.Join(without(e.Shards, missing...)[4:], nil)) {
+			t.Fatalf("missing %v: Shards", missing)
+		}
+		got, err := b.Decode(e.Key)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("missing %v: Decode: %v", missing, err)
+		}
+	}
+	b := fill([]int{0, 1, 2})
+	if _, err := b.Decode(e.Key); err == nil || !strings.Contains(err.Error(), "only 3 of 6") {
+		t.Fatalf("Decode with 3 shards: %v", err)
+	}
+	b = fill([]int{5})
+	b.Slot(2)[9] ^= 1
+	if _, err := b.Decode(e.Key); err == nil || !strings.Contains(err.Error(), "authentication failed") {
+		t.Fatalf("Decode of an altered shard: %v", err)
+	}
+	if _, err := NewBuffer(10, 4, 6); err == nil {
+		t.Fatal("NewBuffer accepted a size below nonce and tag")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,4 +100,23 @@ func openStream(t *testing.T, client *peers.Peer, holder peer.ID) network.Stream
 	}
 	t.Cleanup(func() { _ = s.Reset() })
 	return s
+}
+
+// wantFiles checks that the holder's shard directory holds exactly the
+// named files (nothing half received, nothing dropped left behind).
+func wantFiles(t *testing.T, h *Holder, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(h.store.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	slices.Sort(got)
+	slices.Sort(names)
+	if !slices.Equal(got, names) {
+		t.Fatalf("shard directory holds %q, want %q", got, names)
+	}
 }

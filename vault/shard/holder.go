@@ -1,10 +1,16 @@
 package shard
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -66,9 +72,13 @@ type Holder struct {
 	self  peer.ID
 	key   crypto.PrivKey
 
-	// commitMu serialises the store writes that change what is held (put,
-	// delete, drop), so that the counters below follow the store exactly.
+	// commitMu serialises the store writes that change what is held (a
+	// commit round, delete, drop), so that the counters below follow the
+	// store exactly.
 	commitMu sync.Mutex
+	// queue feeds the committer (commit.go) from Start until Stop.
+	queue      chan *pendingCommit
+	commitDone chan struct{}
 
 	mu       sync.Mutex
 	shards   int
@@ -110,13 +120,18 @@ func NewHolder(store *ledger.Store, net *p2p.Network, cfg HolderConfig, log *slo
 		cfg:   cfg,
 		log:   log.With("component", "vault-shard"),
 		net:   net,
-		store: shardStore{sp},
+		store: shardStore{sp: sp, dir: filepath.Join(store.Dir(), FilesDir)},
 		self:  net.ID(),
 		key:   key,
 
-		inflight: make(map[string]*flight),
+		inflight:   make(map[string]*flight),
+		queue:      make(chan *pendingCommit, maxRound),
+		commitDone: make(chan struct{}),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if err := h.store.openDir(); err != nil {
+		return nil, err
+	}
 	if h.shards, h.used, err = h.store.usage(); err != nil {
 		return nil, err
 	}
@@ -140,6 +155,7 @@ func (h *Holder) Start(ctx context.Context) error {
 		return nil
 	}
 	h.started = true
+	go h.commitLoop()
 	h.net.Handle(Protocol, h.serve, h.cfg.Timeout)
 	h.log.Info("shard holder serving", "shards", h.shards, "used", h.used, "quota", h.cfg.Quota)
 	return nil
@@ -161,6 +177,11 @@ func (h *Holder) Stop() {
 	}
 	h.cancel()
 	h.active.Wait()
+	if started {
+		// No handler is left to submit a commit.
+		close(h.queue)
+		<-h.commitDone
+	}
 }
 
 // Stats returns what the holder keeps now.
@@ -175,6 +196,25 @@ func (h *Holder) Stats() HolderStats {
 // that tests of this package and of the vault's repair can damage a shard;
 // nothing in tonmesh's code paths calls it.
 func (h *Holder) CorruptForTest(c cid.Cid) error {
+	m, err := h.store.meta(c)
+	if err != nil {
+		return fmt.Errorf("shard: corrupt %s: %w", c, err)
+	}
+	if m.File {
+		f, err := os.OpenFile(h.store.path(c), os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("shard: corrupt %s: %w", c, err)
+		}
+		defer f.Close()
+		var b [1]byte
+		at := int64(m.Size / 2)
+		if _, err := f.ReadAt(b[:], at); err != nil {
+			return fmt.Errorf("shard: corrupt %s: %w", c, err)
+		}
+		b[0] ^= 0xff
+		_, err = f.WriteAt(b[:], at)
+		return err
+	}
 	data, err := h.store.data(c)
 	if err != nil {
 		return fmt.Errorf("shard: corrupt %s: %w", c, err)
@@ -236,10 +276,28 @@ func (h *Holder) answer(s network.Stream, op byte, r *response) error {
 	return nil
 }
 
-// intact returns c's bytes if the holder has them and they match c. A shard
-// that fails its CID check is dropped and reported as not found, so that
-// its owner rebuilds it.
-func (h *Holder) intact(c cid.Cid) ([]byte, *response) {
+// held is an intact stored shard, opened for reading: its bytes in memory
+// (data), or its file positioned at the start (f). close releases it.
+type held struct {
+	m    *meta
+	data []byte
+	f    *os.File
+}
+
+func (x *held) close() {
+	if x.f != nil {
+		x.f.Close()
+	}
+}
+
+// copyBuf is the size of the buffers that stream shard bytes.
+const copyBuf = 256 << 10
+
+// intact opens c if the holder has it and its bytes match c; inMemory
+// reads a file shard's bytes into memory too. A shard that fails its CID
+// check is dropped and reported as not found, so that its owner rebuilds
+// it.
+func (h *Holder) intact(c cid.Cid, inMemory bool) (*held, *response) {
 	m, err := h.store.meta(c)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &response{Status: statusNotFound, Reason: "this holder has no shard " + c.String()}
@@ -248,41 +306,101 @@ func (h *Holder) intact(c cid.Cid) ([]byte, *response) {
 		h.log.Error("read shard meta", "cid", c, "err", err)
 		return nil, &response{Status: statusError, Reason: "reading the shard failed on the holder"}
 	}
-	data, err := h.store.data(c)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	x, ok, err := h.readHeld(c, m, inMemory)
+	if err != nil {
 		h.log.Error("read shard", "cid", c, "err", err)
 		return nil, &response{Status: statusError, Reason: "reading the shard failed on the holder"}
 	}
-	if err == nil && len(data) == m.Size && CheckCID(c, data) {
-		return data, nil
+	if ok {
+		return x, nil
 	}
 	h.log.Warn("stored shard fails its CID check; dropping it", "cid", c)
-	if err := h.drop(c, m.Size); err != nil {
+	if err := h.drop(c); err != nil {
 		h.log.Error("drop corrupted shard", "cid", c, "err", err)
 	}
 	return nil, &response{Status: statusNotFound, Reason: "shard " + c.String() + " was corrupted on the holder and dropped; rebuild it"}
 }
 
+// readHeld opens c's bytes and checks them against c (ok). Missing bytes
+// are not an error: they fail the check.
+func (h *Holder) readHeld(c cid.Cid, m *meta, inMemory bool) (x *held, ok bool, err error) {
+	if !m.File {
+		data, err := h.store.data(c)
+		if errors.Is(err, ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return &held{m: m, data: data}, len(data) == m.Size && CheckCID(c, data), nil
+	}
+	f, err := os.Open(h.store.path(c))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	x = &held{m: m, f: f}
+	if st, err := f.Stat(); err != nil || st.Size() != int64(m.Size) {
+		x.close()
+		return nil, false, err
+	}
+	if inMemory {
+		x.data = make([]byte, m.Size)
+		if _, err := io.ReadFull(f, x.data); err != nil {
+			x.close()
+			return nil, false, err
+		}
+		return x, CheckCID(c, x.data), nil
+	}
+	hh := newCIDHash(c)
+	if _, err := io.CopyBuffer(hh, f, make([]byte, copyBuf)); err != nil {
+		x.close()
+		return nil, false, err
+	}
+	if !bytes.Equal(hh.Sum(nil), digestOf(c)) {
+		x.close()
+		return nil, false, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		x.close()
+		return nil, false, err
+	}
+	return x, true, nil
+}
+
 func (h *Holder) serveGet(s network.Stream, q *request) error {
-	data, fail := h.intact(q.CID)
+	x, fail := h.intact(q.CID, false)
 	if fail != nil {
 		return h.answer(s, opGet, fail)
 	}
+	defer x.close()
 	if err := h.answer(s, opGet, &response{Status: statusOK}); err != nil {
 		return err
 	}
-	if err := p2p.WriteFrame(s, data); err != nil {
+	if x.f == nil {
+		if err := p2p.WriteFrame(s, x.data); err != nil {
+			return fmt.Errorf("send shard %s: %w", q.CID, err)
+		}
+		return nil
+	}
+	if _, err := s.Write(binary.AppendUvarint(nil, uint64(x.m.Size))); err != nil {
 		return fmt.Errorf("send shard %s: %w", q.CID, err)
+	}
+	if n, err := io.CopyBuffer(s, io.LimitReader(x.f, int64(x.m.Size)), make([]byte, copyBuf)); err != nil || n != int64(x.m.Size) {
+		return fmt.Errorf("send shard %s: %d of %d bytes: %v", q.CID, n, x.m.Size, err)
 	}
 	return nil
 }
 
 func (h *Holder) serveChallenge(s network.Stream, q *request) error {
-	data, fail := h.intact(q.CID)
+	x, fail := h.intact(q.CID, true)
 	if fail != nil {
 		return h.answer(s, opChallenge, fail)
 	}
-	return h.answer(s, opChallenge, &response{Status: statusOK, Answer: ChallengeAnswer(q.Nonce, data)})
+	x.close()
+	return h.answer(s, opChallenge, &response{Status: statusOK, Answer: Answer(q.CID, q.Nonce, x.data)})
 }
 
 // delete removes a shard on a request signed by one of its delete keys.
@@ -305,7 +423,7 @@ func (h *Holder) delete(q *request) *response {
 	if !verifyAny(m.Keys, msg, q.Sig) {
 		return &response{Status: statusRefused, Reason: "delete signature does not match the shard's delete key (or was made for another holder)"}
 	}
-	if err := h.removeLocked(q.CID, m.Size); err != nil {
+	if err := h.removeLocked(q.CID, m); err != nil {
 		h.log.Error("delete shard", "cid", q.CID, "err", err)
 		return &response{Status: statusError, Reason: "deleting the shard failed on the holder"}
 	}
@@ -314,23 +432,27 @@ func (h *Holder) delete(q *request) *response {
 }
 
 // drop removes a shard that failed its CID check.
-func (h *Holder) drop(c cid.Cid, size int) error {
+func (h *Holder) drop(c cid.Cid) error {
 	h.commitMu.Lock()
 	defer h.commitMu.Unlock()
-	if _, err := h.store.meta(c); errors.Is(err, ErrNotFound) {
+	m, err := h.store.meta(c)
+	if errors.Is(err, ErrNotFound) {
 		return nil // dropped meanwhile
 	}
-	return h.removeLocked(c, size)
+	if err != nil {
+		return err
+	}
+	return h.removeLocked(c, m)
 }
 
 // removeLocked deletes c and updates the counters; commitMu is held.
-func (h *Holder) removeLocked(c cid.Cid, size int) error {
-	if err := h.store.remove(c); err != nil {
+func (h *Holder) removeLocked(c cid.Cid, m *meta) error {
+	if err := h.store.remove(c, m); err != nil {
 		return err
 	}
 	h.mu.Lock()
 	h.shards--
-	h.used -= int64(size)
+	h.used -= int64(m.Size)
 	h.mu.Unlock()
 	return nil
 }

@@ -1,23 +1,29 @@
 package shard
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
+	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/tonmesh/tonmesh/p2p"
+	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
 // servePut runs the holder's side of a put: refuse early what is oversize
 // or over quota, acknowledge at once a shard already held under the same
-// delete key, else take the data, check it against the CID, store it
-// durably and only then sign the receipt.
+// delete key, else take the data (hashing it as it arrives; a large shard
+// goes straight to its file), check it against the CID, have the committer
+// store it durably and only then sign the receipt.
 func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 	if q.Size > h.cfg.MaxShard {
 		return h.answer(s, opPut, &response{Status: statusTooLarge, Reason: fmt.Sprintf(
@@ -29,7 +35,8 @@ func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 		return h.answer(s, opPut, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
 			"shard %s is %d bytes, not %d", q.CID, m.Size, q.Size)})
 	case err == nil && m.hasKey(q.DeleteKey):
-		if _, fail := h.intact(q.CID); fail == nil {
+		if x, fail := h.intact(q.CID, false); fail == nil {
+			x.close()
 			return h.answer(s, opPut, h.receipt(q))
 		}
 		m = nil // it was corrupted and dropped: take it again
@@ -53,19 +60,102 @@ func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 	if err := h.answer(s, opPut, &response{Status: statusContinue}); err != nil {
 		return err
 	}
-	data, err := p2p.ReadFrame(s, q.Size)
+	p := &pendingCommit{q: q, reserved: reserved, res: make(chan *response, 1)}
+	ok, err := h.receive(s, q, p)
 	if err != nil {
 		return fmt.Errorf("receive shard %s from %s: %w", q.CID, from, err)
 	}
-	if len(data) != q.Size || !CheckCID(q.CID, data) {
+	if !ok {
 		return h.answer(s, opPut, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
-			"the %d bytes sent do not match shard %s of %d bytes", len(data), q.CID, q.Size)})
+			"the bytes sent do not match shard %s of %d bytes", q.CID, q.Size)})
 	}
-	if fail := h.commit(q, data, reserved); fail != nil {
+	h.queue <- p
+	if fail := <-p.res; fail != nil {
 		return h.answer(s, opPut, fail)
 	}
 	h.log.Debug("shard stored", "cid", q.CID, "size", q.Size, "from", from)
 	return h.answer(s, opPut, h.receipt(q))
+}
+
+// receive reads the data frame of a put into p: a small shard into memory,
+// a large one into a fresh part file, fsynced, hashing it on the way. It
+// reports whether the bytes match q's CID; nothing is left on disk unless
+// they do.
+func (h *Holder) receive(s network.Stream, q *request, p *pendingCommit) (bool, error) {
+	n, err := readUvarint(s)
+	if err != nil {
+		return false, fmt.Errorf("read frame length: %w", err)
+	}
+	if n != uint64(q.Size) {
+		return false, nil
+	}
+	hh := newCIDHash(q.CID)
+	if q.Size <= inlineMax {
+		p.data = make([]byte, q.Size)
+		if _, err := io.ReadFull(s, p.data); err != nil {
+			return false, err
+		}
+		hh.Write(p.data)
+		return bytes.Equal(hh.Sum(nil), digestOf(q.CID)), nil
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return false, err
+	}
+	part := filepath.Join(h.store.dir, q.CID.String()+"."+hex.EncodeToString(rnd[:])+partSuffix)
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(part)
+		}
+	}()
+	buf := make([]byte, copyBuf)
+	for left := q.Size; left > 0; {
+		k, err := io.ReadFull(s, buf[:min(left, len(buf))])
+		if err != nil {
+			return false, err
+		}
+		hh.Write(buf[:k])
+		if _, err := f.Write(buf[:k]); err != nil {
+			return false, err
+		}
+		left -= k
+	}
+	if !bytes.Equal(hh.Sum(nil), digestOf(q.CID)) {
+		return false, nil
+	}
+	if err := f.Sync(); err != nil {
+		return false, err
+	}
+	if err := f.Close(); err != nil {
+		return false, err
+	}
+	ok, p.part = true, part
+	return true, nil
+}
+
+// readUvarint reads a minimal uvarint one byte at a time, so that it never
+// consumes bytes past it.
+func readUvarint(r io.Reader) (uint64, error) {
+	var buf [10]byte
+	for i := range buf {
+		if _, err := io.ReadFull(r, buf[i:i+1]); err != nil {
+			if errors.Is(err, io.EOF) && i > 0 {
+				return 0, io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		if buf[i] < 0x80 {
+			v, _, err := wire.ParseUvarint(buf[:i+1])
+			return v, err
+		}
+	}
+	return 0, errors.New("varint overflows 64 bits")
 }
 
 // reserve sets size bytes of the quota aside for a transfer of c. Puts of
@@ -103,48 +193,6 @@ func (h *Holder) release(c cid.Cid) {
 		delete(h.inflight, k)
 		h.reserved -= int64(f.size)
 	}
-}
-
-// commit stores the shard, or adds the delete key of q to a shard held
-// already, durably. reserved tells whether quota was set aside for a new
-// shard.
-func (h *Holder) commit(q *request, data []byte, reserved bool) *response {
-	h.commitMu.Lock()
-	defer h.commitMu.Unlock()
-	m, err := h.store.meta(q.CID)
-	switch {
-	case err == nil && m.hasKey(q.DeleteKey):
-		return nil // a concurrent put of the same shard and key won
-	case err == nil:
-		if len(m.Keys) >= maxDeleteKeys {
-			return &response{Status: statusRefused, Reason: fmt.Sprintf(
-				"shard %s already has %d delete keys, the most a holder keeps", q.CID, maxDeleteKeys)}
-		}
-		m.Keys = append(slices.Clone(m.Keys), slices.Clone(q.DeleteKey))
-		if err := h.store.setMeta(q.CID, m); err != nil {
-			h.log.Error("add delete key", "cid", q.CID, "err", err)
-			return &response{Status: statusError, Reason: "storing the shard failed on the holder"}
-		}
-		return nil
-	case !errors.Is(err, ErrNotFound):
-		h.log.Error("read shard meta", "cid", q.CID, "err", err)
-		return &response{Status: statusError, Reason: "storing the shard failed on the holder"}
-	}
-	if !reserved {
-		// Held under another key when the put began, deleted since: it
-		// needs quota that was not reserved.
-		return &response{Status: statusError, Reason: "the shard was deleted during the put: put it again"}
-	}
-	m = &meta{Size: len(data), Stored: time.Now(), Keys: []ed25519.PublicKey{slices.Clone(q.DeleteKey)}}
-	if err := h.store.put(q.CID, m, data); err != nil {
-		h.log.Error("store shard", "cid", q.CID, "err", err)
-		return &response{Status: statusError, Reason: "storing the shard failed on the holder"}
-	}
-	h.mu.Lock()
-	h.shards++
-	h.used += int64(len(data))
-	h.mu.Unlock()
-	return nil
 }
 
 // receipt signs the holder's receipt for q's shard.

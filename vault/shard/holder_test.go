@@ -48,7 +48,7 @@ func testPutGetChallengeDelete(t *testing.T, first *peers.Peer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ans != ChallengeAnswer(nonce, data) {
+		if ans != Answer(c, nonce, data) {
 			t.Fatal("challenge answer does not match the data")
 		}
 	}
@@ -313,6 +313,8 @@ func TestHolder(t *testing.T) {
 		"MaxSizeShard":                 testMaxSizeShard,
 		"StopAbortsTransfers":          testStopAbortsTransfers,
 		"ConcurrentPuts":               testConcurrentPuts,
+		"FileShards":                   testFileShards,
+		"OldShardsStayReadable":        testOldShardsStayReadable,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

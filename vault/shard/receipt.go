@@ -18,7 +18,7 @@ import (
 // Receipt wire format, version 1:
 //
 //	version   1 byte, = 1
-//	cid       uvarint length, CID bytes (CIDv1 raw sha2-256)
+//	cid       uvarint length, CID bytes (CIDv1 raw, BLAKE3 or sha2-256)
 //	size      uvarint, shard length in bytes
 //	holder    uvarint length, peer ID bytes
 //	time      8 bytes big-endian, unix milliseconds
@@ -120,7 +120,7 @@ func UnmarshalReceipt(b []byte) (*Receipt, error) {
 }
 
 // readCID reads a length-prefixed CID and accepts only canonical CIDv1 raw
-// sha2-256 shard IDs.
+// BLAKE3 or sha2-256 shard IDs.
 func readCID(rd *wire.Reader, what string) cid.Cid {
 	raw := rd.LenPrefixed(what, maxCIDLen)
 	if rd.Err() != nil {

@@ -3,6 +3,7 @@ package shard
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -12,9 +13,16 @@ import (
 )
 
 // testCutTransferStoresNothing starts puts by hand and ends them midway in
-// every way a client can: nothing may be stored or stay reserved.
+// every way a client can: nothing may be stored, left on disk or stay
+// reserved, for a shard kept in the store and for one kept in a file.
 func testCutTransferStoresNothing(t *testing.T, first *peers.Peer) {
-	data := randomBytes(t, 1<<20)
+	for _, size := range []int{inlineMax, inlineMax + 1} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) { cutTransfers(t, first, size) })
+	}
+}
+
+func cutTransfers(t *testing.T, first *peers.Peer, size int) {
+	data := randomBytes(t, size)
 	pub, _ := deleteKey(t)
 	h := startHolder(t, peers.Join(t, first, nil), HolderConfig{})
 	for _, tc := range []struct {
@@ -79,6 +87,7 @@ func testCutTransferStoresNothing(t *testing.T, first *peers.Peer) {
 			if _, err := h.store.data(CIDOf(data)); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("shard bytes left in the store: %v", err)
 			}
+			wantFiles(t, h)
 		})
 	}
 	// A whole put still works afterwards.
@@ -86,6 +95,11 @@ func testCutTransferStoresNothing(t *testing.T, first *peers.Peer) {
 		t.Fatal(err)
 	}
 	wantStats(t, h, 1, int64(len(data)))
+	if size > inlineMax {
+		wantFiles(t, h, CIDOf(data).String())
+	} else {
+		wantFiles(t, h)
+	}
 }
 
 // writeHalf sends a frame header for all of data, then half of it.
