@@ -73,13 +73,6 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	for i := range ps {
 		ps[i] = placement{index: i, data: enc.Shards[i], cid: enc.CIDs[i]}
 	}
-	cands := v.candidates(ctx, enc.CIDs, nil)
-	tFound := time.Now()
-	holders, err := v.place(ctx, ps, cands, 0)
-	if err != nil {
-		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
-	}
-	tPlaced := time.Now()
 	now := time.UnixMilli(time.Now().UnixMilli())
 	entry := &elementEntry{
 		Type: e.Type, Added: now, Size: len(plain), EncSize: enc.Size,
@@ -88,13 +81,25 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	if _, err := rand.Read(entry.Seed[:]); err != nil {
 		return nil, fmt.Errorf("vault: add %s: draw challenge seed: %w", e.Type, err)
 	}
+	// The audit answers need only the shards: compute them while the
+	// shards travel.
 	entry.Shards = make([]*shardEntry, len(enc.Shards))
 	var wg sync.WaitGroup
 	for i, data := range enc.Shards {
-		entry.Shards[i] = &shardEntry{CID: enc.CIDs[i], Holder: holders[i], Status: statusOK}
+		entry.Shards[i] = &shardEntry{CID: enc.CIDs[i], Status: statusOK}
 		wg.Go(func() { entry.Shards[i].Answers = answers(entry.Seed, enc.CIDs[i], 0, data) })
 	}
+	cands := v.candidates(ctx, enc.CIDs, nil)
+	tFound := time.Now()
+	holders, err := v.place(ctx, ps, cands, 0)
 	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+	}
+	for i, s := range entry.Shards {
+		s.Holder = holders[i]
+	}
+	tPlaced := time.Now()
 
 	var replaced *elementEntry
 	err = v.update(func(m *manifest) (bool, error) {
@@ -105,11 +110,12 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 		v.unplace(context.WithoutCancel(ctx), ps, holders)
 		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
 	}
-	tSaved := time.Now()
-	v.publishNow(ctx)
+	// The DHT copy follows in the background (publishLoop; Stop
+	// publishes what is still pending).
+	v.kickPublish()
 	v.log.Info("element stored", "type", e.Type, "bytes", entry.Size, "k", entry.K, "n", entry.N,
 		"encode", tEncoded.Sub(t0), "lookup", tFound.Sub(tEncoded), "place", tPlaced.Sub(tFound),
-		"save", tSaved.Sub(tPlaced), "publish", time.Since(tSaved))
+		"save", time.Since(tPlaced))
 	if replaced != nil {
 		v.dropShards(context.WithoutCancel(ctx), replaced)
 	}
@@ -122,7 +128,7 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 func answers(seed [32]byte, c cid.Cid, next uint64, data []byte) [][answerLen]byte {
 	out := make([][answerLen]byte, answersPerShard)
 	for i := range out {
-		a := shard.ChallengeAnswer(challengeNonce(seed, c, next+uint64(i)), data)
+		a := shard.Answer(c, challengeNonce(seed, c, next+uint64(i)), data)
 		copy(out[i][:], a[:answerLen])
 	}
 	return out
@@ -166,11 +172,11 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if e == nil {
 		return nil, fmt.Errorf("%w: %s (add it first, or restore the vault on this node)", ErrNotFound, t)
 	}
-	shards, err := v.fetch(ctx, e, e.K)
+	buf, err := v.fetch(ctx, e, e.K)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := shard.Decode(e.Key, e.EncSize, e.K, e.N, shards)
+	plain, err := buf.Decode(e.Key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", t, err)
 	}
@@ -182,30 +188,34 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	return el, nil
 }
 
-// fetch gets shards of e from their holders in parallel and returns as soon
-// as want of them are intact (nil for the others). It fails when fewer than
-// want can be had.
-func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) ([][]byte, error) {
+// fetch gets shards of e from all their holders in parallel, each into
+// its slot of one buffer and checked against its CID as it arrives, and
+// returns as soon as want of them are intact, cancelling the others. It
+// fails when fewer than want can be had.
+func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Buffer, error) {
+	buf, err := shard.NewBuffer(e.EncSize, e.K, e.N)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
+	}
 	type result struct {
-		i    int
-		data []byte
-		err  error
+		i   int
+		err error
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan result, len(e.Shards))
 	var wg sync.WaitGroup
 	for i, s := range e.Shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			gctx, gcancel := context.WithTimeout(fctx, transferTimeout)
 			defer gcancel()
-			data, err := shard.Get(gctx, v.net, s.Holder, s.CID)
-			results <- result{i, data, err}
-		}()
+			data, err := shard.GetInto(gctx, v.net, s.Holder, s.CID, buf.Slot(i))
+			if err == nil && len(data) != len(buf.Slot(i)) {
+				err = fmt.Errorf("vault: shard %s from %s is %d bytes, want %d: %w", s.CID, s.Holder, len(data), len(buf.Slot(i)), shard.ErrCorrupt)
+			}
+			results <- result{i, err}
+		})
 	}
-	out := make([][]byte, len(e.Shards))
 	got := 0
 	var errs []error
 	for range e.Shards {
@@ -214,18 +224,18 @@ func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) ([][]byte,
 			errs = append(errs, r.err)
 			continue
 		}
-		out[r.i] = r.data
+		buf.Mark(r.i)
 		if got++; got == want {
 			break
 		}
 	}
 	cancel()
-	wg.Wait()
+	wg.Wait() // no transfer writes into the buffer any more
 	if got < want {
 		return nil, fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
 			ErrUnavailable, e.Type, got, len(e.Shards), want, e.Type, errors.Join(errs...))
 	}
-	return out, nil
+	return buf, nil
 }
 
 // Types lists the types of the stored elements.

@@ -33,7 +33,7 @@ import (
 //	  seed      32 bytes, the element's challenge seed
 //	  audited   uvarint, unix milliseconds of the last check (0: never)
 //	  n shards:
-//	    cid       length-prefixed CID bytes (CIDv1 raw sha2-256)
+//	    cid       length-prefixed CID bytes (CIDv1 raw, BLAKE3 or sha2-256)
 //	    holder    length-prefixed peer ID bytes
 //	    status    1 byte, a shardStatus
 //	    next      uvarint, index of the first unused challenge nonce
@@ -310,7 +310,7 @@ func readMillis(rd *wire.Reader, what string, zeroOK bool) time.Time {
 	return time.UnixMilli(int64(v))
 }
 
-// readCID reads a canonical CIDv1 raw sha2-256 CID.
+// readCID reads a canonical CIDv1 raw BLAKE3 or sha2-256 CID.
 func readCID(rd *wire.Reader, what string) cid.Cid {
 	raw := rd.LenPrefixed(what, maxCIDLen)
 	if rd.Err() != nil {
@@ -322,7 +322,7 @@ func readCID(rd *wire.Reader, what string) cid.Cid {
 		return cid.Undef
 	}
 	if err := checkCID(c); err != nil || n != len(raw) || !bytes.Equal(c.Bytes(), raw) {
-		rd.Fail(fmt.Errorf("%s: not a canonical CIDv1 raw sha2-256 shard ID", what))
+		rd.Fail(fmt.Errorf("%s: not a canonical CIDv1 raw BLAKE3 or sha2-256 shard ID", what))
 		return cid.Undef
 	}
 	return c
@@ -330,8 +330,8 @@ func readCID(rd *wire.Reader, what string) cid.Cid {
 
 func checkCID(c cid.Cid) error {
 	p := c.Prefix()
-	if p.Version != 1 || p.Codec != cid.Raw || p.MhType != multihash.SHA2_256 || p.MhLength != 32 {
-		return errors.New("not a CIDv1 raw sha2-256 shard ID")
+	if p.Version != 1 || p.Codec != cid.Raw || p.MhLength != 32 || (p.MhType != multihash.BLAKE3 && p.MhType != multihash.SHA2_256) {
+		return errors.New("not a CIDv1 raw BLAKE3 or sha2-256 shard ID")
 	}
 	return nil
 }

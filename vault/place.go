@@ -16,14 +16,25 @@ import (
 	"github.com/tonmesh/tonmesh/vault/shard"
 )
 
-// candidates returns the peers that may hold shards with the given CIDs:
-// the union of the DHT's closest peers to each CID, topped up with the
-// connected peers, never this node nor a peer in exclude.
+// candidates returns the peers that may hold shards with the given CIDs,
+// never this node nor a peer in exclude: the peers of the DHT's routing
+// table and the connected peers, which the node knows without asking
+// anyone; only when they are fewer than the shards, also the DHT's closest
+// peers to each CID, looked up in the network.
 func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer.ID]bool) []peer.ID {
+	found := make(map[peer.ID]bool)
+	for _, p := range v.net.DHT().RoutingTable().ListPeers() {
+		found[p] = true
+	}
+	for _, p := range v.net.Host().Network().Peers() {
+		found[p] = true
+	}
+	if out := usable(found, v.self, exclude); len(out) >= len(cids) {
+		return out
+	}
 	var (
-		mu    sync.Mutex
-		found = make(map[peer.ID]bool)
-		wg    sync.WaitGroup
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
@@ -43,12 +54,14 @@ func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer
 		}()
 	}
 	wg.Wait()
-	for _, p := range v.net.Host().Network().Peers() {
-		found[p] = true
-	}
+	return usable(found, v.self, exclude)
+}
+
+// usable lists the peers of found but self and those in exclude.
+func usable(found map[peer.ID]bool, self peer.ID, exclude map[peer.ID]bool) []peer.ID {
 	out := make([]peer.ID, 0, len(found))
 	for p := range found {
-		if p != v.self && !exclude[p] {
+		if p != self && !exclude[p] {
 			out = append(out, p)
 		}
 	}
@@ -140,24 +153,17 @@ func (v *Vault) place(ctx context.Context, ps []placement, cands []peer.ID, held
 	return holders, nil
 }
 
-// push sends one shard to p and checks its signed receipt.
+// push sends one shard to p under its CID (hashed once, by Encode) and
+// checks its signed receipt (PutShard verifies that it is p's, for this
+// shard and size).
 func (v *Vault) push(ctx context.Context, p peer.ID, s placement) error {
 	if p == "" {
 		return errors.New("no peer left to try")
 	}
 	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
 	defer cancel()
-	r, err := shard.Put(pctx, v.net, p, s.data, v.keys.deleteKey(s.cid).Public().(ed25519.PublicKey))
-	if err != nil {
-		return err
-	}
-	if err := r.Verify(); err != nil {
-		return err
-	}
-	if !r.CID.Equals(s.cid) || r.Holder != p || r.Size != len(s.data) {
-		return fmt.Errorf("vault: receipt from %s is for shard %s of %d bytes held by %s, not the shard sent", p, r.CID, r.Size, r.Holder)
-	}
-	return nil
+	_, err := shard.PutShard(pctx, v.net, p, s.cid, s.data, v.keys.deleteKey(s.cid).Public().(ed25519.PublicKey))
+	return err
 }
 
 // unplace deletes shards already placed (best effort).

@@ -33,11 +33,11 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 		for _, r := range res {
 			cur.Shards[r.index].Holder = r.holder
 		}
-		got, err := v.fetch(ctx, cur, e.K)
+		buf, err := v.fetch(ctx, cur, e.K)
 		if err != nil {
 			return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
 		}
-		for i, d := range got {
+		for i, d := range buf.Shards() {
 			if d != nil && shards[i] == nil {
 				shards[i] = d
 			}

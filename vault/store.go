@@ -79,6 +79,13 @@ func (v *Vault) update(fn func(m *manifest) (bool, error)) error {
 	return v.commitLocked(next)
 }
 
+// snapshotSeq returns the manifest's sequence number.
+func (v *Vault) snapshotSeq() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.man.Seq
+}
+
 // snapshot returns a deep copy of the manifest.
 func (v *Vault) snapshot() *manifest {
 	v.mu.Lock()
@@ -108,6 +115,7 @@ func (v *Vault) publish(ctx context.Context) error {
 	if err := v.net.Records().Put(ctx, rec); err != nil {
 		return fmt.Errorf("vault: publish manifest: %w", err)
 	}
+	v.published = max(v.published, m.Seq)
 	v.log.Debug("manifest published", "seq", m.Seq, "elements", len(m.Elements), "bytes", len(sealed))
 	return nil
 }

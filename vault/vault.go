@@ -114,6 +114,7 @@ type Vault struct {
 	adopted bool       // the DHT was checked for an older manifest before the first change
 
 	publishMu sync.Mutex    // one DHT publication at a time
+	published uint64        // Seq of the last manifest published; under publishMu
 	auditMu   sync.Mutex    // one audit pass at a time
 	kick      chan struct{} // asks the publish loop to publish now
 
@@ -213,8 +214,13 @@ func (v *Vault) Stop() {
 	v.holder.Stop()
 }
 
+// finalPublish bounds the publication of a change still pending at Stop.
+const finalPublish = 10 * time.Second
+
 // publishLoop publishes the manifest at start, after every change (kick)
-// and every ManifestRepublish, retrying sooner after a failure.
+// and every ManifestRepublish, retrying sooner after a failure. At Stop it
+// publishes a change not published yet, so that a node stopped right after
+// an Add leaves its manifest in the DHT.
 func (v *Vault) publishLoop(ctx context.Context) {
 	defer v.wg.Done()
 	next := time.Duration(0)
@@ -223,6 +229,7 @@ func (v *Vault) publishLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			v.publishPending()
 			return
 		case <-t.C:
 		case <-v.kick:
@@ -255,6 +262,22 @@ func (v *Vault) auditLoop(ctx context.Context) {
 		if rep.Lost+rep.Unreachable+rep.Repaired > 0 {
 			v.log.Info("vault audit", "shards", rep.Shards, "healthy", rep.Healthy, "unreachable", rep.Unreachable, "lost", rep.Lost, "repaired", rep.Repaired)
 		}
+	}
+}
+
+// publishPending publishes the manifest if it changed since it was last
+// published.
+func (v *Vault) publishPending() {
+	v.publishMu.Lock()
+	done := v.published
+	v.publishMu.Unlock()
+	if v.snapshotSeq() == done {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), finalPublish)
+	defer cancel()
+	if err := v.publish(ctx); err != nil {
+		v.log.Warn("manifest not published before stopping; it is published at the next start", "err", err)
 	}
 }
 
