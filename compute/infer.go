@@ -73,7 +73,7 @@ type inferRequest struct {
 type InferResult struct {
 	RequestID    string        `json:"request_id"`
 	Usage        backend.Usage `json:"usage"`
-	Cost         string        `json:"cost"` // nanoTON paid to the proxy
+	Cost         string        `json:"cost"` // nanoTON owed to the proxy for the answer, paid by voucher right after it
 	Confidential bool          `json:"confidential"`
 	Attestation  string        `json:"attestation"`
 	Worker       string        `json:"worker"`
