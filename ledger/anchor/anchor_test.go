@@ -273,10 +273,18 @@ func TestInsufficientBalanceWritesNothing(t *testing.T) {
 func TestRunAnchorsPeriodically(t *testing.T) {
 	ce := newChain(t)
 	n := openNode(t, t.TempDir(), ce, nil, WithInterval(10*time.Millisecond), WithMaxRecords(4))
+	// All ten records are there before Run starts, so that its anchors do
+	// not depend on how appends and ticks interleave.
+	appendN(t, n.j, "a", 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.a.Run(ctx) }()
-	appendN(t, n.j, "a", 10)
+	// Run must end before the store closes, even when the test fails.
+	stop := sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
+	t.Cleanup(func() { _ = stop() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		l, err := n.a.List()
@@ -295,8 +303,7 @@ func TestRunAnchorsPeriodically(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Run returned %v after cancel", err)
 	}
 }
