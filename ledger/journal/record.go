@@ -42,6 +42,7 @@ const (
 	KindChannelVoucher Kind = "channel_voucher"
 	KindChannelRedeem  Kind = "channel_redeem"
 	KindChannelClose   Kind = "channel_close"
+	KindChannelTopUp   Kind = "channel_topup"
 	KindShare          Kind = "share"
 	KindTransfer       Kind = "transfer"
 )
@@ -49,7 +50,8 @@ const (
 // DefaultKinds returns the kinds every journal accepts.
 func DefaultKinds() []Kind {
 	return []Kind{KindJobPaid, KindAuctionSettled, KindSale, KindDeposit, KindWithdrawal,
-		KindChannelOpen, KindChannelVoucher, KindChannelRedeem, KindChannelClose, KindShare, KindTransfer}
+		KindChannelOpen, KindChannelVoucher, KindChannelRedeem, KindChannelClose, KindShare, KindTransfer,
+		KindChannelTopUp}
 }
 
 var kindName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
