@@ -38,6 +38,14 @@ const (
 // ErrUnknownChannel is returned for a channel this node is not a party to.
 var ErrUnknownChannel = errors.New("ledger: unknown channel (see `tonmesh ledger channels`)")
 
+// ErrNotPayer is returned for a payer-only operation on a channel that pays
+// this node.
+var ErrNotPayer = errors.New("ledger: not the channel's payer")
+
+// ErrChannelClosing is returned for a payment or top-up on a channel whose
+// close this node has started.
+var ErrChannelClosing = errors.New("ledger: channel is closing")
+
 // channels is the payer and payee side of the node's payment channels.
 type channels struct {
 	out   *ledger.Space  // channels this node pays into, by raw address
@@ -90,9 +98,10 @@ func (w wireParams) params() (channel.Params, error) {
 
 // chanMsg is one request of ChannelProtocol.
 type chanMsg struct {
-	Op      string      `json:"op"` // "info", "open" or "voucher"
+	Op      string      `json:"op"` // "info", "open", "voucher" or "topup"
 	Params  *wireParams `json:"params,omitempty"`
 	Voucher []byte      `json:"voucher,omitempty"` // channel.SignedVoucher wire form
+	Channel string      `json:"channel,omitempty"` // raw address (topup)
 }
 
 // chanReply answers a chanMsg.
@@ -126,6 +135,10 @@ func decodeChanMsg(b []byte) (*chanMsg, error) {
 	case "voucher":
 		if len(m.Voucher) != channel.WireSize {
 			return nil, fmt.Errorf("voucher of %d bytes, want %d", len(m.Voucher), channel.WireSize)
+		}
+	case "topup":
+		if _, err := address.ParseRawAddr(m.Channel); err != nil {
+			return nil, fmt.Errorf("topup channel %q: %w", m.Channel, err)
 		}
 	default:
 		return nil, fmt.Errorf("unknown op %q", m.Op)
@@ -191,6 +204,14 @@ func (s *Service) answerChannelMsg(ctx context.Context, m *chanMsg, reply *chanR
 		}
 		s.record(ctx, journal.KindChannelVoucher, fmt.Sprintf("voucher:%s:%s", sv.Channel.StringRaw(), sv.Cumulative), sv.Cumulative, sv.Channel.StringRaw())
 		reply.Cumulative = sv.Cumulative.String()
+	case "topup":
+		// The payer says it raised the deposit: believe the chain, not it.
+		ch, _ := address.ParseRawAddr(m.Channel) // checked by decodeChanMsg
+		if err := s.ch.payee.Sync(ctx, s.chain, ch); err != nil {
+			return err
+		}
+		dep, _, _ := s.ch.payee.Holding(ch)
+		s.log.Info("incoming payment channel topped up", "channel", ch.StringRaw(), "deposited", wallet.FormatTON(dep))
 	}
 	return nil
 }
@@ -280,6 +301,71 @@ func (s *Service) announce(ctx context.Context, addr *address.Address, oc *outCh
 	if err := s.saveOut(addr, oc); err != nil {
 		s.log.Warn("saving channel state failed", "err", err)
 	}
+}
+
+// TopUp adds amount nanoTON to the deposit of a channel this node pays into
+// and returns the deposit the chain then holds, which Pay allows vouchers up
+// to from now on. The payee is told to read the new deposit from the chain;
+// if it cannot be reached it still does so on the first voucher over the old
+// one.
+func (s *Service) TopUp(ctx context.Context, ch *address.Address, amount *big.Int) (*big.Int, error) {
+	if _, err := s.Wallet(); err != nil {
+		return nil, err
+	}
+	if amount == nil || amount.Sign() <= 0 {
+		return nil, fmt.Errorf("%w: top up %v nanoTON: the amount must be more than 0", wallet.ErrBadAmount, amount)
+	}
+	msg, err := channel.TopUpMessage(ch, 0, amount)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", wallet.ErrBadAmount, err)
+	}
+	oc, dep, err := s.topUp(ctx, ch, amount, msg)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, journal.KindChannelTopUp, fmt.Sprintf("topup:%s:%s", ch.StringRaw(), dep), amount, oc.Params.Payee)
+	if p, err := peer.Decode(oc.Peer); err == nil && oc.Announced {
+		if _, err := s.request(ctx, p, chanMsg{Op: "topup", Channel: ch.StringRaw()}); err != nil {
+			s.log.Warn("payee not told about the top-up; it reads the deposit again on the first voucher over the old one", "channel", ch.StringRaw(), "err", err)
+		}
+	}
+	return dep, nil
+}
+
+// topUp sends the top-up and stores the deposit the chain holds after it.
+func (s *Service) topUp(ctx context.Context, ch *address.Address, amount *big.Int, msg *tlb.InternalMessage) (*outChannel, *big.Int, error) {
+	s.ch.mu.Lock()
+	defer s.ch.mu.Unlock()
+	oc, err := s.loadOut(ch)
+	if errors.Is(err, ErrUnknownChannel) {
+		if _, _, herr := s.ch.payee.Holding(ch); herr == nil {
+			return nil, nil, fmt.Errorf("%w: %s pays this node; only its payer can top it up (to pay that peer, open a channel of your own: tonmesh ledger channel open)", ErrNotPayer, ch.StringRaw())
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if oc.Closing {
+		return nil, nil, fmt.Errorf("%w: %s cannot be topped up; finalize it after its timeout and open a new one", ErrChannelClosing, ch.StringRaw())
+	}
+	if err := s.sendToChannel(ctx, ch, msg.Amount.Nano(), msg.Body, nil); err != nil {
+		return nil, nil, fmt.Errorf("top up channel: %w", err)
+	}
+	// The contract accepted it: the deposit grew by amount. The chain's
+	// figure is preferred; it also repairs a record an earlier top-up left
+	// behind (one whose verdict could not be read).
+	dep, _ := new(big.Int).SetString(oc.Deposited, 10)
+	dep.Add(dep, amount)
+	if st, err := channel.ReadState(ctx, s.chain, ch); err == nil && st.Deposited.Cmp(dep) >= 0 {
+		dep = st.Deposited
+	} else if err != nil {
+		s.log.Warn("channel topped up; its deposit could not be read back, counting the top-up", "channel", ch.StringRaw(), "err", err)
+	}
+	oc.Deposited = dep.String()
+	if err := s.saveOut(ch, oc); err != nil {
+		return nil, nil, err
+	}
+	return oc, dep, nil
 }
 
 // Redeem submits the highest voucher received on ch to the chain.

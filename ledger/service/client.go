@@ -74,7 +74,7 @@ func (c *Client) OpenChannel(ctx context.Context, req OpenChannelRequest) (*Chan
 }
 
 // ChannelAction calls POST /api/v1/ledger/channels/{id}/{action}; amount is
-// used by "pay".
+// used by "pay" and "topup".
 func (c *Client) ChannelAction(ctx context.Context, id, action, amountTON string) (*ChannelActionResult, error) {
 	var r ChannelActionResult
 	return &r, c.c.Post(ctx, "/api/v1/ledger/channels/"+url.PathEscape(id)+"/"+action, ChannelActionRequest{Amount: amountTON}, &r)

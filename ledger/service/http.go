@@ -43,16 +43,16 @@ type OpenChannelRequest struct {
 	TimeoutS int64  `json:"timeout_s,omitempty"`
 }
 
-// ChannelActionRequest is the body of POST /api/v1/ledger/channels/{id}/{pay,redeem,close,finalize}.
+// ChannelActionRequest is the body of POST /api/v1/ledger/channels/{id}/{pay,topup,redeem,close,finalize}.
 type ChannelActionRequest struct {
-	Amount string `json:"amount,omitempty"` // TON, for pay
+	Amount string `json:"amount,omitempty"` // TON, for pay and topup
 }
 
 // ChannelActionResult answers a channel action.
 type ChannelActionResult struct {
 	ID     string `json:"id"`
 	Action string `json:"action"`
-	Amount Amount `json:"amount"` // cumulative paid (pay) or redeemed voucher (redeem)
+	Amount Amount `json:"amount"` // cumulative paid (pay), new deposit (topup) or redeemed voucher (redeem)
 }
 
 func (s *Service) handleChannels(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +112,15 @@ func (s *Service) handleChannelAction(w http.ResponseWriter, r *http.Request) {
 		if cum, err = s.Pay(r.Context(), ch, nano); err == nil {
 			res.Amount = amount(cum)
 		}
+	case "topup":
+		nano, ok := parseAmount(w, "amount", req.Amount)
+		if !ok {
+			return
+		}
+		var dep *big.Int
+		if dep, err = s.TopUp(r.Context(), ch, nano); err == nil {
+			res.Amount = amount(dep)
+		}
 	case "redeem":
 		var got *big.Int
 		if got, err = s.Redeem(r.Context(), ch); err == nil {
@@ -122,7 +131,7 @@ func (s *Service) handleChannelAction(w http.ResponseWriter, r *http.Request) {
 	case "finalize":
 		err = s.FinalizeChannel(r.Context(), ch)
 	default:
-		apiutil.WriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("unknown channel action %q (use pay, redeem, close or finalize)", action))
+		apiutil.WriteError(w, http.StatusNotFound, "not_found", fmt.Sprintf("unknown channel action %q (use pay, topup, redeem, close or finalize)", action))
 		return
 	}
 	if err != nil {
@@ -218,6 +227,10 @@ func writeErr(w http.ResponseWriter, err error) {
 		apiutil.WriteError(w, http.StatusConflict, "refused", err.Error())
 	case errors.Is(err, ErrUnknownChannel):
 		apiutil.WriteError(w, http.StatusNotFound, "unknown_channel", err.Error())
+	case errors.Is(err, ErrNotPayer):
+		apiutil.WriteError(w, http.StatusForbidden, "not_payer", err.Error())
+	case errors.Is(err, ErrChannelClosing):
+		apiutil.WriteError(w, http.StatusConflict, "closing", err.Error())
 	case errors.Is(err, ErrNoFaucet):
 		apiutil.WriteError(w, http.StatusBadRequest, "no_faucet", err.Error())
 	case errors.Is(err, remote.ErrFaucetRateLimited):

@@ -105,7 +105,7 @@ func (s *Service) payRound(ctx context.Context, ch *address.Address, round []*pa
 	s.ch.mu.Lock()
 	oc, err := s.loadOut(ch)
 	if err == nil && oc.Closing {
-		err = fmt.Errorf("channel %s is closing: open a new one to pay", ch.StringRaw())
+		err = fmt.Errorf("%w: %s: open a new one to pay", ErrChannelClosing, ch.StringRaw())
 	}
 	if err != nil {
 		s.ch.mu.Unlock()

@@ -119,6 +119,7 @@ func TestBadLedgerRequests(t *testing.T) {
 	}
 	cl := c.Client(t, 1).Client
 	l := service.NewClient(cl)
+	unknownChannel := "0:" + strings.Repeat("07", 32)
 	cases := []struct {
 		name   string
 		err    error
@@ -130,6 +131,10 @@ func TestBadLedgerRequests(t *testing.T) {
 		{"unknown field", post(ctx, cl, "/api/v1/ledger/send", `{"to":"x","amount":"1","memo":"x"}`), http.StatusBadRequest},
 		{"not JSON", post(ctx, cl, "/api/v1/ledger/send", `to=x`), http.StatusBadRequest},
 		{"over the faucet limit", post(ctx, cl, "/api/v1/ledger/faucet", `{"amount":"100000"}`), http.StatusBadRequest},
+		{"topup of a malformed channel id", post(ctx, cl, "/api/v1/ledger/channels/nope/topup", `{"amount":"1"}`), http.StatusBadRequest},
+		{"topup of an unknown channel", post(ctx, cl, "/api/v1/ledger/channels/"+unknownChannel+"/topup", `{"amount":"1"}`), http.StatusNotFound},
+		{"topup of nothing", post(ctx, cl, "/api/v1/ledger/channels/"+unknownChannel+"/topup", `{"amount":"0"}`), http.StatusBadRequest},
+		{"topup of a malformed amount", post(ctx, cl, "/api/v1/ledger/channels/"+unknownChannel+"/topup", `{"amount":"one"}`), http.StatusBadRequest},
 	}
 	for _, tc := range cases {
 		if !apiutil.IsStatus(tc.err, tc.status) {
