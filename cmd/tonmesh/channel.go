@@ -49,14 +49,16 @@ func newLedgerChannelsCmd(g *globalFlags) *cobra.Command {
 func newLedgerChannelCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "channel",
-		Short: "Open, pay through, redeem and close one-way payment channels",
+		Short: "Open, pay through, top up, redeem and close one-way payment channels",
 		Long: `A payment channel is a contract holding the payer's deposit. The payer pays
 off-chain with vouchers (signed cumulative totals) sent to the payee's node,
 which keeps the highest one durably; the payee redeems on chain whenever it
-likes. The payer closes the channel; during its timeout the payee can still
-redeem; then finalize refunds the rest to the payer.`,
+likes. While the channel is open the payer can top its deposit up, so that
+vouchers can go higher. The payer closes the channel; during its timeout the
+payee can still redeem; then finalize refunds the rest to the payer.`,
 		Example: `  tonmesh ledger channel open 12D3KooW… 10 --timeout 1h   # as payer
   tonmesh ledger channel pay EQ… 0.25                        # as payer, any number of times
+  tonmesh ledger channel topup EQ… 5                         # as payer: 5 TON more deposited
   tonmesh ledger channel redeem EQ…                          # as payee
   tonmesh ledger channel close EQ…                           # as payer
   tonmesh ledger channel finalize EQ…                        # after the timeout`,
@@ -82,6 +84,7 @@ redeem; then finalize refunds the rest to the payer.`,
 	open.Flags().DurationVar(&timeout, "timeout", time.Hour, "how long after a close the payee can still redeem")
 	cmd.AddCommand(open,
 		channelActionCmd(g, "pay ID AMOUNT", "Send the payee a voucher for AMOUNT TON more", "pay", 2),
+		channelActionCmd(g, "topup ID AMOUNT", "Add AMOUNT TON to the channel's deposit (payer)", "topup", 2),
 		channelActionCmd(g, "redeem ID", "Redeem the highest voucher received (payee)", "redeem", 1),
 		channelActionCmd(g, "close ID", "Start the close timeout (payer)", "close", 1),
 		channelActionCmd(g, "finalize ID", "After the timeout, refund the rest to the payer and end the channel", "finalize", 1),
@@ -110,6 +113,8 @@ func channelActionCmd(g *globalFlags, use, short, action string, nargs int) *cob
 			switch action {
 			case "pay":
 				fmt.Printf("paid %s TON; %s TON in total through %s\n", amount, r.Amount.TON, r.ID)
+			case "topup":
+				fmt.Printf("topped up %s TON; %s TON deposited in %s\n", amount, r.Amount.TON, r.ID)
 			case "redeem":
 				fmt.Printf("redeemed the voucher for %s TON on %s\n", r.Amount.TON, r.ID)
 			default:

@@ -69,6 +69,7 @@ func TestTestnetLedger(t *testing.T) {
 	opened := cli(t, a, nil, "ledger", "channel", "open", b.PeerID, "5", "--timeout", "1h")
 	var chans []struct {
 		ID, Role, Status string
+		Deposited        struct{ Nano string }
 		Paid             struct{ Nano string }
 		Redeemed         struct{ Nano string }
 	}
@@ -80,10 +81,14 @@ func TestTestnetLedger(t *testing.T) {
 	for range 3 {
 		cli(t, a, nil, "ledger", "channel", "pay", id, "0.25")
 	}
+	if out := cli(t, a, nil, "ledger", "channel", "topup", id, "1"); !strings.Contains(out, "6 TON deposited") {
+		t.Errorf("topup said %q, want the new deposit of 6 TON", out)
+	}
 	cli(t, b, nil, "ledger", "channel", "redeem", id)
 	cli(t, a, nil, "ledger", "channel", "close", id)
 	cli(t, b, &chans, "ledger", "channels", "--json")
-	if len(chans) != 1 || chans[0].Role != "payee" || chans[0].Paid.Nano != "750000000" || chans[0].Redeemed.Nano != "750000000" || chans[0].Status != "closing" {
+	if len(chans) != 1 || chans[0].Role != "payee" || chans[0].Paid.Nano != "750000000" || chans[0].Redeemed.Nano != "750000000" || chans[0].Status != "closing" ||
+		chans[0].Deposited.Nano != "6000000000" {
 		t.Fatalf("payee's view: %+v", chans)
 	}
 
