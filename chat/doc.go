@@ -29,7 +29,13 @@
 //   - A session's new state is durable before its message leaves the node
 //     (sending) or is acknowledged (receiving): session and message are
 //     written in one batch, so a message key is never reused after a crash
-//     and an acknowledged message survives one.
+//     and an acknowledged message survives one. The batch is applied under
+//     the conversation's lock and waited for after it (ledger
+//     Batch.CommitAsync), so concurrent messages share fsyncs (group
+//     commit); decoded sessions are cached (sessions.go), the store stays
+//     their authority. The recorded outcome of a send (delivered, mailbox,
+//     failed) is written after the fact and not waited for: after a crash a
+//     message may still read "sending".
 //   - A message is stored at most once: its ID is indexed, and a replay (same
 //     ID, or a ratchet key already used) is counted as a duplicate, never
 //     shown twice. An envelope whose signature, addressing, time, decryption

@@ -28,7 +28,10 @@ func sendRaw(t *testing.T, s *Service, p peer.ID, raw []byte) *response {
 // testReplaysAndForgeries runs on a cluster where a and b have talked.
 func testReplaysAndForgeries(t *testing.T, a, b, c *Service) {
 	ctx := context.Background()
-	env, raw, _, err := a.seal(ctx, b.self, content{Kind: kindText, Text: "captured"}, 0)
+	env, raw, _, durable, err := a.seal(ctx, b.self, content{Kind: kindText, Text: "captured"}, 0)
+	if err == nil {
+		err = durable()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,10 @@ func testReplaysAndForgeries(t *testing.T, a, b, c *Service) {
 	// A fresh ciphertext moved under another header (new ID, re-signed):
 	// the ratchet's authentication, bound to the header, refuses it, and the
 	// session is unchanged, so the genuine envelope still goes through.
-	fresh, freshRaw, _, err := a.seal(ctx, b.self, content{Kind: kindText, Text: "fresh"}, 0)
+	fresh, freshRaw, _, durable, err := a.seal(ctx, b.self, content{Kind: kindText, Text: "fresh"}, 0)
+	if err == nil {
+		err = durable()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +144,10 @@ func testReplaysAndForgeries(t *testing.T, a, b, c *Service) {
 // the right signatures.
 func testMailboxAuthorization(t *testing.T, a, b, c *Service) {
 	ctx := context.Background()
-	env, raw, _, err := a.seal(ctx, c.self, content{Kind: kindText, Text: "for c only"}, 0)
+	env, raw, _, durable, err := a.seal(ctx, c.self, content{Kind: kindText, Text: "for c only"}, 0)
+	if err == nil {
+		err = durable()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,33 +149,48 @@ func (s *Service) holdPut(from peer.ID, raw []byte, now time.Time) (byte, error)
 		exp = e
 	}
 	it := &heldItem{Expires: exp, Sender: from, Envelope: raw}
-	mk := mailboxKey(env.Recipient)
+	status, durable, err := s.holdApply(from, env, it)
+	if durable != nil {
+		// Applied under holder.mu; the fsync is shared by concurrent puts.
+		if derr := durable(); derr != nil {
+			return statusError, derr
+		}
+	}
+	return status, err
+}
 
+// holdApply checks the quotas and writes the item under holder.mu. For
+// statusOK and statusDuplicate it returns what to wait for before
+// answering: the item's write, or whatever write of it may still be on its
+// way to the disk.
+func (s *Service) holdApply(from peer.ID, env *envelope, it *heldItem) (byte, func() error, error) {
+	mk := mailboxKey(env.Recipient)
 	st := &s.holder
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, err := s.mbox.Get(itemKey(mk, env.ID)); err == nil {
-		return statusDuplicate, nil
+		return statusDuplicate, s.store.Sync, nil
 	} else if !errors.Is(err, ledger.ErrNotFound) {
-		return statusError, err
+		return statusError, nil, err
 	}
 	u := st.usage[from]
 	lim := s.cfg.Holder
 	if u.items+1 > lim.MaxItemsPerSender || u.bytes+it.size() > lim.MaxBytesPerSender {
-		return statusQuota, fmt.Errorf("sender %s is at its quota here (%d items, %d bytes)", from, u.items, u.bytes)
+		return statusQuota, nil, fmt.Errorf("sender %s is at its quota here (%d items, %d bytes)", from, u.items, u.bytes)
 	}
 	if st.total+it.size() > lim.MaxBytes {
-		return statusQuota, errors.New("this holder's mailbox space is full")
+		return statusQuota, nil, errors.New("this holder's mailbox space is full")
 	}
 	b := s.mbox.NewBatch()
 	b.Set(itemKey(mk, env.ID), it.encode())
-	b.Set(itemExpKey(exp, mk, env.ID), nil)
-	if err := b.Commit(); err != nil {
-		return statusError, err
+	b.Set(itemExpKey(it.Expires, mk, env.ID), nil)
+	durable, err := b.CommitAsync()
+	if err != nil {
+		return statusError, nil, err
 	}
 	st.usage[from] = usage{items: u.items + 1, bytes: u.bytes + it.size()}
 	st.total += it.size()
-	return statusOK, nil
+	return statusOK, durable, nil
 }
 
 // holdFetch answers a verified fetch with the owner's unexpired items.

@@ -81,48 +81,83 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 		return statusRejected, err
 	}
 	unlock := s.lockPeer(env.Sender)
-	defer unlock()
+	st, durable, err := s.receiveLocked(env, now)
+	unlock()
+	if durable != nil {
+		// statusOK and statusDuplicate promise the message is on disk; the
+		// fsync happens outside the lock, shared with concurrent messages.
+		if derr := durable(); derr != nil {
+			return statusError, derr
+		}
+	}
+	if st == statusOK {
+		s.metrics.inc(DirIn, "stored")
+	}
+	return st, err
+}
+
+// receiveLocked is receive under the conversation's lock. For statusOK and
+// statusDuplicate it returns what to wait for before answering: the
+// message's own write, or (a duplicate) whatever write of it may still be
+// on its way to the disk.
+func (s *Service) receiveLocked(env *envelope, now time.Time) (st byte, durable func() error, err error) {
+	defer func() {
+		if st != statusOK {
+			s.sessions.drop(env.Sender) // a session may have advanced without being stored
+		}
+	}()
+	st, durable, err = s.receiveChecked(env, now)
+	if (st == statusDuplicate || st == statusOK) && durable == nil {
+		durable = s.store.Sync
+	}
+	return st, durable, err
+}
+
+func (s *Service) receiveChecked(env *envelope, now time.Time) (byte, func() error, error) {
 	if err := env.checkTimes(now); err != nil {
 		if errors.Is(err, errExpired) {
 			s.metrics.inc(DirIn, "expired")
-			return statusDuplicate, err // nothing to keep; let holders drop it
+			return statusDuplicate, noWait, err // nothing to keep; let holders drop it
 		}
 		s.reject(env.Sender, "bad time", err)
-		return statusRejected, err
+		return statusRejected, nil, err
 	}
 	dup, err := s.seen(env.Sender, env.ID)
 	if err != nil {
-		return statusError, err
+		return statusError, nil, err
 	}
 	if dup {
 		s.duplicate()
-		return statusDuplicate, nil
+		return statusDuplicate, nil, nil
 	}
 	sessions, err := s.loadSessions(env.Sender)
 	if err != nil {
-		return statusError, err
+		return statusError, nil, err
 	}
 	ad := env.ad()
 	pt, sessions, newInit, err := s.decrypt(env.Sender, sessions, env.Body, ad)
 	if errors.Is(err, ratchet.ErrDuplicate) {
 		s.duplicate()
-		return statusDuplicate, nil
+		return statusDuplicate, nil, nil
 	}
 	if err != nil {
 		s.reject(env.Sender, "decryption failed", err)
-		return statusRejected, err
+		return statusRejected, nil, err
 	}
 	c, err := decodeContent(pt)
 	if err != nil {
 		s.reject(env.Sender, "bad content", err)
-		return statusRejected, err
+		return statusRejected, nil, err
 	}
-	if err := s.storeIncoming(env, c, sessions, newInit, now); err != nil {
-		return statusError, err
+	durable, err := s.storeIncoming(env, c, sessions, newInit, now)
+	if err != nil {
+		return statusError, nil, err
 	}
-	s.metrics.inc(DirIn, "stored")
-	return statusOK, nil
+	return statusOK, durable, nil
 }
+
+// noWait is the durable of an answer that promises nothing about the disk.
+func noWait() error { return nil }
 
 // decrypt tries the stored sessions (most recent first), then, for an init
 // message no session knows, responds with a new session. It returns the
@@ -168,15 +203,16 @@ func (s *Service) decrypt(from peer.ID, sessions []*ratchet.Session, body, ad []
 	return pt, append([]*ratchet.Session{sess}, sessions...), eph, nil
 }
 
-// storeIncoming writes a decrypted message and the sessions in one batch.
-func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Session, newInit []byte, now time.Time) error {
+// storeIncoming writes a decrypted message and the sessions in one batch,
+// applied now and durable once the returned durable has returned nil.
+func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Session, newInit []byte, now time.Time) (durable func() error, err error) {
 	meta, _, err := s.loadMeta(env.Sender)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b := s.space.NewBatch()
 	if err := putSessions(b, env.Sender, sessions); err != nil {
-		return err
+		return nil, err
 	}
 	if newInit != nil {
 		b.Set(initKey(env.Sender, newInit), nil)
@@ -198,10 +234,11 @@ func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Se
 	}
 	addMessage(b, env.Sender, meta, m, env.ID)
 	putMeta(b, env.Sender, meta)
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
+	if durable, err = b.CommitAsync(); err != nil {
+		return nil, fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
 	}
-	return nil
+	s.sessions.set(env.Sender, sessions)
+	return durable, nil
 }
 
 // reject drops a message that failed a check: it logs, counts, and charges

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/chat/ratchet"
+	"github.com/tonmesh/tonmesh/ledger"
 )
 
 // ErrBadRequest wraps errors in what the caller asked (recipient, text, timer).
@@ -91,9 +92,14 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 			return nil, err
 		}
 	}
-	env, raw, m, err := s.seal(ctx, to, c, ttl)
+	env, raw, m, durable, err := s.seal(ctx, to, c, ttl)
 	if err != nil {
 		return nil, err
+	}
+	// The message and the advanced session are applied; nothing leaves
+	// before they are on disk. Concurrent sends share the fsync.
+	if err := durable(); err != nil {
+		return nil, fmt.Errorf("chat: store message to %s: %w", to, err)
 	}
 	s.metrics.inc(DirOut, "sealed")
 	status, holders := s.deliver(ctx, env, raw)
@@ -109,18 +115,40 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 }
 
 // seal encrypts c to the current session with to (starting one from to's
-// prekey bundle if there is none) and stores the message and the advanced
-// session in one batch, before anything leaves the node.
-func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Duration) (*envelope, []byte, *Message, error) {
+// prekey bundle if there is none) and writes the message and the advanced
+// session in one batch. The batch is applied (the next seal sees the
+// session) but durable only once the returned durable has returned nil,
+// which the caller waits for, outside the conversation's lock, before
+// anything leaves the node.
+func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Duration) (env *envelope, raw []byte, m *Message, durable func() error, err error) {
 	plain, err := c.encode()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, nil, nil, nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	unlock := s.lockPeer(to)
 	defer unlock()
+	defer func() {
+		if err != nil {
+			s.sessions.drop(to) // a session may have advanced without being stored
+		}
+	}()
+	env, raw, m, w, err := s.sealLocked(ctx, to, c, plain, ttl)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if durable, err = w.batch.CommitAsync(); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+	}
+	s.sessions.set(to, w.sessions)
+	return env, raw, m, durable, nil
+}
+
+// sealLocked is seal under the conversation's lock: it returns the batch
+// to commit and the sessions it writes.
+func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain []byte, ttl time.Duration) (*envelope, []byte, *Message, *sealed, error) {
 	meta, _, err := s.loadMeta(to)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	switch {
 	case ttl < 0:
@@ -130,31 +158,31 @@ func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	}
 	sessions, err := s.loadSessions(to)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if len(sessions) == 0 {
 		b, err := s.fetchBundle(ctx, to)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		sess, err := ratchet.Initiate(s.id.EncKey, b)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("chat: start a session with %s: %w", to, err)
+			return nil, nil, nil, nil, fmt.Errorf("chat: start a session with %s: %w", to, err)
 		}
 		sessions = []*ratchet.Session{sess}
 	}
 	id, err := newMsgID()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	now := time.Now()
 	env := &envelope{Sender: s.self, Recipient: to, ID: id, Sent: time.UnixMilli(now.UnixMilli()), TTL: ttl}
 	if env.Body, err = sessions[0].Encrypt(plain, env.ad()); err != nil {
-		return nil, nil, nil, fmt.Errorf("chat: encrypt to %s: %w", to, err)
+		return nil, nil, nil, nil, fmt.Errorf("chat: encrypt to %s: %w", to, err)
 	}
 	raw, err := env.seal(s.id.PeerKey)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: env.Sent, Expires: env.Expires(), Status: StatusSending}
 	switch c.Kind {
@@ -165,14 +193,18 @@ func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	}
 	b := s.space.NewBatch()
 	if err := putSessions(b, to, sessions); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	addMessage(b, to, meta, m, id)
 	putMeta(b, to, meta)
-	if err := b.Commit(); err != nil {
-		return nil, nil, nil, fmt.Errorf("chat: store message to %s: %w", to, err)
-	}
-	return env, raw, m, nil
+	return env, raw, m, &sealed{batch: b, sessions: sessions}, nil
+}
+
+// sealed is what sealLocked leaves to write: the batch and the sessions
+// in it.
+type sealed struct {
+	batch    *ledger.Batch
+	sessions []*ratchet.Session
 }
 
 // deliver hands the envelope to the recipient, or failing that to mailbox
@@ -211,13 +243,28 @@ func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte) error {
 }
 
 // setOutcome records where an outgoing message went, and for a message with
-// a timer left in mailboxes, which holders to tell when it expires.
+// a timer left in mailboxes, which holders to tell when it expires. The
+// record is applied (every read sees it) and becomes durable with the
+// store's next sync, which the next message to or from anyone brings; it
+// is not waited for. What it records already happened: the message and its
+// session were durable before it left, and the recipient or holders
+// acknowledged it durably. A crash in between leaves the message
+// StatusSending, which means "not known to have arrived".
 func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID) error {
+	if _, err := s.applyOutcome(env, m, holders); err != nil {
+		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// applyOutcome writes the outcome under the conversation's lock; it is
+// durable once the returned durable (or any later sync) has returned nil.
+func (s *Service) applyOutcome(env *envelope, m *Message, holders []peer.ID) (durable func() error, err error) {
 	unlock := s.lockPeer(env.Recipient)
 	defer unlock()
 	stored, err := s.loadMessage(env.Recipient, m.Seq)
 	if err != nil {
-		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
+		return nil, err
 	}
 	stored.Status, stored.Holders = m.Status, m.Holders
 	v, _ := json.Marshal(stored)
@@ -227,10 +274,7 @@ func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID) error
 		l, _ := json.Marshal(leftItem{Recipient: env.Recipient, Holders: holders})
 		b.Set(leftKey(exp, env.ID), l)
 	}
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
-	}
-	return nil
+	return b.CommitAsync()
 }
 
 // closestPeers returns up to n peers closest to key in the DHT, other than

@@ -110,10 +110,12 @@ type Service struct {
 	id    *identity.Identity
 	self  peer.ID
 	sign  ed25519.PrivateKey
+	store *ledger.Store
 	space *ledger.Space // SpaceName
 	mbox  *ledger.Space // MailboxSpaceName
 
-	locks [64]sync.Mutex // per-peer conversation locks, by hash of the peer ID
+	locks    [64]sync.Mutex // per-peer conversation locks, by hash of the peer ID
+	sessions sessionCache   // decoded sessions; see sessionCache
 
 	prekeys prekeyState
 	holder  holderState
@@ -148,12 +150,13 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Confi
 		return nil, fmt.Errorf("chat: the peer key is not an Ed25519 key: %v", err)
 	}
 	s := &Service{
-		cfg:  cfg,
-		log:  log.With("component", "chat"),
-		net:  net,
-		id:   id,
-		self: id.PeerID(),
-		sign: ed25519.PrivateKey(raw),
+		cfg:   cfg,
+		log:   log.With("component", "chat"),
+		net:   net,
+		id:    id,
+		self:  id.PeerID(),
+		sign:  ed25519.PrivateKey(raw),
+		store: store,
 	}
 	if s.space, err = store.Space(SpaceName); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)

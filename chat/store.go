@@ -94,8 +94,22 @@ func putMeta(b *ledger.Batch, p peer.ID, m *convMeta) {
 	b.Set(convKey(p), v)
 }
 
-// loadSessions reads the sessions with p, most recently used first.
+// loadSessions returns the sessions with p, most recently used first, from
+// the cache or the store. s.lockPeer(p) is held; a caller that advances a
+// session and then fails to store it drops the cache entry.
 func (s *Service) loadSessions(p peer.ID) ([]*ratchet.Session, error) {
+	if ss, ok := s.sessions.get(p); ok {
+		return ss, nil
+	}
+	ss, err := s.readSessions(p)
+	if err == nil {
+		s.sessions.set(p, ss)
+	}
+	return ss, err
+}
+
+// readSessions decodes the stored sessions with p.
+func (s *Service) readSessions(p peer.ID) ([]*ratchet.Session, error) {
 	v, err := s.space.Get(sessKey(p))
 	if errors.Is(err, ledger.ErrNotFound) {
 		return nil, nil

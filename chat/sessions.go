@@ -1,0 +1,58 @@
+package chat
+
+import (
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/chat/ratchet"
+)
+
+// maxCachedPeers bounds the peers whose sessions are kept decoded.
+const maxCachedPeers = 256
+
+// sessionCache keeps the decoded sessions of recently used peers, so that a
+// message does not decode its sessions from the store (an X25519 scalar
+// multiplication per session) before it can be sealed or opened.
+//
+// The store stays the authority. An entry for p is read, advanced and
+// replaced only under s.lockPeer(p), and it is set only once its sessions
+// are written to the store (applied: every later read sees them); a failure
+// after a session was advanced in memory drops the entry, so the next use
+// reads the stored sessions again. The map has its own mutex; when it is
+// full an arbitrary entry is dropped.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[peer.ID][]*ratchet.Session
+}
+
+func (c *sessionCache) get(p peer.ID) ([]*ratchet.Session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ss, ok := c.m[p]
+	return ss, ok
+}
+
+func (c *sessionCache) set(p peer.ID, ss []*ratchet.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[peer.ID][]*ratchet.Session)
+	}
+	if _, ok := c.m[p]; !ok && len(c.m) >= maxCachedPeers {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	if len(ss) > maxSessions {
+		ss = ss[:maxSessions]
+	}
+	c.m[p] = ss
+}
+
+func (c *sessionCache) drop(p peer.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, p)
+}
