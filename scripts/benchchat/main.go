@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/chat"
+	"github.com/tonmesh/tonmesh/internal/benchutil"
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/identity"
@@ -29,6 +30,9 @@ type config struct {
 	Size     int
 	Dir      string
 	JSON     bool
+	// CPUProfile, if set, is where a CPU profile of the chat measures (not
+	// the raw round trips) is written.
+	CPUProfile string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -39,6 +43,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.Size, "size", 100, "text size in bytes")
 	fs.StringVar(&c.Dir, "dir", "", "directory for the nodes' stores (default: a temporary one)")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the chat measures to this file (read it with `go tool pprof`)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -69,6 +74,10 @@ type Results struct {
 	MailboxDeposit Latency `json:"mailbox_deposit"`
 	MailboxFetch   Latency `json:"mailbox_fetch"`
 	Holders        int     `json:"mailbox_holders"`
+	// SenderFsyncs and ReceiverFsyncs are WAL fsyncs per message on each
+	// side during the parallel measure (below 1: messages shared them).
+	SenderFsyncs   float64 `json:"parallel_sender_fsyncs_per_message"`
+	ReceiverFsyncs float64 `json:"parallel_receiver_fsyncs_per_message"`
 }
 
 func nearestRank(sorted []time.Duration, p int) time.Duration {
@@ -124,6 +133,7 @@ func printTable(w io.Writer, c config, r *Results) {
 	if r.RawRoundTrip.P50MS > 0 {
 		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
 	}
+	fmt.Fprintf(w, "WAL fsyncs per message with %d senders: sender %.2f, receiver %.2f\n", c.Workers, r.SenderFsyncs, r.ReceiverFsyncs)
 }
 
 // benchNode is one in-process node: store, network and chat service.
@@ -244,6 +254,13 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	res.RawRoundTrip = summarize(raw, time.Since(start))
 	fmt.Fprintln(progress, "raw round trips done")
 
+	if c.CPUProfile != "" {
+		stopProfile, err := benchutil.StartCPUProfile(c.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfile()
+	}
 	// The first message starts the session (DHT lookup of the bundle); it is
 	// not counted.
 	if _, err := a.chat.Send(ctx, b.net.ID(), "warm up", 0); err != nil {
@@ -262,7 +279,11 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	res.DirectSeq = summarize(direct, time.Since(start))
 	fmt.Fprintln(progress, "direct sequential done")
 
+	da, db := a.store.Durability(), b.store.Durability()
 	par, wall, err := parallelSends(ctx, a, b, text, c.Messages, c.Workers)
+	da2, db2 := a.store.Durability(), b.store.Durability()
+	res.SenderFsyncs = float64(da2.Fsyncs-da.Fsyncs) / float64(c.Messages)
+	res.ReceiverFsyncs = float64(db2.Fsyncs-db.Fsyncs) / float64(c.Messages)
 	if err != nil {
 		return nil, err
 	}
