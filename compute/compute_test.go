@@ -3,10 +3,12 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +49,9 @@ func startNetwork(t *testing.T) *testNet {
 	proxyCfg := testConfig()
 	proxyCfg.Proxy, proxyCfg.CommissionPercent = true, DefaultCommissionPercent
 	n.proxy = startService(t, n.ps[1], n.ledgers[1], proxyCfg, WithTrafficTap(n.traffic.tap))
-	n.worker = startService(t, n.ps[2], n.ledgers[2], workerConfig(randomModel(tinyModel)))
+	workerCfg := workerConfig(randomModel(tinyModel))
+	workerCfg.Concurrency = 16 // room for the concurrent requests, whatever load its last offer showed
+	n.worker = startService(t, n.ps[2], n.ledgers[2], workerCfg)
 	clientCfg := testConfig()
 	clientCfg.MaxTokens = 24
 	n.client = startService(t, n.ps[3], n.ledgers[3], clientCfg)
@@ -321,6 +325,26 @@ func TestComputeNetwork(t *testing.T) {
 		if st, err := n.api.WorkerStatus(ctx); err != nil || st.Enabled {
 			t.Errorf("the client's worker status %+v, %v: want disabled", st, err)
 		}
+	})
+
+	t.Run("concurrent requests", func(t *testing.T) {
+		// Their bills may be paid in any order; each counts once the
+		// cumulative vouchers cover it.
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				res, err := n.api.Infer(ctx, tinyModel, fmt.Sprintf("story number %d", i), nil, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+				results = append(results, res)
+			})
+		}
+		wg.Wait()
 	})
 
 	t.Run("vouchers add up", func(t *testing.T) {

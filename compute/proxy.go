@@ -421,6 +421,8 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 	}
 	received := false
 	if pr.channel != nil && b.billedAt != nil {
+		s.proxy.openBill(pr.chKey)
+		defer s.proxy.closeBill(pr.chKey)
 		if err := writeMsg(st, msgBill, billHead{RequestID: id, Amount: b.client.String()}, nil); err != nil {
 			s.log.Warn("client left before its bill", "client", pr.client, "request", id, "err", err)
 		}
@@ -479,18 +481,34 @@ func (s *Service) awaitClientPayment(ctx context.Context, in *inbox, pr *proxyRe
 		s.log.Warn("client did not pay", "client", pr.client, "request", pr.route.RequestID, "amount", amount, "err", err)
 		return false
 	}
-	_, paid, err := s.pay.Incoming(pr.channel)
-	if err != nil {
-		s.log.Warn("reading the client's channel failed", "channel", pr.chKey, "err", err)
-		return false
+	wait := time.NewTimer(paymentWait)
+	defer wait.Stop()
+	for {
+		_, paid, err := s.pay.Incoming(pr.channel)
+		if err != nil {
+			s.log.Warn("reading the client's channel failed", "channel", pr.chKey, "err", err)
+			return false
+		}
+		covered, others, changed := s.proxy.observe(pr.chKey, paid, b.billedAt)
+		if covered {
+			s.proxy.mu.Lock()
+			s.proxy.received.Add(s.proxy.received, amount)
+			s.proxy.mu.Unlock()
+			return true
+		}
+		if !others {
+			s.log.Warn("client's vouchers do not cover its bills", "client", pr.client, "paid", paid, "billed", b.billedAt)
+			return false
+		}
+		// An earlier bill on the channel is not paid yet: its voucher
+		// will cover this one too.
+		select {
+		case <-changed:
+		case <-wait.C:
+			s.log.Warn("client's vouchers did not come to cover its bills", "client", pr.client, "paid", paid, "billed", b.billedAt)
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
-	p := s.proxy
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if paid.Cmp(b.billedAt) < 0 {
-		s.log.Warn("client's vouchers do not cover its bills", "client", pr.client, "paid", paid, "billed", b.billedAt)
-		return false
-	}
-	p.received.Add(p.received, amount)
-	return true
 }

@@ -31,9 +31,10 @@ type proxyState struct {
 	received *big.Int
 	paidOut  *big.Int
 	billedT  *big.Int
-	dirty    map[string]bool // client channels billed since the book's last write
-	gen      uint64          // changes to the book so far
-	durable  uint64          // changes the book holds
+	coverage map[string]*coverage // client channel → bills out and vouchers seen
+	dirty    map[string]bool      // client channels billed since the book's last write
+	gen      uint64               // changes to the book so far
+	durable  uint64               // changes the book holds
 }
 
 func newProxyState(bp int) *proxyState {
@@ -48,6 +49,7 @@ func newProxyState(bp int) *proxyState {
 		paidOut:      new(big.Int),
 		billedT:      new(big.Int),
 		dirty:        make(map[string]bool),
+		coverage:     make(map[string]*coverage),
 	}
 }
 
@@ -165,6 +167,64 @@ func (p *proxyState) finished(worker peer.ID, d time.Duration, ok bool) {
 	} else {
 		p.avgDur[worker] = d
 	}
+}
+
+// coverage is what a client channel's payments stand at: the bills sent
+// and not yet settled, and the highest voucher total seen. Vouchers are
+// cumulative and bills of concurrent requests may be paid in any order,
+// so a bill whose own payment came first waits for the vouchers of the
+// earlier bills still open, which cover it too.
+type coverage struct {
+	open    int      // bills sent, not yet settled
+	paid    *big.Int // highest voucher total seen
+	changed chan struct{}
+}
+
+func (p *proxyState) coverageLocked(ch string) *coverage {
+	c := p.coverage[ch]
+	if c == nil {
+		c = &coverage{paid: new(big.Int), changed: make(chan struct{})}
+		p.coverage[ch] = c
+	}
+	return c
+}
+
+// signal wakes whoever waits on a change of c; p.mu is held.
+func (c *coverage) signal() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// openBill counts a bill sent on ch; closeBill, when it is settled.
+func (p *proxyState) openBill(ch string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.coverageLocked(ch).open++
+}
+
+func (p *proxyState) closeBill(ch string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.coverageLocked(ch)
+	if c.open--; c.open <= 0 {
+		delete(p.coverage, ch)
+	}
+	c.signal()
+}
+
+// observe records paid, a voucher total seen on ch, and reports whether
+// the vouchers cover billedAt, whether other bills on ch are still open
+// (whose payments could cover it), and a channel closed at the next
+// change.
+func (p *proxyState) observe(ch string, paid, billedAt *big.Int) (covered, others bool, changed <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.coverageLocked(ch)
+	if paid.Cmp(c.paid) > 0 {
+		c.paid.Set(paid)
+		c.signal()
+	}
+	return c.paid.Cmp(billedAt) >= 0, c.open > 1, c.changed
 }
 
 // bindChannel ties a client channel to the first client that uses it, so
