@@ -9,17 +9,16 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/crashtest"
 	"github.com/tonmesh/tonmesh/ledger"
 )
 
@@ -90,37 +89,20 @@ type bookAcks struct {
 
 func runBookCrashChild(t *testing.T, dir string, killAt int) bookAcks {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBookCrashChild$")
-	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), bookCrashDirEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	acked := bookAcks{billed: make(map[string]int64)}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	n := crashtest.Run(t, "TestBookCrashChild", []string{bookCrashDirEnv + "=" + dir}, killAt, func(line string) bool {
+		f := strings.Fields(line)
 		if len(f) != 3 || f[0] != "ack" {
-			continue
+			return false
 		}
 		billed, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
-			t.Fatalf("child printed %q", sc.Text())
+			t.Fatalf("child printed %q", line)
 		}
 		acked.billed[f[1]] = max(acked.billed[f[1]], billed)
-		if acked.jobs++; acked.jobs == uint64(killAt) {
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			break
-		}
-	}
-	_ = cmd.Wait()
-	if acked.jobs == 0 {
-		t.Fatal("the child acknowledged no bill")
-	}
+		return true
+	})
+	acked.jobs = uint64(n)
 	return acked
 }
 

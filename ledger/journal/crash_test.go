@@ -7,13 +7,13 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tonmesh/tonmesh/internal/crashtest"
 )
 
 const (
@@ -66,38 +66,24 @@ func TestKillNineKeepsAcknowledgedAppends(t *testing.T) {
 	t.Logf("%d rounds, %d acknowledged appends checked", crashRounds, total)
 }
 
-// runCrashChild starts the child, reads acknowledgements until killAt of
-// them arrived, SIGKILLs it and returns key → seq of what it acknowledged.
+// runCrashChild runs the child, SIGKILLs it after killAt
+// acknowledgements and returns key → seq of everything it acknowledged.
 func runCrashChild(t *testing.T, dir string, round, killAt int) map[string]uint64 {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestJournalCrashChild$")
-	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	acked := make(map[string]uint64)
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	env := []string{crashDirEnv + "=" + dir, crashRoundEnv + "=" + strconv.Itoa(round)}
+	crashtest.Run(t, "TestJournalCrashChild", env, killAt, func(line string) bool {
+		f := strings.Fields(line)
 		if len(f) != 3 || f[0] != "ack" {
-			continue
+			return false
 		}
 		seq, err := strconv.ParseUint(f[1], 10, 64)
 		if err != nil {
-			t.Fatalf("child printed %q", sc.Text())
+			t.Fatalf("child printed %q", line)
 		}
 		acked[f[2]] = seq
-		if len(acked) == killAt {
-			cmd.Process.Signal(syscall.SIGKILL)
-			break
-		}
-	}
-	cmd.Wait()
+		return true
+	})
 	if len(acked) == 0 {
 		t.Fatalf("round %d: child acknowledged nothing", round)
 	}
