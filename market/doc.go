@@ -19,7 +19,10 @@
 // but below a newer gossip bid is an honest race: it spreads (the contract
 // decides) without leading this node's view. A node that accepts a bid
 // relays its order to the chain (an executed order is refused by the
-// wallet, which is fine); the bidder's node also submits it.
+// wallet, which is fine); the bidder's node also submits it. A node checks
+// a bid's wallet signature once: orders that verified are remembered by
+// the hash of what was checked (verified.go, bounded); expiry, replay and
+// the auction's state are checked at every use.
 //
 // View. Per auction, a node keeps the last chain read (onchain.ReadItem)
 // and the accepted gossip bids the chain does not show yet; the effective

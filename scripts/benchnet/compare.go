@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -54,9 +55,20 @@ func runCompare(ctx context.Context, c benchConfig, p *benchutil.Progress) (*Com
 	defer cancel()
 	res := &CompareResult{Nodes: c.nodes, DHTValueBytes: dhtValueSize, GossipBytes: gossipPayloadSize}
 
+	if c.cpuProfile != "" {
+		stop, err := benchutil.StartCPUProfile(c.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	p.Printf("in-process: starting %d tonmesh p2p networks", c.nodes)
 	start := time.Now()
-	tm, err := newTonmeshCluster(ctx, c.nodes)
+	var tm *tonmeshCluster
+	var err error
+	// Goroutines inherit profile labels: each cluster's work is labelled
+	// with its name.
+	pprof.Do(ctx, pprof.Labels("cluster", "tonmesh"), func(ctx context.Context) { tm, err = newTonmeshCluster(ctx, c.nodes) })
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +80,8 @@ func runCompare(ctx context.Context, c benchConfig, p *benchutil.Progress) (*Com
 
 	p.Printf("in-process: starting %d bare libp2p hosts", c.nodes)
 	start = time.Now()
-	bare, err := newBareCluster(ctx, c.nodes)
+	var bare *bareCluster
+	pprof.Do(ctx, pprof.Labels("cluster", "bare"), func(ctx context.Context) { bare, err = newBareCluster(ctx, c.nodes) })
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +217,7 @@ func measureGossip(ctx context.Context, cs []cluster, msgs int, p *benchutil.Pro
 		probes[k] = newGossipProbe()
 		for i := range c.Len() {
 			receivers.Go(func() {
+				pprof.SetGoroutineLabels(pprof.WithLabels(rctx, pprof.Labels("cluster", clusterLabel(c))))
 				for {
 					payload, err := c.Next(rctx, i)
 					if err != nil {
@@ -252,6 +266,14 @@ func measureGossip(ctx context.Context, cs []cluster, msgs int, p *benchutil.Pro
 		out[k] = benchutil.Summarize(lat[k], lost[k])
 	}
 	return out, nil
+}
+
+// clusterLabel is c's profile label: "tonmesh" or "bare".
+func clusterLabel(c cluster) string {
+	if _, ok := c.(*tonmeshCluster); ok {
+		return "tonmesh"
+	}
+	return "bare"
 }
 
 // gossipProbe matches received messages, by the sequence number in their

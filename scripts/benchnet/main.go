@@ -23,6 +23,7 @@ type benchConfig struct {
 	skipProcess bool
 	json        bool
 	verbose     bool
+	cpuProfile  string
 }
 
 // Result is everything the benchmark measured; --json prints it.
@@ -57,6 +58,7 @@ func parseFlags(args []string) (benchConfig, error) {
 	fs.BoolVar(&c.skipProcess, "skip-process", false, "skip the process testnet; run only the in-process comparison")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
 	fs.BoolVar(&c.verbose, "v", false, "verbose progress (testnet output, failed operations)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process comparison to this file, samples labelled cluster=tonmesh or cluster=bare (`go tool pprof -tagfocus cluster=tonmesh`)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: scripts/bench-network [flags]\n\n"+
 			"Benchmarks a loopback tonmesh network: a testnet of daemon processes, and\n"+
