@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/crashtest"
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/identity"
@@ -82,34 +81,20 @@ func count(xs []string, x string) int {
 	return n
 }
 
-// runChatCrashChild starts the child, reads deliveries until killAt of them
-// arrived, SIGKILLs it and returns the texts delivered.
+// runChatCrashChild runs the child until killAt deliveries, SIGKILLs it
+// and returns every text it reported delivered (also those printed after
+// the signal).
 func runChatCrashChild(t *testing.T, dir string, round, killAt int) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChatCrashChild$")
-	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), chatCrashDirEnv+"="+dir, chatCrashRoundEnv+"="+strconv.Itoa(round))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	var acked []string
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		text, ok := strings.CutPrefix(sc.Text(), "delivered ")
-		if !ok {
-			continue
+	env := []string{chatCrashDirEnv + "=" + dir, chatCrashRoundEnv + "=" + strconv.Itoa(round)}
+	crashtest.Run(t, "TestChatCrashChild", env, killAt, func(line string) bool {
+		text, ok := strings.CutPrefix(line, "delivered ")
+		if ok {
+			acked = append(acked, text)
 		}
-		acked = append(acked, text)
-		if len(acked) == killAt {
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			break
-		}
-	}
-	_ = cmd.Wait()
+		return ok
+	})
 	if len(acked) == 0 {
 		t.Fatalf("round %d: the child delivered nothing", round)
 	}
