@@ -65,6 +65,8 @@ type challenge struct {
 	nonceIdx uint64
 	expect   [answerLen]byte
 	fetch    bool // no precomputed answer left: fetch the shard instead
+	prove    bool // a BLAKE3 shard: ask for a proof of storage
+	size     int  // the shard's length
 }
 
 // reserve takes the next challenge of every shard of the element (t, key)
@@ -82,10 +84,15 @@ func (v *Vault) reserve(t passport.ElementType, key [32]byte) ([]challenge, [32]
 		seed = e.Seed
 		changed := false
 		for i, s := range e.Shards {
-			c := challenge{index: i, cid: s.CID, holder: s.Holder, nonceIdx: s.Next}
-			if len(s.Answers) == 0 {
+			c := challenge{index: i, cid: s.CID, holder: s.Holder, nonceIdx: s.Next, size: shard.ShardLen(e.EncSize, e.K)}
+			switch {
+			case shard.Provable(s.CID):
+				c.prove = true
+				s.Next++
+				changed = true
+			case len(s.Answers) == 0:
 				c.fetch = true
-			} else {
+			default:
 				c.expect = s.Answers[0]
 				s.Answers = s.Answers[1:]
 				s.Next++
@@ -98,8 +105,9 @@ func (v *Vault) reserve(t passport.ElementType, key [32]byte) ([]challenge, [32]
 	return out, seed, err
 }
 
-// check runs the reserved challenges in parallel: a challenge where an
-// answer is precomputed, else a fetch checked against the CID.
+// check runs the reserved challenges in parallel: a proof of storage of a
+// BLAKE3 shard, a challenge where an answer is precomputed, else a fetch
+// checked against the CID.
 func (v *Vault) check(ctx context.Context, cs []challenge, seed [32]byte) []shardCheck {
 	out := make([]shardCheck, len(cs))
 	var wg sync.WaitGroup
@@ -116,7 +124,11 @@ func (v *Vault) check(ctx context.Context, cs []challenge, seed [32]byte) []shar
 
 func (v *Vault) checkOne(ctx context.Context, c challenge, seed [32]byte) shardCheck {
 	r := shardCheck{index: c.index, cid: c.cid, holder: c.holder, status: statusOK}
-	if c.fetch {
+	if c.prove {
+		cctx, cancel := context.WithTimeout(ctx, challengeTimeout)
+		defer cancel()
+		r.err = shard.Prove(cctx, v.net, c.holder, c.cid, c.size, challengeNonce(seed, c.cid, c.nonceIdx))
+	} else if c.fetch {
 		gctx, cancel := context.WithTimeout(ctx, transferTimeout)
 		defer cancel()
 		r.data, r.err = shard.Get(gctx, v.net, c.holder, c.cid)
@@ -133,7 +145,7 @@ func (v *Vault) checkOne(ctx context.Context, c challenge, seed [32]byte) shardC
 	}
 	switch {
 	case r.err == nil:
-	case errors.Is(r.err, shard.ErrNotFound), errors.Is(r.err, shard.ErrCorrupt):
+	case errors.Is(r.err, shard.ErrNotFound), errors.Is(r.err, shard.ErrCorrupt), errors.Is(r.err, shard.ErrBadProof):
 		r.status = statusLost
 	default:
 		r.status = statusUnreachable

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/tonmesh/tonmesh/p2p/identity"
 	"github.com/tonmesh/tonmesh/vault/passport"
@@ -51,6 +53,16 @@ func testPeerID(t testing.TB, i int) peer.ID {
 	return id
 }
 
+// sha256CID names data as tonmesh named shards before BLAKE3.
+func sha256CID(t testing.TB, data []byte) cid.Cid {
+	t.Helper()
+	mh, err := multihash.Sum(data, multihash.SHA2_256, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cid.NewCidV1(cid.Raw, mh)
+}
+
 // sampleManifest has one element of each of the first count types, n
 // shards each.
 func sampleManifest(t testing.TB, count, n int) *manifest {
@@ -66,9 +78,16 @@ func sampleManifest(t testing.TB, count, n int) *manifest {
 			e.Audited = time.Time{}
 		}
 		for j := range n {
+			// BLAKE3 shards (proved, no answers) beside sha2-256 shards of
+			// older vaults (precomputed answers).
 			c := shard.CIDOf([]byte{byte(i), byte(j)})
+			if j%2 == 1 {
+				c = sha256CID(t, []byte{byte(i), byte(j)})
+			}
 			s := &shardEntry{CID: c, Holder: testPeerID(t, i*n+j), Status: shardStatus(j % int(statusMax)), Next: uint64(j * 300)}
-			s.Answers = answers(e.Seed, c, s.Next, []byte{byte(j)})[:j%(answersPerShard+1)]
+			if a := answers(e.Seed, c, s.Next, []byte{byte(j)}); a != nil {
+				s.Answers = a[:j%(answersPerShard+1)]
+			}
 			e.Shards = append(e.Shards, s)
 		}
 		m.put(e)

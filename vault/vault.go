@@ -217,8 +217,13 @@ func (v *Vault) Stop() {
 // finalPublish bounds the publication of a change still pending at Stop.
 const finalPublish = 10 * time.Second
 
-// publishLoop publishes the manifest at start, after every change (kick)
-// and every ManifestRepublish, retrying sooner after a failure. At Stop it
+// publishDelay gathers the changes of a burst (an element replaced, added,
+// deleted) into one publication.
+const publishDelay = 100 * time.Millisecond
+
+// publishLoop publishes the manifest at start, after every change (kick;
+// the changes of publishDelay in one publication) and every
+// ManifestRepublish, retrying sooner after a failure. At Stop it
 // publishes a change not published yet, so that a node stopped right after
 // an Add leaves its manifest in the DHT.
 func (v *Vault) publishLoop(ctx context.Context) {
@@ -234,6 +239,18 @@ func (v *Vault) publishLoop(ctx context.Context) {
 		case <-t.C:
 		case <-v.kick:
 			t.Stop()
+			wait := time.NewTimer(publishDelay)
+			select {
+			case <-ctx.Done():
+				wait.Stop()
+				v.publishPending()
+				return
+			case <-wait.C:
+			}
+			select { // changes made meanwhile are published now
+			case <-v.kick:
+			default:
+			}
 		}
 		next = v.cfg.ManifestRepublish
 		if err := v.publish(ctx); err != nil {

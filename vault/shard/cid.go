@@ -2,8 +2,6 @@ package shard
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/sha256"
 	"errors"
 	"hash"
@@ -23,9 +21,9 @@ import (
 // made them before, stay valid everywhere: holders keep serving them,
 // manifests and receipts naming them decode, and reads check them.
 //
-// The CID's hash also selects the audit answer (Answer): sha2-256 shards
-// keep the BLAKE2b answer their owners precomputed; BLAKE3 shards use GMAC,
-// which costs a fraction of it per byte.
+// The CID's hash also selects how a shard is audited: sha2-256 shards by
+// the challenge answers their owners precomputed (ChallengeAnswer), BLAKE3
+// shards by proofs of storage checked against the CID (Prove, proof.go).
 
 // CIDOf is a new shard's content ID: CIDv1, raw codec, BLAKE3-256.
 func CIDOf(shard []byte) cid.Cid {
@@ -112,32 +110,15 @@ func checkCIDFormat(c cid.Cid) error {
 	return nil
 }
 
-// Tags of the challenge answers, separating them from every other use of
-// their functions.
-const (
-	challengeTag   = "tonmesh/vault/shard/challenge/v1"
-	challengeTagV2 = "tonmesh/vault/shard/challenge/v2"
-)
+// challengeTag separates challenge answers from every other use of
+// BLAKE2b.
+const challengeTag = "tonmesh/vault/shard/challenge/v1"
 
-// Answer is the answer to a storage challenge of shard c with nonce: only
-// a peer holding all of the shard's bytes can compute it for a fresh nonce.
-// For a BLAKE3 shard it is GMAC (AES-256-GCM with no plaintext, the shard
-// as additional data) under the key SHA-256(tag ‖ nonce), in the first 16
-// bytes; for a sha2-256 shard it is ChallengeAnswer.
-func Answer(c cid.Cid, nonce [32]byte, shard []byte) [32]byte {
-	if c.Prefix().MhType != multihash.BLAKE3 {
-		return ChallengeAnswer(nonce, shard)
-	}
-	key := sha256.Sum256(append([]byte(challengeTagV2), nonce[:]...))
-	block, _ := aes.NewCipher(key[:]) // a 32-byte key is always valid
-	gcm, _ := cipher.NewGCM(block)
-	var out [32]byte
-	gcm.Seal(out[:0], make([]byte, gcm.NonceSize()), nil, shard)
-	return out
-}
-
-// ChallengeAnswer is the answer to a storage challenge of a sha2-256 shard:
-// BLAKE2b-256 keyed with nonce over (tag ‖ shard).
+// ChallengeAnswer is the answer to a storage challenge: BLAKE2b-256 keyed
+// with nonce over (tag ‖ shard). Only a peer holding the shard can compute
+// it for a fresh nonce; its owner precomputes several answers when it
+// places a sha2-256 shard. BLAKE3 shards are proved instead (Prove), with
+// nothing precomputed.
 func ChallengeAnswer(nonce [32]byte, shard []byte) [32]byte {
 	h, _ := blake2b.New256(nonce[:]) // a 32-byte key is always valid
 	h.Write([]byte(challengeTag))

@@ -207,6 +207,35 @@ func Challenge(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid,
 	return answer, nil
 }
 
+// Prove asks holder to prove that it holds all of shard c, of size bytes
+// (a BLAKE3 shard; see Provable), with a fresh random nonce: it returns
+// nil only when the holder's proof verifies against c, ErrBadProof when it
+// does not, ErrNotFound when the holder lacks the shard.
+func Prove(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, size int, nonce [32]byte) error {
+	if err := checkCIDFormat(c); err != nil || !Provable(c) {
+		return fmt.Errorf("shard: prove %s: not a BLAKE3 shard ID: challenge it instead", c)
+	}
+	var proof []byte
+	err := exchange(ctx, net, holder, func(s network.Stream) error {
+		r, err := roundTrip(s, &request{Op: opProve, CID: c, Nonce: nonce})
+		if err != nil {
+			return err
+		}
+		if err := r.err(); err != nil {
+			return err
+		}
+		proof = r.Proof
+		return nil
+	})
+	if err == nil {
+		err = verifyProof(c, size, nonce, proof)
+	}
+	if err != nil {
+		return fmt.Errorf("shard: prove %s on %s: %w", c, holder, err)
+	}
+	return nil
+}
+
 // Delete asks holder to delete shard c, signing the request with the
 // shard's delete key. ErrNotFound means the holder no longer has it.
 func Delete(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, deleteKey ed25519.PrivateKey) error {

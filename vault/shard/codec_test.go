@@ -215,21 +215,12 @@ func TestOldSHA256CIDs(t *testing.T) {
 func TestChallengeAnswer(t *testing.T) {
 	data := []byte("held shard")
 	n1, n2 := [32]byte{1}, [32]byte{2}
-	for _, c := range []cid.Cid{CIDOf(data), cidSHA256(data)} {
-		a := Answer(c, n1, data)
-		if a != Answer(c, n1, bytes.Clone(data)) {
-			t.Fatal("answer is not deterministic")
-		}
-		if a == Answer(c, n2, data) || a == Answer(c, n1, []byte("held shard!")) || a == Answer(c, n1, data[1:]) {
-			t.Fatal("answer does not depend on nonce and data")
-		}
+	a := ChallengeAnswer(n1, data)
+	if a != ChallengeAnswer(n1, bytes.Clone(data)) {
+		t.Fatal("answer is not deterministic")
 	}
-	// Old shards keep the answer their owners precomputed.
-	if Answer(cidSHA256(data), n1, data) != ChallengeAnswer(n1, data) {
-		t.Fatal("a sha2-256 shard's answer changed")
-	}
-	if Answer(CIDOf(data), n1, data) == ChallengeAnswer(n1, data) {
-		t.Fatal("a BLAKE3 shard answers with BLAKE2b")
+	if a == ChallengeAnswer(n2, data) || a == ChallengeAnswer(n1, []byte("held shard!")) {
+		t.Fatal("answer does not depend on nonce and data")
 	}
 }
 

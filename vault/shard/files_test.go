@@ -41,8 +41,11 @@ func testFileShards(t *testing.T, first *peers.Peer) {
 		t.Fatalf("Get: %v", err)
 	}
 	nonce := [32]byte{7}
-	if ans, err := Challenge(ctx, first.Net, h.self, c, nonce); err != nil || ans != Answer(c, nonce, data) {
+	if ans, err := Challenge(ctx, first.Net, h.self, c, nonce); err != nil || ans != ChallengeAnswer(nonce, data) {
 		t.Fatalf("Challenge: %v", err)
+	}
+	if err := Prove(ctx, first.Net, h.self, c, len(data), nonce); err != nil {
+		t.Fatalf("Prove: %v", err)
 	}
 	for _, pub := range []ed25519.PublicKey{pub1, pub2} {
 		if _, err := Put(ctx, first.Net, h.self, data, pub); err != nil {
@@ -119,6 +122,9 @@ func testOldShardsStayReadable(t *testing.T, first *peers.Peer) {
 	nonce := [32]byte{3}
 	if ans, err := Challenge(ctx, first.Net, h.self, c, nonce); err != nil || ans != ChallengeAnswer(nonce, data) {
 		t.Fatalf("Challenge of an old shard: %v (the owner's precomputed BLAKE2b answers must still match)", err)
+	}
+	if err := Prove(ctx, first.Net, h.self, c, len(data), nonce); err == nil {
+		t.Fatal("an old sha2-256 shard was proved: its owner has no tree to check")
 	}
 	// Its owner repairing it puts it again under its old CID.
 	if _, err := PutShard(ctx, first.Net, h.self, c, data, pub); err != nil {

@@ -33,6 +33,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		{Op: opPut, CID: c, Size: MaxShardSize + 1, DeleteKey: pub},
 		{Op: opGet, CID: c},
 		{Op: opChallenge, CID: c, Nonce: [32]byte{9}},
+		{Op: opProve, CID: c, Nonce: [32]byte{9}},
 		{Op: opDelete, CID: c, At: at, Sig: ed25519.Sign(priv, deleteMessage(c, holder, at))},
 	} {
 		f.Add(q.encode())
@@ -63,12 +64,14 @@ func FuzzDecodeResponse(f *testing.F) {
 		{opPut, &response{Status: statusQuota, Reason: "full"}},
 		{opGet, &response{Status: statusNotFound, Reason: "no"}},
 		{opChallenge, &response{Status: statusOK, Answer: [32]byte{1}}},
+		{opProve, &response{Status: statusOK, Proof: testProof(f)}},
+		{opProve, &response{Status: statusNotFound, Reason: "no"}},
 		{opDelete, &response{Status: statusRefused, Reason: "bad signature"}},
 	} {
 		f.Add(tc.op, tc.r.encode(tc.op))
 	}
 	f.Fuzz(func(t *testing.T, op byte, b []byte) {
-		op = op%opDelete + 1
+		op = op%opProve + 1
 		r, err := decodeResponse(b, op)
 		if err != nil {
 			return
@@ -87,12 +90,22 @@ func FuzzDecodeResponse(f *testing.F) {
 	})
 }
 
+// testProof is a valid proof of a small shard.
+func testProof(f *testing.F) []byte {
+	p, err := makeProof([]byte("a proved shard"), [32]byte{8})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return p
+}
+
 // FuzzDecodeMeta covers the stored layout, which a damaged disk may alter.
 func FuzzDecodeMeta(f *testing.F) {
 	pub, _, _ := ed25519.GenerateKey(nil)
 	f.Add((&meta{Size: 10, Stored: time.UnixMilli(1e12), Keys: []ed25519.PublicKey{pub}}).encode())
 	f.Add((&meta{Size: 1, Stored: time.UnixMilli(1), Keys: []ed25519.PublicKey{pub, pub}}).encode())
 	f.Add([]byte{metaVersion})
+	f.Add((&meta{Size: 3 << 20, Stored: time.UnixMilli(1e12), Keys: []ed25519.PublicKey{pub}, File: true}).encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMeta(b)
 		if err != nil {

@@ -263,6 +263,8 @@ func (h *Holder) serve(ctx context.Context, s network.Stream) error {
 		return h.serveGet(s, q)
 	case opChallenge:
 		return h.serveChallenge(s, q)
+	case opProve:
+		return h.serveProve(s, q)
 	default: // opDelete; decodeRequest allows no other
 		return h.answer(s, opDelete, h.delete(q))
 	}
@@ -400,7 +402,24 @@ func (h *Holder) serveChallenge(s network.Stream, q *request) error {
 		return h.answer(s, opChallenge, fail)
 	}
 	x.close()
-	return h.answer(s, opChallenge, &response{Status: statusOK, Answer: Answer(q.CID, q.Nonce, x.data)})
+	return h.answer(s, opChallenge, &response{Status: statusOK, Answer: ChallengeAnswer(q.Nonce, x.data)})
+}
+
+func (h *Holder) serveProve(s network.Stream, q *request) error {
+	if !Provable(q.CID) {
+		return h.answer(s, opProve, &response{Status: statusRefused, Reason: "only BLAKE3 shards are proved; challenge this one"})
+	}
+	x, fail := h.intact(q.CID, true)
+	if fail != nil {
+		return h.answer(s, opProve, fail)
+	}
+	x.close()
+	proof, err := makeProof(x.data, q.Nonce)
+	if err != nil {
+		h.log.Error("make proof", "cid", q.CID, "err", err)
+		return h.answer(s, opProve, &response{Status: statusError, Reason: "making the proof failed on the holder"})
+	}
+	return h.answer(s, opProve, &response{Status: statusOK, Proof: proof})
 }
 
 // delete removes a shard on a request signed by one of its delete keys.

@@ -48,9 +48,15 @@ func testPutGetChallengeDelete(t *testing.T, first *peers.Peer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ans != Answer(c, nonce, data) {
+		if ans != ChallengeAnswer(nonce, data) {
 			t.Fatal("challenge answer does not match the data")
 		}
+		if err := Prove(ctx, p.Net, holder, c, len(data), nonce); err != nil {
+			t.Fatalf("Prove: %v", err)
+		}
+	}
+	if err := Prove(ctx, ps[0].Net, holder, c, len(data)+1, [32]byte{4}); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("Prove with the wrong size: %v, want ErrBadProof", err)
 	}
 
 	// A request the holder cannot decode is refused, with the reason.
@@ -71,6 +77,9 @@ func testPutGetChallengeDelete(t *testing.T, first *peers.Peer) {
 	wantGone(t, ps[2], h, c)
 	if _, err := Challenge(ctx, ps[0].Net, holder, c, [32]byte{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Challenge after delete: %v", err)
+	}
+	if err := Prove(ctx, ps[0].Net, holder, c, len(data), [32]byte{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Prove after delete: %v", err)
 	}
 	if err := Delete(ctx, ps[0].Net, holder, c, priv); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second Delete: %v", err)

@@ -44,6 +44,7 @@ var (
 //	           holder → final response (OK carries the signed receipt)
 //	get:       client → header; holder → response; on OK: holder → data frame
 //	challenge: client → header; holder → response (OK carries the answer)
+//	prove:     client → header; holder → response (OK carries the proof)
 //	delete:    client → header; holder → response
 //
 // Request header:
@@ -53,6 +54,7 @@ var (
 //	cid     uvarint length, CID bytes
 //	put:       size (uvarint) ‖ delete public key (32 bytes, Ed25519)
 //	challenge: nonce (32 bytes)
+//	prove:     nonce (32 bytes)
 //	delete:    time (8 bytes big-endian, unix ms) ‖ signature (64 bytes)
 //
 // The delete signature is Ed25519 by the shard's delete key over
@@ -60,7 +62,9 @@ var (
 //
 // Response: status (1 byte) ‖ reason (uvarint length, UTF-8) ‖ body, where
 // the body of a put OK is the receipt (uvarint length, bytes), of a
-// challenge OK the 32-byte answer, and otherwise empty.
+// challenge OK the 32-byte answer, of a prove OK the proof (proof.go: one
+// length-prefixed Bao slice per chosen chunk), and otherwise empty. Prove
+// is only for BLAKE3 shards.
 const (
 	wireVersion = 1
 	deleteTag   = "tonmesh/vault/shard/delete/v1"
@@ -69,6 +73,7 @@ const (
 	opGet       = 2
 	opChallenge = 3
 	opDelete    = 4
+	opProve     = 5
 
 	// maxHeader bounds a request header frame.
 	maxHeader = 1 + 1 + 1 + maxCIDLen + 8 + 8 + ed25519.SignatureSize + ed25519.PublicKeySize
@@ -76,7 +81,7 @@ const (
 	// maxDeclaredSize bounds the size a put may declare.
 	maxDeclaredSize = 1 << 40
 	// maxResponse bounds a response frame.
-	maxResponse = 1 + 2 + maxReason + 2 + maxReceipt + 32
+	maxResponse = 1 + 2 + maxReason + 2 + maxReceipt + 32 + maxProof
 )
 
 // Response statuses.
@@ -106,7 +111,7 @@ type request struct {
 	CID       cid.Cid
 	Size      int               // put
 	DeleteKey ed25519.PublicKey // put
-	Nonce     [32]byte          // challenge
+	Nonce     [32]byte          // challenge, prove
 	At        time.Time         // delete
 	Sig       []byte            // delete
 }
@@ -118,7 +123,7 @@ func (q *request) encode() []byte {
 	case opPut:
 		out = binary.AppendUvarint(out, uint64(q.Size))
 		out = append(out, q.DeleteKey...)
-	case opChallenge:
+	case opChallenge, opProve:
 		out = append(out, q.Nonce[:]...)
 	case opDelete:
 		out = binary.BigEndian.AppendUint64(out, uint64(q.At.UnixMilli()))
@@ -153,7 +158,7 @@ func decodeRequest(b []byte) (*request, error) {
 		}
 		q.Size = int(size)
 	case opGet:
-	case opChallenge:
+	case opChallenge, opProve:
 		copy(q.Nonce[:], rd.Fixed("nonce", 32))
 	case opDelete:
 		ms := rd.Uint64("time")
@@ -185,6 +190,7 @@ type response struct {
 	Reason  string
 	Receipt []byte   // put OK
 	Answer  [32]byte // challenge OK
+	Proof   []byte   // prove OK
 }
 
 func (r *response) encode(op byte) []byte {
@@ -199,6 +205,8 @@ func (r *response) encode(op byte) []byte {
 			out = wire.AppendLenPrefixed(out, r.Receipt)
 		case opChallenge:
 			out = append(out, r.Answer[:]...)
+		case opProve:
+			out = append(out, r.Proof...)
 		}
 	}
 	return out
@@ -222,6 +230,12 @@ func decodeResponse(b []byte, op byte) (*response, error) {
 			r.Receipt = append([]byte(nil), rd.LenPrefixed("receipt", maxReceipt)...)
 		case r.Status == statusOK && op == opChallenge:
 			copy(r.Answer[:], rd.Fixed("answer", 32))
+		case r.Status == statusOK && op == opProve:
+			r.Proof = append([]byte(nil), rd.Rest()...)
+			if _, err := decodeProof(r.Proof); err != nil {
+				rd.Fail(err)
+			}
+			rd.Fixed("proof", len(r.Proof))
 		}
 	}
 	if err := rd.Finish(); err != nil {
