@@ -9,12 +9,13 @@
 //
 // Storing. Add validates the element, seals it under a fresh AES-256-GCM key
 // and splits it into N Reed-Solomon shards of which any K restore it
-// (shard.Encode; 4 of 6 by default). Each shard goes to a distinct peer: the
-// closest to the shard's CID (Kademlia distance) among the DHT's closest
-// peers to every shard CID and the connected peers, never this node; a peer
-// that refuses or cannot be reached is replaced by the next closest. Each
-// holder answers with a receipt signed by its peer key, checked against the
-// shard. A shard is stored under a delete key derived only for it
+// (shard.Encode; 4 of 6 by default), named by BLAKE3 CIDs. Each shard goes
+// to a distinct peer, all in parallel: the closest to the shard's CID
+// (Kademlia distance) among the peers of the DHT's routing table and the
+// connected peers (the DHT's closest peers to every CID are looked up only
+// when those are too few), never this node; a peer that refuses or cannot
+// be reached is replaced by the next closest. Each holder answers with a
+// receipt signed by its peer key, checked against the shard. A shard is stored under a delete key derived only for it
 // (HKDF of the owner secret and the CID), so holders cannot link the shards
 // of one owner through their keys.
 //
@@ -25,22 +26,27 @@
 // (HKDF) from the identity's wallet seed and X25519 key, with the owner's
 // peer ID as associated data, stored in the store space "vault" and
 // published as a signed, sequence-numbered record in the DHT namespace
-// "vault" under the owner's peer ID, again after every change, every audit
-// and every Config.ManifestRepublish. The local copy is authoritative; the DHT copy
+// "vault" under the owner's peer ID: in the background after a change (the
+// changes of 100 ms together; Stop publishes what is still pending), at
+// once after every audit, and every Config.ManifestRepublish. The local copy is authoritative; the DHT copy
 // serves Restore. The first change on a node with an empty manifest first
 // adopts a published one, so a reinstall never hides the old vault behind a
 // lower sequence number.
 //
-// Reading. Element asks every holder for its shard in parallel, keeps the
-// first K that match their CIDs and decrypts. The owner keeps no plaintext:
-// every read goes to the holders.
+// Reading. Element asks every holder for its shard in parallel, each
+// fetched into its slot of one buffer and hashed as it arrives, keeps the
+// first K that match their CIDs, cancels the others, and decodes and
+// decrypts in that buffer. The owner keeps no plaintext: every read goes
+// to the holders.
 //
 // Audit and repair. Audit (every Config.AuditInterval, or on demand)
-// challenges every holder with nonce_i = HMAC-SHA256(seed, CID ‖ i), which
-// only the shard's bytes answer (shard.ChallengeAnswer); the expected
-// answers were computed from the shard when it was placed or last fetched.
-// When a shard's answers are used up the audit fetches the shard instead
-// and computes the next ones. A holder that is unreachable counts as
+// challenges every holder with nonce_i = HMAC-SHA256(seed, CID ‖ i). A
+// BLAKE3 shard's holder proves possession of the chunks the nonce chooses
+// (shard.Prove), checked against the CID: nothing is precomputed. A
+// sha2-256 shard (placed by an older tonmesh) is answered with
+// shard.ChallengeAnswer, compared with the answers computed from the shard
+// when it was placed or last fetched; when they are used up the audit
+// fetches the shard instead and computes the next ones. A holder that is unreachable counts as
 // unreachable; one that lacks the shard, answers wrongly or serves bytes
 // that fail the CID check counts as lost. An element with any lost shard,
 // or with fewer than Config.RepairThreshold (K+1) passing, is repaired:

@@ -7,24 +7,37 @@
 // 32-byte key and a random nonce (ciphertext = nonce ‖ sealed ‖ tag), then
 // splits the ciphertext with Reed-Solomon into N shards of which any K
 // restore it (Decode; Rebuild recomputes lost shards without the key, for
-// repair). Each shard is named by its CID: CIDv1, raw codec, sha2-256 of
-// its bytes. ChallengeAnswer, BLAKE2b-256 keyed with the nonce over (tag ‖ shard), lets an owner
-// check that a holder still has a shard without fetching it, if the owner
-// keeps the shard or precomputed answers.
+// repair). Each shard is named by its CID (cid.go): CIDv1, raw codec,
+// BLAKE3-256 of its bytes; sha2-256 CIDs, which tonmesh made before, stay
+// valid everywhere. Each side hashes a shard once: the owner in Encode
+// (PutShard takes the CID), the holder while the bytes arrive, a reader
+// while they arrive (GetInto, into a Buffer shared by the element's shards,
+// which then decodes in place). An owner checks that a holder still has a
+// BLAKE3 shard without fetching it and without precomputing anything by
+// Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified
+// against the CID); a sha2-256 shard by Challenge, whose answers
+// (ChallengeAnswer, BLAKE2b-256 keyed with the nonce over tag ‖ shard) its
+// owner precomputed.
 //
-// Protocol (wire.go). Put, Get, Challenge and Delete, one stream each; a
-// put announces size and CID first, so that a holder refuses what is
-// oversize (ErrTooLarge) or over its quota (ErrQuota) before any data
-// moves. Refusals come back to the caller as the package's sentinel errors.
+// Protocol (wire.go). Put, Get, Challenge, Prove and Delete, one stream
+// each; a put announces size and CID first, so that a holder refuses what
+// is oversize (ErrTooLarge) or over its quota (ErrQuota) before any data
+// moves (a shard of up to 256 KiB is sent with the header, one round trip). Refusals come back to the caller as the package's sentinel errors.
 // Receipts (receipt.go) are signed by the holder's peer key and checked by
 // Put.
 //
-// Holder. It owns the store space "vault-shards" (store.go) and serves the
-// protocol between Start and Stop.
+// Holder. It owns the store space "vault-shards" and the directory
+// FilesDir in the store's directory (store.go): shards up to 1 MiB are kept
+// in the store, larger ones in files, written as they arrive. It serves the
+// protocol between Start and Stop. Puts are committed in rounds by one
+// committer (commit.go): the puts waiting together share one fsync of the
+// shard directory and one synced batch.
 //
 // Invariants:
-//   - A receipt is signed only after the shard is durably stored (an fsync'd
-//     Pebble batch of its bytes and meta).
+//   - A receipt is signed only after the shard is durably stored: its file
+//     fsynced and renamed into place and the directory fsynced, then its
+//     meta (and a small shard's bytes) in an fsync'd Pebble batch. A
+//     receipted shard survives kill -9 (crash_test.go).
 //   - A holder stores only cid → (bytes, delete public keys, stored time).
 //     It never learns the owner, the document, the key or which shards
 //     belong together; delete keys are made per shard by the owner.
@@ -32,8 +45,9 @@
 //     its CID, or a transfer cut off midway (peer gone, stream closed or
 //     reset, deadline passed, holder stopping).
 //   - Stored bytes are re-hashed whenever they are served (Get, Challenge,
-//     repeated Put); a shard that fails its CID check is deleted and
-//     reported as ErrNotFound, so that its owner rebuilds it.
+//     Prove, repeated Put); a shard that fails its CID check is deleted and
+//     reported as ErrNotFound, so that its owner rebuilds it. Files that no
+//     meta names (a put cut off by a crash) are removed when a holder opens.
 //   - Put is idempotent: a shard already held under the same delete key is
 //     acknowledged at once; under another key, the data must be sent again
 //     (proof of possession) and the key is added (at most 4 per shard).
