@@ -138,12 +138,16 @@ func (p *proxyState) recall(ch string) error {
 // counters durable: only after it returns nil may the bill go to the
 // client. It returns the channel's billed total with this bill, which the
 // client's vouchers must reach to pay it. On error the bill stands in
-// memory but is not durable.
+// memory but is not durable. Either way the bill is open until the caller
+// calls closeBill.
 func (p *proxyState) charge(ch string, reserved, amount *big.Int) (*big.Int, error) {
 	p.mu.Lock()
 	p.unreserveLocked(ch, reserved, amount)
 	p.stats.Jobs++
 	billed := new(big.Int).Set(p.billed[ch])
+	// The bill is open from now: a later bill's payment may wait for its
+	// voucher (see coverage). closeBill ends it.
+	p.coverageLocked(ch).open++
 	p.dirty[ch] = true
 	gen := p.bumpLocked()
 	p.mu.Unlock()

@@ -355,8 +355,17 @@ func TestComputeNetwork(t *testing.T) {
 		if paid := n.paidToProxy(t); paid.Cmp(sum) != 0 {
 			t.Fatalf("the proxy holds %s nanoTON in client vouchers; the client was charged %s", paid, sum)
 		}
-		// The proxy books a payment just after the voucher reaches its ledger.
-		waitFor(t, "the proxy to book the payments", func() bool { return n.proxy.ProxyStatus().Received == sum.String() })
+		// Each party journals a job last, once its side is settled: the
+		// proxy after the client's voucher and its own to the worker, the
+		// worker once that voucher is credited.
+		waitFor(t, "every job settled on the client, the proxy and the worker", func() bool {
+			for _, r := range results {
+				if n.ledgers[3].jobEntry(r.RequestID) == nil || n.ledgers[1].jobEntry(r.RequestID) == nil || n.ledgers[2].jobEntry(r.RequestID) == nil {
+					return false
+				}
+			}
+			return true
+		})
 		ps := n.proxy.ProxyStatus()
 		if ps.Received != sum.String() || ps.Billed != sum.String() || ps.Jobs != uint64(len(results)) {
 			t.Errorf("proxy status %+v: want %d jobs, billed and received %s", ps, len(results), sum)

@@ -233,6 +233,7 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 		// The bill is durable before the client sees it.
 		reserved = false
 		billedAt, cerr := s.proxy.charge(pr.chKey, maxCost, b.client)
+		defer s.proxy.closeBill(pr.chKey)
 		if cerr != nil {
 			// No bill goes out that a restart could forget; the job still
 			// counts against the client's deposit in memory.
@@ -421,8 +422,6 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 	}
 	received := false
 	if pr.channel != nil && b.billedAt != nil {
-		s.proxy.openBill(pr.chKey)
-		defer s.proxy.closeBill(pr.chKey)
 		if err := writeMsg(st, msgBill, billHead{RequestID: id, Amount: b.client.String()}, nil); err != nil {
 			s.log.Warn("client left before its bill", "client", pr.client, "request", id, "err", err)
 		}

@@ -175,7 +175,7 @@ func (p *proxyState) finished(worker peer.ID, d time.Duration, ok bool) {
 // so a bill whose own payment came first waits for the vouchers of the
 // earlier bills still open, which cover it too.
 type coverage struct {
-	open    int      // bills sent, not yet settled
+	open    int      // bills charged, not yet settled
 	paid    *big.Int // highest voucher total seen
 	changed chan struct{}
 }
@@ -195,13 +195,8 @@ func (c *coverage) signal() {
 	c.changed = make(chan struct{})
 }
 
-// openBill counts a bill sent on ch; closeBill, when it is settled.
-func (p *proxyState) openBill(ch string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.coverageLocked(ch).open++
-}
-
+// closeBill ends a bill that charge opened on ch: it was paid, or will
+// not be.
 func (p *proxyState) closeBill(ch string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

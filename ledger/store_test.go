@@ -322,8 +322,25 @@ func TestDurabilityCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := s.Durability()
-	if d.Commits-before.Commits != 5 || d.Fsyncs == before.Fsyncs || d.Fsyncs-before.Fsyncs > 5 {
+	d := awaitFsyncs(t, s, before.Fsyncs+1)
+	if d.Commits-before.Commits != 5 || d.Fsyncs-before.Fsyncs > 5 {
 		t.Fatalf("after 5 sequential writes: %+v → %+v; want 5 commits and 1 to 5 fsyncs", before, d)
+	}
+}
+
+// awaitFsyncs waits until s has counted at least n WAL fsyncs: Pebble
+// counts an fsync just after it wakes the writers it made durable.
+func awaitFsyncs(t *testing.T, s *Store, n uint64) Durability {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := s.Durability()
+		if d.Fsyncs >= n {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store counted %d WAL fsyncs, want at least %d", d.Fsyncs, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

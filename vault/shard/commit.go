@@ -60,7 +60,7 @@ func (h *Holder) commitRound(round []*pendingCommit) {
 	after := make(map[string]*meta, len(round)) // CID key → meta once the round is committed
 	var (
 		renamed     []string // files moved into place this round
-		added       int
+		added       []string // CID keys of the shards new this round
 		addedBytes  int64
 		renameError error
 	)
@@ -103,7 +103,7 @@ func (h *Holder) commitRound(round []*pendingCommit) {
 				b.Set(dataKey(p.q.CID), p.data)
 			}
 			b.Set(metaKey(p.q.CID), m.encode())
-			added++
+			added = append(added, k)
 			addedBytes += int64(m.Size)
 		}
 		if m != nil {
@@ -123,10 +123,18 @@ func (h *Holder) commitRound(round []*pendingCommit) {
 				results[i] = &response{Status: statusError, Reason: "storing the shard failed on the holder"}
 			}
 		}
-	} else if added > 0 {
+	} else if len(added) > 0 {
 		h.mu.Lock()
-		h.shards += added
+		h.shards += len(added)
 		h.used += addedBytes
+		for _, k := range added {
+			// The bytes count in used now: release their reservation here,
+			// not when the put's handler ends after its answer.
+			if f := h.inflight[k]; f != nil && !f.stored {
+				f.stored = true
+				h.reserved -= int64(f.size)
+			}
+		}
 		h.mu.Unlock()
 	}
 	for i, p := range round {

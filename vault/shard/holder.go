@@ -96,6 +96,10 @@ type Holder struct {
 type flight struct {
 	size int // bytes reserved
 	puts int // transfers sharing the reservation
+	// stored: the shard is committed and its bytes count in used; the
+	// reservation was released with that, in the same critical section,
+	// so that no reserve sees the bytes twice.
+	stored bool
 }
 
 // NewHolder takes the store space SpaceName and counts what it holds. Start

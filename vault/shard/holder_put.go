@@ -191,7 +191,9 @@ func (h *Holder) release(c cid.Cid) {
 	f := h.inflight[k]
 	if f.puts--; f.puts == 0 {
 		delete(h.inflight, k)
-		h.reserved -= int64(f.size)
+		if !f.stored {
+			h.reserved -= int64(f.size)
+		}
 	}
 }
 
