@@ -41,8 +41,11 @@
 //
 // Audit and repair. Audit (every Config.AuditInterval, or on demand)
 // challenges every holder with nonce_i = HMAC-SHA256(seed, CID ‖ i). A
-// BLAKE3 shard's holder proves possession of the chunks the nonce chooses
-// (shard.Prove), checked against the CID: nothing is precomputed. A
+// BLAKE3 shard's holder proves possession of the 64 chunks the nonce
+// chooses (shard.Prove), checked against the CID: nothing is precomputed,
+// and a holder missing 10 % of a shard passes one audit with probability
+// 0.1 % (a sampled proof, not one over every byte; repeated audits and
+// every read, which re-hashes the whole shard, catch smaller losses). A
 // sha2-256 shard (placed by an older tonmesh) is answered with
 // shard.ChallengeAnswer, compared with the answers computed from the shard
 // when it was placed or last fetched; when they are used up the audit
