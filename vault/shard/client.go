@@ -65,27 +65,25 @@ func PutShard(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, 
 			}
 			return nil
 		}
+		// The holder's answers decide, not the writes: a holder that
+		// refuses at the header, or that has read the data, stored it and
+		// answered, may close the stream before this side has closed its
+		// write side (over QUIC that fails the close). A send that really
+		// failed shows as a missing answer.
 		var sendErr error
 		if eager {
-			// A holder that refuses at the header may close the stream
-			// before the data is written: its answer still counts.
 			sendErr = sendData()
 		}
 		r, err := readResponse(s, opPut)
 		if err != nil {
 			return errors.Join(sendErr, err)
 		}
-		if sendErr != nil && r.Status == statusContinue {
-			return sendErr
-		}
 		if r.Status == statusContinue {
 			if !eager {
-				if err := sendData(); err != nil {
-					return err
-				}
+				sendErr = sendData()
 			}
 			if r, err = readResponse(s, opPut); err != nil {
-				return err
+				return errors.Join(sendErr, err)
 			}
 			if r.Status == statusContinue {
 				return errors.New("holder asked for the data twice")
