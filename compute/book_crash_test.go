@@ -19,7 +19,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/internal/crashtest"
-	"github.com/tonmesh/tonmesh/ledger"
 )
 
 const (
@@ -43,14 +42,7 @@ func TestKillNineKeepsAcknowledgedBills(t *testing.T) {
 	var acks uint64
 	for round := range bookCrashRounds {
 		acked := runBookCrashChild(t, dir, 1+rng.IntN(300))
-		store, err := ledger.Open(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		space, err := store.Space(SpaceName)
-		if err != nil {
-			t.Fatal(err)
-		}
+		store, space, _ := openBook(t, dir)
 		for ch, want := range acked.billed {
 			raw, err := space.Get(bookChannelKey(ch))
 			if err != nil {
@@ -112,18 +104,7 @@ func TestBookCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("child process of TestKillNineKeepsAcknowledgedBills")
 	}
-	store, err := ledger.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	space, err := store.Space(SpaceName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newProxyState(0)
-	if err := p.loadBook(space, testLogger(t)); err != nil {
-		t.Fatal(err)
-	}
+	_, _, p := openBook(t, dir)
 	// The same client in every round: the book binds each channel to it.
 	k, _, err := crypto.GenerateEd25519Key(bytes.NewReader(make([]byte, 64)))
 	if err != nil {

@@ -206,24 +206,33 @@ func TestProxyBookSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestBookOnStore: what charge writes comes back in a new proxy state on
-// the reopened store: the bill counts against the deposit, the channel
-// stays bound to its client, and a corrupt record is refused rather than
-// forgiven.
-func TestBookOnStore(t *testing.T) {
-	dir := t.TempDir()
+// openBook opens the store in dir and a proxy book on it.
+func openBook(t *testing.T, dir string) (*ledger.Store, *ledger.Space, *proxyState) {
+	t.Helper()
 	store, err := ledger.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	space, err := store.Space(SpaceName)
 	if err != nil {
+		store.Close()
 		t.Fatal(err)
 	}
 	p := newProxyState(0)
 	if err := p.loadBook(space, testLogger(t)); err != nil {
+		store.Close()
 		t.Fatal(err)
 	}
+	return store, space, p
+}
+
+// TestBookOnStore: what charge writes comes back in a new proxy state on
+// the reopened store: the bill counts against the deposit, the channel
+// stays bound to its client, and a corrupt record is refused rather than
+// forgiven.
+func TestBookOnStore(t *testing.T) {
+	dir := t.TempDir()
+	store, space, p := openBook(t, dir)
 	_, alice := testKey(t)
 	_, bob := testKey(t)
 	if err := p.bindChannel("ch", alice, big.NewInt(0)); err != nil {
@@ -246,19 +255,8 @@ func TestBookOnStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store, err = ledger.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, _, p = openBook(t, dir)
 	defer store.Close()
-	space, err = store.Space(SpaceName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p = newProxyState(0)
-	if err := p.loadBook(space, testLogger(t)); err != nil {
-		t.Fatal(err)
-	}
 	if p.stats.Jobs != 1 || p.stats.Refused != 1 || p.billedT.String() != "300" {
 		t.Errorf("counters after reopening: %+v, billed %s; want 1 job, 1 refusal, 300 billed", p.stats, p.billedT)
 	}
