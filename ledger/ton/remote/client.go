@@ -192,17 +192,33 @@ func fromWireAccount(addr *address.Address, w *wireAccount) (*ton.AccountState, 
 
 // Transactions implements ton.Chain, paging through the host's answers.
 func (c *Client) Transactions(ctx context.Context, addr *address.Address, afterLT uint64, limit int) ([]*ton.Transaction, error) {
+	return c.pages(ctx, addr, limit, func(a string, n int) *request {
+		return &request{Method: methodTransactions, Addr: a, AfterLT: afterLT, Limit: n}
+	}, func(tx *ton.Transaction) (inOrder, more bool) {
+		if tx.LT <= afterLT {
+			return false, false
+		}
+		afterLT = tx.LT
+		return true, true
+	})
+}
+
+// pages collects up to limit transactions of addr (0: all) from the
+// host's pages: page builds the request for the next page of at most n,
+// and take checks each transaction's order and advances the cursor,
+// reporting whether more may follow.
+func (c *Client) pages(ctx context.Context, addr *address.Address, limit int, page func(a string, n int) *request, take func(*ton.Transaction) (inOrder, more bool)) ([]*ton.Transaction, error) {
 	a, err := rawAddr(addr)
 	if err != nil {
 		return nil, err
 	}
 	var out []*ton.Transaction
 	for {
-		page := MaxPage
-		if limit > 0 && limit-len(out) < page {
-			page = limit - len(out)
+		n := MaxPage
+		if limit > 0 && limit-len(out) < n {
+			n = limit - len(out)
 		}
-		resp, err := c.call(ctx, &request{Method: methodTransactions, Addr: a, AfterLT: afterLT, Limit: page})
+		resp, err := c.call(ctx, page(a, n))
 		if err != nil {
 			return nil, err
 		}
@@ -211,11 +227,17 @@ func (c *Client) Transactions(ctx context.Context, addr *address.Address, afterL
 			if err != nil {
 				return nil, fmt.Errorf("remote: transactions of %s: host sent a bad transaction: %w", addr, err)
 			}
-			if !bytes.Equal(tx.Account.Data(), addr.Data()) || tx.LT <= afterLT {
+			inOrder, more := false, false
+			if bytes.Equal(tx.Account.Data(), addr.Data()) {
+				inOrder, more = take(tx)
+			}
+			if !inOrder {
 				return nil, fmt.Errorf("remote: transactions of %s: host sent lt %d of %s out of order or of another account", addr, tx.LT, tx.Account)
 			}
-			afterLT = tx.LT
 			out = append(out, tx)
+			if !more {
+				return out, nil
+			}
 		}
 		if !resp.More || len(resp.Txs) == 0 || (limit > 0 && len(out) >= limit) {
 			return out, nil
@@ -344,36 +366,16 @@ func (c *Client) RunGetMethodResult(ctx context.Context, addr *address.Address, 
 // TransactionsBefore implements ton.HistoryReader, paging through the
 // host's answers.
 func (c *Client) TransactionsBefore(ctx context.Context, addr *address.Address, fromLT uint64, limit int) ([]*ton.Transaction, error) {
-	a, err := rawAddr(addr)
-	if err != nil {
-		return nil, err
-	}
-	var out []*ton.Transaction
-	for {
-		page := MaxPage
-		if limit > 0 && limit-len(out) < page {
-			page = limit - len(out)
+	return c.pages(ctx, addr, limit, func(a string, n int) *request {
+		return &request{Method: methodTxsBefore, Addr: a, FromLT: fromLT, Limit: n}
+	}, func(tx *ton.Transaction) (inOrder, more bool) {
+		if fromLT != 0 && tx.LT > fromLT {
+			return false, false
 		}
-		resp, err := c.call(ctx, &request{Method: methodTxsBefore, Addr: a, FromLT: fromLT, Limit: page})
-		if err != nil {
-			return nil, err
+		if tx.LT <= 1 { // nothing below; 0 would mean "from the newest"
+			return true, false
 		}
-		for _, boc := range resp.Txs {
-			tx, err := parseTx(addr.Workchain(), boc)
-			if err != nil {
-				return nil, fmt.Errorf("remote: transactions of %s: host sent a bad transaction: %w", addr, err)
-			}
-			if !bytes.Equal(tx.Account.Data(), addr.Data()) || (fromLT != 0 && tx.LT > fromLT) {
-				return nil, fmt.Errorf("remote: transactions of %s: host sent lt %d of %s out of order or of another account", addr, tx.LT, tx.Account)
-			}
-			out = append(out, tx)
-			if tx.LT <= 1 { // nothing below; 0 would mean "from the newest"
-				return out, nil
-			}
-			fromLT = tx.LT - 1
-		}
-		if !resp.More || len(resp.Txs) == 0 || (limit > 0 && len(out) >= limit) {
-			return out, nil
-		}
-	}
+		fromLT = tx.LT - 1
+		return true, true
+	})
 }
