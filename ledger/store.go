@@ -178,25 +178,7 @@ func (sp *Space) Delete(key []byte) error {
 // Iteration stops at the first error fn returns, which Iterate returns.
 func (sp *Space) Iterate(prefix []byte, fn func(key, value []byte) error) error {
 	lower := sp.key(prefix)
-	it, err := sp.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
-	if err != nil {
-		return fmt.Errorf("ledger: iterate: %w", err)
-	}
-	for it.First(); it.Valid(); it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			it.Close()
-			return fmt.Errorf("ledger: iterate: %w", err)
-		}
-		if err := fn(it.Key()[len(sp.prefix):], v); err != nil {
-			it.Close()
-			return err
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("ledger: iterate: %w", err)
-	}
-	return nil
+	return sp.walk(lower, prefixEnd(lower), false, fn)
 }
 
 // IterateReverse calls fn for the keys in the space that start with prefix
@@ -210,11 +192,21 @@ func (sp *Space) IterateReverse(prefix, from []byte, fn func(key, value []byte) 
 	if from != nil {
 		upper = append(sp.key(from), 0) // the smallest key after from
 	}
+	return sp.walk(lower, upper, true, fn)
+}
+
+// walk calls fn for the keys in [lower, upper), ascending or descending,
+// with the space's prefix cut off.
+func (sp *Space) walk(lower, upper []byte, descending bool, fn func(key, value []byte) error) error {
 	it, err := sp.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("ledger: iterate: %w", err)
 	}
-	for it.Last(); it.Valid(); it.Prev() {
+	start, step := it.First, it.Next
+	if descending {
+		start, step = it.Last, it.Prev
+	}
+	for ok := start(); ok; ok = step() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
