@@ -201,14 +201,26 @@ func (s *Server) transactionsBefore(ctx context.Context, addr *address.Address, 
 	if !ok {
 		return errUnsupported
 	}
-	want := req.Limit
-	if want == 0 {
-		want = MaxPage
-	}
+	want := pageSize(req)
 	txs, err := hr.TransactionsBefore(ctx, addr, req.FromLT, want+1)
 	if err != nil {
 		return err
 	}
+	fillPage(resp, txs, want)
+	return nil
+}
+
+// pageSize is how many transactions a page of req holds at most.
+func pageSize(req *request) int {
+	if req.Limit == 0 {
+		return MaxPage
+	}
+	return req.Limit
+}
+
+// fillPage answers with up to want of txs (the chain was asked for one
+// more, to tell whether more follow), within maxPageBytes.
+func fillPage(resp *response, txs []*ton.Transaction, want int) {
 	if len(txs) > want {
 		txs, resp.More = txs[:want], true
 	}
@@ -216,35 +228,20 @@ func (s *Server) transactionsBefore(ctx context.Context, addr *address.Address, 
 	for i, tx := range txs {
 		if i > 0 && size+len(tx.BOC) > maxPageBytes {
 			resp.More = true
-			break
+			return
 		}
 		size += len(tx.BOC)
 		resp.Txs = append(resp.Txs, tx.BOC)
 	}
-	return nil
 }
 
 func (s *Server) transactions(ctx context.Context, addr *address.Address, req *request, resp *response) error {
-	want := req.Limit
-	if want == 0 {
-		want = MaxPage
-	}
+	want := pageSize(req)
 	txs, err := s.chain.Transactions(ctx, addr, req.AfterLT, want+1)
 	if err != nil {
 		return err
 	}
-	if len(txs) > want {
-		txs, resp.More = txs[:want], true
-	}
-	size := 0
-	for i, tx := range txs {
-		if i > 0 && size+len(tx.BOC) > maxPageBytes {
-			resp.More = true
-			break
-		}
-		size += len(tx.BOC)
-		resp.Txs = append(resp.Txs, tx.BOC)
-	}
+	fillPage(resp, txs, want)
 	return nil
 }
 

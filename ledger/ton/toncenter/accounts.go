@@ -61,12 +61,17 @@ func blockID(seqno uint64, root, file []byte) map[string]any {
 	}
 }
 
-func getAddressInformation(ctx context.Context, h *Handler, c ton.Chain, p params) (any, error) {
+// account reads the account the "address" parameter names.
+func account(ctx context.Context, c ton.Chain, p params) (*ton.AccountState, error) {
 	addr, err := p.address("address")
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Account(ctx, addr)
+	return c.Account(ctx, addr)
+}
+
+func getAddressInformation(ctx context.Context, h *Handler, c ton.Chain, p params) (any, error) {
+	st, err := account(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +95,7 @@ func getAddressInformation(ctx context.Context, h *Handler, c ton.Chain, p param
 }
 
 func getAddressBalance(ctx context.Context, h *Handler, c ton.Chain, p params) (any, error) {
-	addr, err := p.address("address")
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.Account(ctx, addr)
+	st, err := account(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -102,11 +103,7 @@ func getAddressBalance(ctx context.Context, h *Handler, c ton.Chain, p params) (
 }
 
 func getAddressState(ctx context.Context, h *Handler, c ton.Chain, p params) (any, error) {
-	addr, err := p.address("address")
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.Account(ctx, addr)
+	st, err := account(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +140,7 @@ var knownWallets = func() map[string]walletKind {
 // the number 0 for an empty account; seqno and wallet_id only for a wallet
 // it knows (v3r2, v4r2, v5r1).
 func getWalletInformation(ctx context.Context, h *Handler, c ton.Chain, p params) (any, error) {
-	addr, err := p.address("address")
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.Account(ctx, addr)
+	st, err := account(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
