@@ -181,6 +181,18 @@ func (sp *Space) Iterate(prefix []byte, fn func(key, value []byte) error) error 
 	return sp.walk(lower, prefixEnd(lower), false, fn)
 }
 
+// IterateFrom calls fn for the keys in the space that start with prefix
+// and are at least from, in key order, reading nothing before from. Keys
+// and values are only valid during the call; iteration stops at the first
+// error fn returns, which IterateFrom returns.
+func (sp *Space) IterateFrom(prefix, from []byte, fn func(key, value []byte) error) error {
+	lower, start := sp.key(prefix), sp.key(from)
+	if bytes.Compare(start, lower) < 0 {
+		start = lower
+	}
+	return sp.walk(start, prefixEnd(lower), false, fn)
+}
+
 // IterateReverse calls fn for the keys in the space that start with prefix
 // and are at most from (every such key when from is nil), in descending key
 // order, reading nothing beyond what fn is given. Keys and values are only

@@ -141,6 +141,21 @@ func TestIterateReverseFromKey(t *testing.T) {
 	if got := collect([]byte("t/0"), 0); got != "" {
 		t.Errorf("before the first: %s", got)
 	}
+	forward := func(from string) string {
+		var got []string
+		if err := sp.IterateFrom([]byte("t/"), []byte(from), func(k, v []byte) error {
+			got = append(got, string(k))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	for from, want := range map[string]string{"t/3": "t/3,t/4", "t/2x": "t/3,t/4", "": "t/1,t/2,t/3,t/4", "t/5": "", "a": "t/1,t/2,t/3,t/4"} {
+		if got := forward(from); got != want {
+			t.Errorf("forward from %q: %s, want %s", from, got, want)
+		}
+	}
 }
 
 func TestSecondOpenIsRefused(t *testing.T) {

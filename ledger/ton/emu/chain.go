@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"sync"
 	"time"
@@ -179,23 +180,32 @@ func stateOf(addr *address.Address, e *accountEntry) (*ton.AccountState, error) 
 	return out, nil
 }
 
-// Transactions implements ton.Chain. It reads the account's whole history
-// from the store and skips to afterLT: fine for a testnet's volumes.
+// Transactions implements ton.Chain: it reads the store from afterLT on,
+// only the transactions it returns.
 func (c *Chain) Transactions(ctx context.Context, addr *address.Address, afterLT uint64, limit int) ([]*ton.Transaction, error) {
 	if err := checkAddr(addr); err != nil {
 		return nil, err
 	}
 	k := keyOf(addr)
+	if afterLT == math.MaxUint64 {
+		return nil, nil
+	}
+	return c.readTxs(ctx, addr, limit, func(fn func(key, value []byte) error) error {
+		return c.space.IterateFrom(txPrefix(k), txKey(k, afterLT+1), fn)
+	})
+}
+
+// readTxs decodes the transactions of addr that walk passes, up to limit
+// (0: all).
+func (c *Chain) readTxs(ctx context.Context, addr *address.Address, limit int, walk func(func(key, value []byte) error) error) ([]*ton.Transaction, error) {
+	wc := int32(int8(keyOf(addr)[0]))
 	var out []*ton.Transaction
 	errDone := errors.New("done")
-	err := c.space.Iterate(txPrefix(k), func(key, value []byte) error {
+	err := walk(func(_, value []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if lt := ltOfKey(key); lt <= afterLT {
-			return nil
-		}
-		tx, err := decodeTx(int32(int8(k[0])), value)
+		tx, err := decodeTx(wc, value)
 		if err != nil {
 			return err
 		}
@@ -209,14 +219,6 @@ func (c *Chain) Transactions(ctx context.Context, addr *address.Address, afterLT
 		return nil, fmt.Errorf("emu: read transactions of %s: %w", addr, err)
 	}
 	return out, nil
-}
-
-func ltOfKey(key []byte) uint64 {
-	var lt uint64
-	for _, b := range key[len(key)-8:] {
-		lt = lt<<8 | uint64(b)
-	}
-	return lt
 }
 
 func checkAddr(addr *address.Address) error {

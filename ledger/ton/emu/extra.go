@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -121,24 +120,7 @@ func (c *Chain) TransactionsBefore(ctx context.Context, addr *address.Address, f
 	if fromLT != 0 {
 		from = txKey(k, fromLT)
 	}
-	var out []*ton.Transaction
-	errDone := errors.New("done")
-	err := c.space.IterateReverse(txPrefix(k), from, func(key, value []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		tx, err := decodeTx(int32(int8(k[0])), value)
-		if err != nil {
-			return err
-		}
-		out = append(out, tx)
-		if limit > 0 && len(out) >= limit {
-			return errDone
-		}
-		return nil
+	return c.readTxs(ctx, addr, limit, func(fn func(key, value []byte) error) error {
+		return c.space.IterateReverse(txPrefix(k), from, fn)
 	})
-	if err != nil && !errors.Is(err, errDone) {
-		return nil, fmt.Errorf("emu: read transactions of %s: %w", addr, err)
-	}
-	return out, nil
 }
