@@ -13,7 +13,6 @@ import (
 	"github.com/xssnick/tonutils-go/address"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
-	"github.com/tonmesh/tonmesh/internal/harness"
 	"github.com/tonmesh/tonmesh/ledger/service"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/ledger/ton/emu"
@@ -27,14 +26,7 @@ func TestChannelLifeAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 vouchers and a close timeout")
 	}
-	c := harness.Start(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	for _, n := range c.Nodes {
-		if err := n.Ledger().WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, ctx := readyCluster(t, 3, 3*time.Minute)
 	payer, payee := c.Nodes[1].Ledger(), c.Nodes[2].Ledger()
 	for _, s := range []interface {
 		Faucet(context.Context, *big.Int) error
@@ -110,14 +102,7 @@ func TestChannelLifeAcrossNodes(t *testing.T) {
 // same payment goes through and the payee holds it. Top-ups the payer may
 // not make are refused, in Go and over the API, with what to do instead.
 func TestTopUpRaisesWhatPayAllows(t *testing.T) {
-	c := harness.Start(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for _, n := range c.Nodes {
-		if err := n.Ledger().WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, ctx := readyCluster(t, 3, 2*time.Minute)
 	payer, payee := c.Nodes[1].Ledger(), c.Nodes[2].Ledger()
 	if err := payer.Faucet(ctx, big.NewInt(20_000_000_000)); err != nil {
 		t.Fatal(err)

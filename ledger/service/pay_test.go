@@ -17,14 +17,7 @@ import (
 // payments that would pass the deposit fail one by one with
 // ErrInsufficientBalance and the others still go through.
 func TestConcurrentPaymentsShareVouchers(t *testing.T) {
-	c := harness.Start(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for _, n := range c.Nodes {
-		if err := n.Ledger().WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, ctx := readyCluster(t, 3, 2*time.Minute)
 	payer, payee := c.Nodes[1].Ledger(), c.Nodes[2].Ledger()
 	if err := payer.Faucet(ctx, big.NewInt(5_000_000_000)); err != nil {
 		t.Fatal(err)
@@ -67,4 +60,19 @@ func TestConcurrentPaymentsShareVouchers(t *testing.T) {
 	if err != nil || got.Cmp(deposit) != 0 {
 		t.Fatalf("the payee holds vouchers for %v (%v), want %s", got, err, deposit)
 	}
+}
+
+// readyCluster starts n nodes and waits until every ledger is ready; ctx
+// ends after d or with the test.
+func readyCluster(t *testing.T, n int, d time.Duration) (*harness.Cluster, context.Context) {
+	t.Helper()
+	c := harness.Start(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	for _, node := range c.Nodes {
+		if err := node.Ledger().WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, ctx
 }
