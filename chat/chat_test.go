@@ -18,6 +18,9 @@ func TestOnline(t *testing.T) {
 
 func testBothWays(t *testing.T, a, b *Service) {
 	ctx := context.Background()
+	aEvents, bEvents := make(chan Event, 16), make(chan Event, 16)
+	defer a.OnEvent(func(e Event) { aEvents <- e })()
+	defer b.OnEvent(func(e Event) { bEvents <- e })()
 
 	m, err := a.Send(ctx, b.self, "hello b", 0)
 	if err != nil {
@@ -25,6 +28,13 @@ func testBothWays(t *testing.T, a, b *Service) {
 	}
 	if m.Status != StatusDelivered || m.Direction != DirOut || m.Seq != 1 {
 		t.Fatalf("sent = %+v, want delivered, out, seq 1", m)
+	}
+	// The receiver's event came before its ack, the sender's after it.
+	if e := <-bEvents; e != (Event{Peer: a.self.String(), Direction: DirIn, ID: m.ID}) {
+		t.Fatalf("b's event = %+v, want the incoming message %s from a", e, m.ID)
+	}
+	if e := <-aEvents; e != (Event{Peer: b.self.String(), Direction: DirOut, ID: m.ID, Status: StatusDelivered}) {
+		t.Fatalf("a's event = %+v, want %s delivered to b", e, m.ID)
 	}
 	// The ack came after the durable store: no waiting needed.
 	if got := texts(t, b, a.self); !slices.Equal(got, []string{"hello b"}) {

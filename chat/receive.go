@@ -92,6 +92,7 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 	}
 	if st == statusOK {
 		s.metrics.inc(DirIn, "stored")
+		s.emit(env.Sender, DirIn, env.ID.String(), "")
 	}
 	return st, err
 }

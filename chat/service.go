@@ -117,10 +117,11 @@ type Service struct {
 	locks    [64]sync.Mutex // per-peer conversation locks, by hash of the peer ID
 	sessions sessionCache   // decoded sessions; see sessionCache
 
-	prekeys prekeyState
-	holder  holderState
-	stats   counters
-	metrics *metrics
+	prekeys   prekeyState
+	listeners listeners
+	holder    holderState
+	stats     counters
+	metrics   *metrics
 
 	mu      sync.Mutex
 	started bool
