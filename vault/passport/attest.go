@@ -40,6 +40,13 @@ type FileDigest struct {
 // the digest of the element's canonical data and of each file's plaintext,
 // bound to the element's owner (Subject) and signed with the verifier's
 // libp2p peer key (Verifier is its peer ID).
+//
+// It may also carry derived claims (claims.go), selectively disclosable:
+// SDAlg, the sorted salted digests of every claim (and decoys), and a
+// second signature by the same key over the claim part alone
+// (disclose.go). The first signature is unchanged by them, so an
+// attestation without claims reads and verifies as before. The
+// disclosures themselves never travel with the attestation.
 type Attestation struct {
 	Type       ElementType  `json:"type"`
 	DataDigest string       `json:"data_digest"`
@@ -50,6 +57,10 @@ type Attestation struct {
 	IssuedAt   int64        `json:"issued_at"`
 	ExpiresAt  int64        `json:"expires_at"`
 	Signature  string       `json:"signature"`
+
+	SDAlg           string   `json:"sd_alg,omitempty"`
+	ClaimDigests    []string `json:"claim_digests,omitempty"`
+	ClaimsSignature string   `json:"claims_signature,omitempty"`
 }
 
 // DataDigest is the SHA-256 of e's canonical data: the type, the data
@@ -165,6 +176,11 @@ func (a *Attestation) Verify(now time.Time) error {
 	ok, err := pub.Verify(a.signedBytes(), sig)
 	if err != nil || !ok {
 		return fmt.Errorf("attestation: the signature of verifier %s does not match", vid)
+	}
+	if a.HasClaims() {
+		if err := a.claimsPart().verifySigned(); err != nil {
+			return fmt.Errorf("attestation: %w", err)
+		}
 	}
 	t := now.Unix()
 	if t < a.IssuedAt-300 || t >= a.ExpiresAt {

@@ -8,7 +8,9 @@
 // the Bot API — PassportData, EncryptedPassportElement, EncryptedCredentials
 // — built exactly as the specification prescribes (telegram.go, crypto.go)
 // and decrypted as a service does (decrypt.go), PassportElementError
-// (errors.go), and verifier attestations (attest.go).
+// (errors.go), verifier attestations (attest.go), and derived claims such
+// as age_over_18 with their SD-JWT-style selective disclosure (claims.go,
+// disclose.go).
 //
 // It owns no storage, protocol or key space.
 //
@@ -32,4 +34,13 @@
 //     domain-separated encoding; Verify checks it against the verifier's
 //     peer ID and validity window, and Covers checks that an element's data
 //     digest and every file digest are among those attested.
+//   - Derived claims are signed only as salted digests (128-bit salts,
+//     sorted, padded with decoys), under a second signature of the same
+//     verifier key that covers no element digest; a ClaimProof carries
+//     that claim part, the disclosures of the asked claims only, and the
+//     subject's key binding to one service, one nonce and exactly those
+//     disclosures. ClaimProof.Verify refuses a disclosure whose digest the
+//     verifier did not sign, and a proof bound to another service, nonce
+//     or set of disclosures. A scope entry with claims asks for no data
+//     field or file of its element.
 package passport

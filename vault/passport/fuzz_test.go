@@ -40,6 +40,7 @@ func FuzzParseScope(f *testing.F) {
 	f.Add([]byte(`{"v":1,"data":["pd",{"one_of":["pp","ic"],"selfie":true},{"type":"ub","translation":true}]}`))
 	f.Add([]byte(`["email"]`))
 	f.Add([]byte(`{"v":1,"data":[{"one_of":[{"one_of":[]}]}]}`))
+	f.Add([]byte(`{"v":1,"data":[{"type":"pd","claims":["age_over_18","resident_of:DE"]},{"one_of":["pp",{"type":"ic","claims":["document_valid"]}],"claims":["document_valid"]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseScope(b)
 		if err != nil {
@@ -141,5 +142,53 @@ func FuzzUnmarshalAttestation(f *testing.F) {
 		}
 		_ = a.Verify(time.Unix(1e9, 0))
 		_ = a.Covers(sample(a.Type))
+	})
+}
+
+func FuzzParseDisclosure(f *testing.F) {
+	d, err := NewDisclosure("resident_of:DE", false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(d)
+	f.Add("WyJzYWx0IiwiYWdlX292ZXJfMTgiLHRydWVd")
+	f.Fuzz(func(t *testing.T, s string) {
+		dis, err := ParseDisclosure(s)
+		if err != nil {
+			return
+		}
+		if CheckClaimName(dis.Name) != nil {
+			t.Fatalf("accepted disclosure names an unsupported claim %q", dis.Name)
+		}
+	})
+}
+
+// FuzzUnmarshalClaimProof feeds arbitrary proofs to the decoder and to
+// Verify: they must refuse cleanly, and no change to a genuine proof may
+// verify with other claims than it was made with.
+func FuzzUnmarshalClaimProof(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	a, ds := claimFixture(f, now)
+	hkey, _ := testPeer(f, 3)
+	_, svc := testPeer(f, 5)
+	p, err := Present(a, ds, []string{"age_over_18", "resident_of:DE"}, hkey, svc, "n", now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _ := json.Marshal(p)
+	f.Add(b)
+	f.Add([]byte(`{"type":"email","claim_digests":["x"],"disclosures":["x"],"key_binding":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := UnmarshalClaimProof(b)
+		if err != nil {
+			return
+		}
+		claims, err := p.Verify(now, svc, "n")
+		if err != nil {
+			return
+		}
+		if len(claims) == 0 || len(claims) > 2 || !claims["age_over_18"] && !claims["resident_of:DE"] {
+			t.Fatalf("a changed proof verified with claims %v", claims)
+		}
 	})
 }

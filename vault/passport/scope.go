@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // MaxScopeSize bounds a scope's JSON.
@@ -16,9 +17,14 @@ const MaxScopeSize = 4 << 10
 //	{"v":1,"data":["personal_details",
 //	  {"type":"passport","selfie":true,"translation":true},
 //	  {"one_of":["identity_card","driver_license"],"selfie":true},
-//	  {"type":"address"}]}
+//	  {"type":"address"},
+//	  {"type":"personal_details","claims":["age_over_18"]}]}
 //
-// Each type appears at most once in the whole scope.
+// Each type appears at most once in the whole scope. An entry with
+// "claims" (a tonmesh extension) asks only for those derived claims, as a
+// verifier attested them (claims.go), and for none of the element's data
+// fields or files: a service that asks age_over_18 of personal_details
+// never receives the birth date.
 type Scope struct {
 	Data []ScopeElement
 }
@@ -29,7 +35,11 @@ type ScopeOne struct {
 	Selfie      bool        `json:"selfie,omitempty"`
 	Translation bool        `json:"translation,omitempty"`
 	NativeNames bool        `json:"native_names,omitempty"`
+	Claims      []string    `json:"claims,omitempty"`
 }
+
+// ClaimsOnly reports whether o asks for derived claims instead of data.
+func (o ScopeOne) ClaimsOnly() bool { return len(o.Claims) > 0 }
 
 // ScopeElement is one entry of a scope: a single type (Options has one
 // entry and OneOf is false), or a one_of list of which the user provides
@@ -47,6 +57,7 @@ type scopeWire struct {
 	Selfie      bool              `json:"selfie,omitempty"`
 	Translation bool              `json:"translation,omitempty"`
 	NativeNames bool              `json:"native_names,omitempty"`
+	Claims      []string          `json:"claims,omitempty"`
 }
 
 // ParseScope reads a scope: the v1 object, or the legacy plain array of
@@ -108,6 +119,7 @@ func parseScopeElement(raw json.RawMessage, seen map[ElementType]bool) (ScopeEle
 		return ScopeElement{}, errors.New("one_of is empty: list the types the user may choose from")
 	}
 	el := ScopeElement{OneOf: true}
+	withClaims := 0
 	for j, o := range group.OneOf {
 		opt, nested, _, err := parseScopeOne(o, false)
 		if err == nil && nested {
@@ -116,7 +128,11 @@ func parseScopeElement(raw json.RawMessage, seen map[ElementType]bool) (ScopeEle
 		if err == nil {
 			opt.Selfie = opt.Selfie || group.Selfie
 			opt.Translation = opt.Translation || group.Translation
+			opt.Claims = unionClaims(group.Claims, opt.Claims)
 			err = opt.check()
+		}
+		if err == nil && opt.ClaimsOnly() {
+			withClaims++
 		}
 		if err == nil {
 			err = claim(opt.Type, seen)
@@ -125,6 +141,9 @@ func parseScopeElement(raw json.RawMessage, seen map[ElementType]bool) (ScopeEle
 			return ScopeElement{}, fmt.Errorf("one_of[%d]: %w", j, err)
 		}
 		el.Options = append(el.Options, opt)
+	}
+	if withClaims != 0 && withClaims != len(el.Options) {
+		return ScopeElement{}, errors.New("one_of: ask claims of every option or of none")
 	}
 	return el, nil
 }
@@ -162,7 +181,7 @@ func parseScopeOne(raw json.RawMessage, groups bool) (ScopeOne, bool, scopeWire,
 	if err != nil {
 		return ScopeOne{}, false, w, err
 	}
-	one := ScopeOne{Type: t, Selfie: w.Selfie, Translation: w.Translation, NativeNames: w.NativeNames}
+	one := ScopeOne{Type: t, Selfie: w.Selfie, Translation: w.Translation, NativeNames: w.NativeNames, Claims: w.Claims}
 	if groups {
 		err = one.check()
 	}
@@ -178,6 +197,15 @@ func claim(t ElementType, seen map[ElementType]bool) error {
 }
 
 func (o ScopeOne) check() error {
+	if o.Claims != nil {
+		if len(o.Claims) == 0 {
+			return errors.New(`claims: empty: list claims such as "age_over_18", or leave "claims" out`)
+		}
+		if o.Selfie || o.Translation || o.NativeNames {
+			return errors.New("claims: an entry with claims asks for the claims only; selfie, translation and native_names cannot go with it (ask the type in another way, without claims)")
+		}
+		return checkClaimList(o.Type, o.Claims)
+	}
 	switch {
 	case o.Selfie && !o.Type.IsIdentityDocument():
 		return fmt.Errorf("selfie: %s has no selfie (only passport, driver_license, identity_card, internal_passport)", o.Type)
@@ -200,6 +228,47 @@ func (s *Scope) MarshalJSON() ([]byte, error) {
 		data = append(data, map[string]any{"one_of": el.Options})
 	}
 	return json.Marshal(map[string]any{"v": 1, "data": data})
+}
+
+// unionClaims is a followed by the entries of b not in a; nil when both are
+// empty.
+func unionClaims(a, b []string) []string {
+	if len(a) == 0 && len(b) == 0 {
+		return b
+	}
+	out := append([]string{}, a...)
+	for _, c := range b {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ClaimsOnly reports whether the entry asks for claims (all its options do).
+func (el ScopeElement) ClaimsOnly() bool { return len(el.Options) > 0 && el.Options[0].ClaimsOnly() }
+
+// DataScope is s without its claims entries: what travels in the Telegram
+// Passport format. It may have no entries.
+func (s *Scope) DataScope() *Scope {
+	out := &Scope{}
+	for _, el := range s.Data {
+		if !el.ClaimsOnly() {
+			out.Data = append(out.Data, el)
+		}
+	}
+	return out
+}
+
+// ClaimEntries lists the entries of s that ask for claims.
+func (s *Scope) ClaimEntries() []ScopeElement {
+	var out []ScopeElement
+	for _, el := range s.Data {
+		if el.ClaimsOnly() {
+			out = append(out, el)
+		}
+	}
+	return out
 }
 
 // Types lists every type the scope names, in order.
@@ -242,12 +311,24 @@ type Ask struct {
 	OneOf  []ElementType `json:"one_of,omitempty"`
 	Fields []string      `json:"fields"`
 	Files  []string      `json:"files"`
+	// Claims are the derived claims asked instead of data (Fields and
+	// Files are then empty). Unattested lists those no attestation the
+	// user holds can prove, and Disclose the values the user's
+	// attestations would disclose; both are filled in on the user's node.
+	Claims     []string        `json:"claims,omitempty"`
+	Unattested []string        `json:"unattested,omitempty"`
+	Disclose   map[string]bool `json:"disclose,omitempty"`
+	Verifier   string          `json:"verifier,omitempty"`
 }
 
 // AskOf lists the fields and files option o asks for.
 func AskOf(o ScopeOne) Ask {
 	s := schemaOf(o.Type)
 	a := Ask{Type: o.Type, Fields: []string{}, Files: []string{}}
+	if o.ClaimsOnly() {
+		a.Claims = append([]string{}, o.Claims...)
+		return a
+	}
 	for _, f := range Fields(o.Type) {
 		if isNative(f) && !o.NativeNames {
 			continue
