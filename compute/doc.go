@@ -106,6 +106,22 @@
 // of the channels used since start in memory; a client channel is bound
 // to the first peer that names it (durably from its first bill); one
 // channel per payee is used at a time (a new one is opened when its
-// deposit is spent); a client uses the proxy with the lowest commission
-// and does not fail over to another proxy.
+// deposit is spent).
+//
+// Proxy failover. A client tries the proxy with the lowest commission
+// first. A proxy that does not answer — it cannot be reached within
+// Config.ProxyTimeout, its stream breaks, or it sends neither an offer
+// (within ProxyTimeout) nor a first token (within FirstTokenTimeout) —
+// is marked down for Config.ProxyDownFor and the request goes on through
+// the next live proxy (at most maxProxies in all), as a new request with
+// a new ID; one that answers that it has no free worker is passed over
+// without a mark. A down proxy is tried only after the others until its
+// mark expires or a request through it succeeds. This never charges
+// twice: a proxy bills only an answer it relayed whole and the client
+// checked, and once the first byte of an answer has arrived the request
+// stays with its proxy (an answer cut off later fails, uncharged, as
+// before). The stream to a proxy is opened before a channel to it, so no
+// deposit goes to a proxy that cannot be reached. The worker of a dropped
+// request is not paid by the dead proxy (its stream reset cancels the
+// job); it is paid for the retried request by the proxy that relayed it.
 package compute

@@ -112,32 +112,43 @@ func newRequestID() string {
 }
 
 // infer sends req through a proxy to a worker, passing each chunk of the
-// answer to emit, and pays for it.
+// answer to emit, and pays for it. A proxy that does not answer (cannot be
+// reached, breaks the stream or stays silent before the first byte of an
+// answer) is marked down and the request goes on through the next one:
+// nothing was answered, so nothing was billed or paid on that proxy, and
+// the next one bills the answer it relays, once.
 func (s *Service) infer(ctx context.Context, req *inferRequest, emit func(json.RawMessage) error) (*InferResult, error) {
-	proxy, err := s.chooseProxy()
+	proxies, err := s.proxyOrder()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	ctx, cancelT := context.WithTimeoutCause(ctx, s.cfg.TotalTimeout,
 		newError(codeTimeout, fmt.Sprintf("the request took longer than %v (compute.total_timeout)", s.cfg.TotalTimeout)))
 	defer cancelT()
-	var res *InferResult
-	for attempt := 0; ; attempt++ {
-		c := &clientCall{s: s, req: req, proxy: proxy, id: newRequestID(), emit: emit, dog: &watchdog{cancel: cancel}, freshChannel: attempt > 0}
-		res, err = c.run(ctx)
-		c.dog.disarm()
+	fresh := false
+	for i := 0; ; {
+		c, res, err := s.inferVia(ctx, req, proxies[i], fresh, emit)
 		var e *Error
-		if attempt == 0 && s.pay != nil && errors.As(err, &e) && e.Code == codeFunds && c.channel != nil {
+		switch {
+		case err == nil:
+			s.health.markUp(c.proxy)
+			return res, nil
+		case !fresh && s.pay != nil && errors.As(err, &e) && e.Code == codeFunds && c.channel != nil:
 			// The channel's deposit is spent: pay through a new one.
+			fresh = true
 			continue
+		case (c.unanswered || c.declined) && ctx.Err() == nil:
+			if c.unanswered {
+				s.health.markDown(c.proxy, s.cfg.ProxyDownFor)
+			}
+			if i+1 < len(proxies) {
+				s.health.failovers.Add(1)
+				s.log.Info("proxy did not serve the request; trying the next", "proxy", c.proxy, "next", proxies[i+1], "request", c.id, "err", err)
+				i, fresh = i+1, false
+				continue
+			}
 		}
-		break
-	}
-	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
-			var e *Error
 			if errors.As(cause, &e) {
 				return nil, e
 			}
@@ -145,21 +156,40 @@ func (s *Service) infer(ctx context.Context, req *inferRequest, emit func(json.R
 		}
 		return nil, err
 	}
-	return res, nil
 }
 
-// chooseProxy picks this node if it is a proxy, else the proxy with the
-// lowest commission.
-func (s *Service) chooseProxy() (peer.ID, error) {
-	if s.proxy != nil {
-		return s.self, nil
-	}
-	for _, p := range s.table.liveProxies(time.Now()) {
-		if p.id != s.self {
-			return p.id, nil
+// inferVia makes one attempt of req through proxy, under its own context
+// so that a watchdog ends this attempt only and the next proxy may take
+// over.
+func (s *Service) inferVia(ctx context.Context, req *inferRequest, proxy peer.ID, fresh bool, emit func(json.RawMessage) error) (*clientCall, *InferResult, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	c := &clientCall{s: s, req: req, proxy: proxy, id: newRequestID(), emit: emit, dog: &watchdog{cancel: cancel}, freshChannel: fresh}
+	res, err := c.run(actx)
+	c.dog.disarm()
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		// The watchdog ended the attempt: its cause is the error.
+		var e *Error
+		if cause := context.Cause(actx); errors.As(cause, &e) {
+			err = e
 		}
 	}
-	return "", newError(codeNoProxy, "no compute proxy is known yet: wait for proxy announcements (a few seconds after start) or check that a proxy node is running")
+	switch {
+	case c.answered:
+		c.unanswered = false
+	case actx.Err() != nil && ctx.Err() == nil:
+		c.unanswered = true // no offer or first token in time
+	}
+	return c, res, err
+}
+
+// chooseProxy is the proxy a request tries first.
+func (s *Service) chooseProxy() (peer.ID, error) {
+	ids, err := s.proxyOrder()
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
 }
 
 // clientCall is the state of one request on the client.
@@ -185,22 +215,36 @@ type clientCall struct {
 	settling bool // the stream is handed to the payment in the background
 
 	freshChannel bool // open a new channel to the proxy first
+	// unanswered is set when the proxy failed this request before the
+	// first byte of an answer (a dial failure, a broken stream, silence):
+	// another proxy may take it. answered is set by the first record or
+	// final message, after which the request is this proxy's for good.
+	unanswered, answered bool
+	// declined is set when the proxy answered that it has no worker free
+	// for the request: another proxy may have one.
+	declined bool
 }
 
 func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 	s := c.s
+	// Reach the proxy before a channel to it is opened: a deposit is not
+	// locked up in a channel to a proxy that is gone.
+	dctx, dcancel := context.WithTimeout(ctx, s.cfg.ProxyTimeout)
+	st, err := s.openConn(dctx, c.proxy, InferProtocol)
+	dcancel()
+	if err != nil {
+		c.unanswered = true
+		return nil, newError(codeNoProxy, fmt.Sprintf("cannot reach the proxy %s: %v", c.proxy, err))
+	}
 	if s.pay != nil && c.proxy != s.self {
 		unlock := s.client.lock(c.proxy)
 		ch, err := s.channelLocked(ctx, c.proxy, c.freshChannel)
 		unlock()
 		if err != nil {
+			_ = st.Reset()
 			return nil, newError(codeFunds, err.Error())
 		}
 		c.channel = ch
-	}
-	st, err := s.openConn(ctx, c.proxy, InferProtocol)
-	if err != nil {
-		return nil, newError(codeNoProxy, fmt.Sprintf("cannot reach the proxy %s: %v", c.proxy, err))
 	}
 	c.st = st
 	stopReset := context.AfterFunc(ctx, func() { _ = st.Reset() })
@@ -225,12 +269,15 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 			presealed, c.pre = env, &preseal{v: v, opener: opener}
 		}
 	}
+	c.armSilence()
 	if err := writeMsg(st, msgRoute, route, presealed); err != nil {
+		c.unanswered = true
 		return nil, newError(codeNoProxy, fmt.Sprintf("proxy %s: %v", c.proxy, err))
 	}
 	for {
 		m, err := readMsg(st)
 		if err != nil {
+			c.unanswered = true // cleared by the caller if an answer had begun
 			return nil, c.lost(err)
 		}
 		switch m.Type {
@@ -238,10 +285,12 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 			err = c.onOffer(ctx, m)
 		case msgRetry:
 			c.opener = nil
-			c.dog.disarm()
+			c.armSilence()
 		case msgRecord:
+			c.answered = true
 			err = c.onRecord(m)
 		case msgFinal:
+			c.answered = true
 			res, owed, err := c.onFinal(m)
 			if err == nil && owed != nil {
 				c.settleLater(stopReset, owed)
@@ -253,9 +302,21 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 			return nil, newError(codeInternal, fmt.Sprintf("proxy %s broke the protocol: unexpected %s message", c.proxy, msgName(m.Type)))
 		}
 		if err != nil {
+			if e := (*Error)(nil); !errors.As(err, &e) && !c.answered {
+				c.unanswered = true // writing to the proxy failed
+			}
 			return nil, err
 		}
 	}
+}
+
+// armSilence bounds the wait for the proxy's offer by
+// Config.ProxyTimeout: a proxy cut off after the stream opened is
+// noticed then, not at the request's total timeout. The offer's arrival
+// re-arms the watchdog for the worker's first token.
+func (c *clientCall) armSilence() {
+	d := c.s.cfg.ProxyTimeout
+	c.dog.arm(d, newError(codeNoProxy, fmt.Sprintf("proxy %s sent no offer within %v (compute.proxy_timeout); you are not charged", c.proxy, d)))
 }
 
 // lost explains a broken stream.
@@ -313,6 +374,7 @@ func (c *clientCall) onOffer(ctx context.Context, m *message) error {
 	}
 	if refused != nil {
 		c.refused = refused.Error()
+		c.armSilence() // for the proxy's next offer
 		return writeMsg(c.st, msgRefuse, refuseHead{Worker: id.String(), Reason: refused.Error()}, nil)
 	}
 	env, opener, err := c.sealFor(o, id)
@@ -385,6 +447,7 @@ func (c *clientCall) onError(m *message) error {
 			msg = fmt.Sprintf("worker %s: %s", c.worker, payload)
 		}
 	}
+	c.declined = h.Code == codeNoWorker || h.Code == codeBusy
 	if c.refused != "" && (h.Code == codeNoWorker || h.Code == codeBusy || h.Code == codePriceCap) {
 		return newError(codeUnattested, fmt.Sprintf("%s (the proxy has no acceptable worker: %s)", c.refused, msg))
 	}

@@ -87,6 +87,10 @@ type Config struct {
 	// KeyLifetime is how long a worker's HPKE key is used (1h); it is
 	// re-attested on each rotation.
 	KeyLifetime time.Duration
+	// ProxyTimeout is how long a client waits to reach a proxy and for its
+	// offer before it tries the next proxy (10s); ProxyDownFor how long a
+	// proxy that did not answer is tried only after the others (1m).
+	ProxyTimeout, ProxyDownFor time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -101,6 +105,8 @@ func (c *Config) setDefaults() {
 	def(&c.IdleTimeout, 30*time.Second)
 	def(&c.TotalTimeout, 10*time.Minute)
 	def(&c.KeyLifetime, time.Hour)
+	def(&c.ProxyTimeout, 10*time.Second)
+	def(&c.ProxyDownFor, time.Minute)
 	if c.OfferTTL > maxOfferTTL {
 		c.OfferTTL = maxOfferTTL
 	}
@@ -177,6 +183,7 @@ type Service struct {
 	worker *workerState // nil unless cfg.Worker
 	proxy  *proxyState  // nil unless cfg.Proxy
 	client clientState
+	health proxyHealth
 	// verified holds the worker offers this client has verified; picks
 	// the worker each proxy picked last, per model.
 	verified verifiedOffers
@@ -226,6 +233,7 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, pay Payme
 		return nil, fmt.Errorf("compute: %w", err)
 	}
 	s.client.init()
+	s.health.init()
 	if cfg.Worker {
 		s.worker = newWorkerState(cfg.Concurrency)
 	}

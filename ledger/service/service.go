@@ -83,8 +83,9 @@ type Service struct {
 	failMu sync.Mutex
 	failed error // set when a background connection found the ledger unusable
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 // New prepares the service; Start connects it. A service that cannot run
@@ -281,8 +282,11 @@ func (s *Service) scanDeposits(ctx context.Context) {
 	}
 }
 
-// Stop ends the background work and stops serving the chain.
-func (s *Service) Stop() {
+// Stop ends the background work and stops serving the chain. It is safe
+// to call more than once: only the first call touches the store.
+func (s *Service) Stop() { s.stopOnce.Do(s.stop) }
+
+func (s *Service) stop() {
 	if s.cancel != nil {
 		s.cancel()
 	}
