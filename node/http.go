@@ -19,6 +19,7 @@ import (
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/p2p/identity"
+	"github.com/tonmesh/tonmesh/webui"
 )
 
 // apiServer is the node's local HTTP API. Services add their routes with
@@ -31,6 +32,7 @@ type apiServer struct {
 	mu     sync.Mutex
 	addr   string
 	served prometheus.ObserverVec
+	ui     *webui.Server
 }
 
 func newAPIServer(n *Node, token string) *apiServer {
@@ -46,6 +48,7 @@ func newAPIServer(n *Node, token string) *apiServer {
 	s.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	s.Handle("GET /api/v1/id", http.HandlerFunc(s.id))
 	s.Handle("GET /api/v1/peers", http.HandlerFunc(s.peers))
+	s.mountUI()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path+" (see `tonmesh help` for the API)")
 	})
@@ -54,7 +57,27 @@ func newAPIServer(n *Node, token string) *apiServer {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
+	if s.ui != nil {
+		s.srv.RegisterOnShutdown(s.ui.Close) // Shutdown waits for no event stream
+	}
 	return s
+}
+
+// mountUI serves the web app at /ui/ (its own session auth, Host and
+// Origin checks) and, behind the bearer token, the route that issues its
+// login links; / leads to the app.
+func (s *apiServer) mountUI() {
+	ui, err := webui.New(s.mux, s.token, s.n.webUIOptions()...)
+	if err != nil { // only if the embedded templates are broken
+		s.n.log.Error("web app unavailable", "err", err)
+		return
+	}
+	s.ui = ui
+	s.mux.Handle(webui.Prefix, ui)
+	s.Handle("POST "+webui.LoginLinkPath, ui.LoginLinkHandler())
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, webui.Prefix, http.StatusSeeOther)
+	})
 }
 
 // Handle registers an authenticated route, e.g. "GET /api/v1/vault/elements".

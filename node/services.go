@@ -26,6 +26,7 @@ import (
 	"github.com/tonmesh/tonmesh/market/onchain"
 	"github.com/tonmesh/tonmesh/vault"
 	"github.com/tonmesh/tonmesh/vault/share"
+	"github.com/tonmesh/tonmesh/webui"
 )
 
 // This file turns the config of the vault, compute and market sections into
@@ -238,4 +239,31 @@ type chatMessenger struct{ chat *chat.Service }
 func (m chatMessenger) Send(ctx context.Context, to peer.ID, text string) error {
 	_, err := m.chat.Send(ctx, to, text, 0)
 	return err
+}
+
+// bidEvent is a bid as the web app's market page hears of it.
+type bidEvent struct {
+	Asset  string `json:"asset"`
+	Bidder string `json:"bidder"`
+	TON    string `json:"ton"`
+	Leads  bool   `json:"leads"`
+}
+
+// webUIOptions gives the web app its live event sources: chat events
+// (without text) and bids accepted from gossip.
+func (n *Node) webUIOptions() []webui.Option {
+	opts := []webui.Option{
+		webui.WithLogger(n.log.With("service", "webui")),
+		webui.WithEvents("chat", func(send func(any)) func() {
+			return n.chat.OnEvent(func(e chat.Event) { send(e) })
+		}),
+	}
+	if n.market != nil {
+		opts = append(opts, webui.WithEvents("bids", func(send func(any)) func() {
+			return n.market.OnBid(func(b market.AcceptedBid) {
+				send(bidEvent{Asset: b.Asset.String(), Bidder: b.Bidder.String(), TON: wallet.FormatTON(b.Amount), Leads: b.Leads})
+			})
+		}))
+	}
+	return opts
 }

@@ -1,0 +1,233 @@
+package webui
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/tonmesh/tonmesh/vault/passport"
+)
+
+// webui uses the passport package for its schema only (which fields and
+// files each element type has), to draw the form; the element itself goes
+// to the API like any client's.
+
+type elementView struct {
+	Type      string    `json:"type"`
+	Size      int       `json:"size"`
+	K         int       `json:"k"`
+	N         int       `json:"n"`
+	Reachable int       `json:"reachable"`
+	Added     time.Time `json:"added"`
+	Checked   time.Time `json:"checked"`
+}
+
+// Healthy reports whether every shard passed its last check.
+func (e elementView) Healthy() bool { return e.Reachable >= e.N }
+
+// Readable reports whether enough shards did to rebuild the element.
+func (e elementView) Readable() bool { return e.Reachable >= e.K }
+
+type askView struct {
+	Type   string   `json:"type"`
+	OneOf  []string `json:"one_of"`
+	Fields []string `json:"fields"`
+	Files  []string `json:"files"`
+}
+
+type pendingView struct {
+	ID         string    `json:"id"`
+	Service    string    `json:"service"`
+	Via        string    `json:"via"`
+	Callback   string    `json:"callback"`
+	Asks       []askView `json:"asks"`
+	Missing    []string  `json:"missing"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+type shareView struct {
+	ID      string    `json:"id"`
+	Service string    `json:"service"`
+	Types   []string  `json:"types"`
+	Time    time.Time `json:"time"`
+}
+
+// formField is one input of the add/replace form.
+type formField struct {
+	Name, Value, Error string
+}
+
+// elementForm is the add/replace form for one type.
+type elementForm struct {
+	Type   string
+	Fields []formField
+	Files  []formField // Value unused: browsers never refill a file input
+	Error  string      // the API's message when it is about no single field
+	Added  string      // the type just stored, after a success
+}
+
+type passportView struct {
+	Types    []string
+	Elements []elementView
+	Pending  []pendingView
+	Shares   []shareView
+	Form     *elementForm
+}
+
+func (s *Server) passportData(r *http.Request) (any, error) {
+	return s.passportView(r, nil)
+}
+
+func (s *Server) passportView(r *http.Request, form *elementForm) (passportView, error) {
+	ctx := r.Context()
+	var v passportView
+	for _, t := range passport.Types() {
+		v.Types = append(v.Types, string(t))
+	}
+	err := firstErr(s.get(ctx, "/api/v1/passport/elements", &v.Elements),
+		s.get(ctx, "/api/v1/passport/requests", &v.Pending),
+		s.get(ctx, "/api/v1/passport/shares", &v.Shares))
+	if form == nil {
+		q := r.URL.Query()
+		if t, perr := passport.ParseType(q.Get("type")); perr == nil {
+			form = newForm(t, nil)
+		}
+		if form != nil && q.Get("added") != "" {
+			form.Added = form.Type
+		}
+	}
+	v.Form = form
+	return v, err
+}
+
+// newForm lays out the form of type t: every field and file the type may
+// hold, with the values of a form sent before.
+func newForm(t passport.ElementType, values url.Values) *elementForm {
+	ask := passport.AskOf(passport.ScopeOne{Type: t, Selfie: true, Translation: true, NativeNames: true})
+	f := &elementForm{Type: string(t)}
+	for _, name := range ask.Fields {
+		f.Fields = append(f.Fields, formField{Name: name, Value: values.Get(name)})
+	}
+	for _, name := range ask.Files {
+		f.Files = append(f.Files, formField{Name: name})
+	}
+	return f
+}
+
+// fieldOf finds the field an element validation error names
+// ("… field birth_date: …").
+var fieldOf = regexp.MustCompile(`field ([a-z_]+(?:\[\d+\])?):`)
+
+// addElement takes the add/replace form (multipart, with the scans), sends
+// the element to the API as JSON, and shows the API's 4xx next to the
+// field it names.
+func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		http.Error(w, "the form did not arrive whole (at most 80 MB of scans): "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	t, err := passport.ParseType(r.FormValue("type"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	form := newForm(t, r.MultipartForm.Value)
+	el, err := elementOf(t, form, r.MultipartForm)
+	if err == nil {
+		err = s.call(r.Context(), http.MethodPost, "/api/v1/passport/elements", el, nil)
+	}
+	if err == nil {
+		http.Redirect(w, r, "/ui/passport?type="+url.QueryEscape(string(t))+"&added=1", http.StatusSeeOther)
+		return
+	}
+	msg := errText(err)
+	placed := false
+	if m := fieldOf.FindStringSubmatch(msg); m != nil {
+		for _, list := range [][]formField{form.Fields, form.Files} {
+			for i := range list {
+				if list[i].Name == m[1] || (len(m[1]) > len(list[i].Name) && m[1][:len(list[i].Name)+1] == list[i].Name+"[") {
+					list[i].Error, placed = msg, true
+				}
+			}
+		}
+	}
+	if !placed {
+		form.Error = msg
+	}
+	v, verr := s.passportView(r, form)
+	status := http.StatusBadRequest
+	var ae *apiError
+	if errors.As(err, &ae) {
+		status = ae.Status
+	}
+	w.WriteHeader(status)
+	s.render(w, "passport", pageData{Page: "passport", Data: v, Error: errText(verr)})
+}
+
+// maxUpload bounds the form: the API's own limit on an element.
+const maxUpload = 80 << 20
+
+type fileJSON struct {
+	Name  string `json:"name"`
+	MIME  string `json:"mime"`
+	Bytes []byte `json:"bytes"`
+}
+
+// elementOf builds the API's element JSON from the form.
+func elementOf(t passport.ElementType, form *elementForm, mf *multipart.Form) (map[string]any, error) {
+	el := map[string]any{"type": string(t)}
+	data := map[string]string{}
+	for _, f := range form.Fields {
+		switch {
+		case f.Value == "":
+		case f.Name == string(t): // phone_number, email: the element's value
+			el["value"] = f.Value
+		default:
+			data[f.Name] = f.Value
+		}
+	}
+	if len(data) > 0 {
+		el["data"] = data
+	}
+	for _, f := range form.Files {
+		var files []fileJSON
+		for _, fh := range mf.File[f.Name] {
+			fj, err := readUpload(fh)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, fj)
+		}
+		switch {
+		case len(files) == 0:
+		case f.Name == passport.RoleFiles || f.Name == passport.RoleTranslation:
+			el[f.Name] = files
+		default:
+			el[f.Name] = files[0]
+		}
+	}
+	return el, nil
+}
+
+func readUpload(fh *multipart.FileHeader) (fileJSON, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return fileJSON{}, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return fileJSON{}, err
+	}
+	mime := passport.SniffMIME(b)
+	if mime == "" {
+		mime = fh.Header.Get("Content-Type")
+	}
+	return fileJSON{Name: fh.Filename, MIME: mime, Bytes: b}, nil
+}
