@@ -10,9 +10,11 @@ import (
 // Content (the plaintext inside the ratchet), version 1:
 //
 //	version  1 byte, = 1
-//	kind     1 byte: kindText or kindTimer
+//	kind     1 byte: kindText, kindTimer or kindGroup
 //	text:    uvarint length, UTF-8 bytes
 //	timer:   4 bytes, the conversation's new default timer in seconds
+//	group:   uvarint length, a group control message (groupwire.go); it is
+//	         never shown in the pairwise conversation
 //	padding  zero bytes up to the next bucket size
 //
 // Padding before encryption makes every ciphertext, direct or in a mailbox,
@@ -21,6 +23,7 @@ const (
 	contentVersion = 1
 	kindText       = 1
 	kindTimer      = 2
+	kindGroup      = 3
 	maxBucket      = 64 << 10
 	// MaxText is the largest message text in bytes.
 	MaxText = maxBucket - 16
@@ -34,6 +37,7 @@ type content struct {
 	Kind  byte
 	Text  string
 	Timer time.Duration
+	Ctl   []byte // kindGroup
 }
 
 // bucketFor returns the smallest bucket holding n bytes, or -1.
@@ -58,6 +62,11 @@ func (c content) encode() ([]byte, error) {
 		out = append(out, 0, 0, 0, 0)
 		s := uint32(c.Timer / time.Second)
 		out[2], out[3], out[4], out[5] = byte(s>>24), byte(s>>16), byte(s>>8), byte(s)
+	case kindGroup:
+		if len(c.Ctl) > MaxText {
+			return nil, fmt.Errorf("chat: group control of %d bytes exceeds %d", len(c.Ctl), MaxText)
+		}
+		out = wire.AppendLenPrefixed(out, c.Ctl)
 	default:
 		return nil, fmt.Errorf("chat: unknown content kind %d", c.Kind)
 	}
@@ -85,6 +94,8 @@ func decodeContent(b []byte) (content, error) {
 	case rd.Err() != nil:
 	case c.Kind == kindText:
 		c.Text = string(rd.LenPrefixed("text", MaxText))
+	case c.Kind == kindGroup:
+		c.Ctl = rd.LenPrefixed("group control", MaxText)
 	case c.Kind == kindTimer:
 		s := rd.Uint32("timer")
 		c.Timer = time.Duration(s) * time.Second

@@ -17,7 +17,8 @@ import (
 
 // Envelope wire format, version 1 (big-endian):
 //
-//	version    1 byte, = 1
+//	version    1 byte: 1 (body is ratchet ciphertext) or 2 (body is a
+//	           group message body, groupwire.go)
 //	sender     uvarint length, peer ID bytes
 //	recipient  uvarint length, peer ID bytes
 //	id         16 bytes, random message ID
@@ -30,6 +31,7 @@ import (
 // No trailing bytes, minimal varints: one encoding per envelope.
 const (
 	envelopeVersion = 1
+	envelopeGroup   = 2
 	envelopeDomain  = "tonmesh/chat/envelope/v1"
 	adDomain        = "tonmesh/chat/ad/v1"
 	msgIDLen        = 16
@@ -62,8 +64,16 @@ type envelope struct {
 	ID        MsgID
 	Sent      time.Time // millisecond precision
 	TTL       time.Duration
-	Body      []byte // ratchet ciphertext
+	Body      []byte // ratchet ciphertext, or a group body when Group
 	Sig       []byte
+	Group     bool // version envelopeGroup
+}
+
+func (e *envelope) version() byte {
+	if e.Group {
+		return envelopeGroup
+	}
+	return envelopeVersion
 }
 
 // Expires is when the message's timer runs out; zero if it has none.
@@ -78,7 +88,7 @@ func (e *envelope) Expires() time.Time {
 // signed bytes and the ratchet's associated data, so a ciphertext cannot be
 // moved to another sender, recipient, ID, time or timer.
 func (e *envelope) header(dst []byte) []byte {
-	dst = append(dst, envelopeVersion)
+	dst = append(dst, e.version())
 	dst = wire.AppendLenPrefixed(dst, []byte(e.Sender))
 	dst = wire.AppendLenPrefixed(dst, []byte(e.Recipient))
 	dst = append(dst, e.ID[:]...)
@@ -123,10 +133,11 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 		return nil, fmt.Errorf("decode envelope: %d bytes exceeds %d", len(b), maxEnvelope)
 	}
 	rd := wire.NewReader(b)
-	if v := rd.Byte("version"); rd.Err() == nil && v != envelopeVersion {
-		return nil, fmt.Errorf("decode envelope: unsupported version %d (want %d)", v, envelopeVersion)
+	v := rd.Byte("version")
+	if rd.Err() == nil && v != envelopeVersion && v != envelopeGroup {
+		return nil, fmt.Errorf("decode envelope: unsupported version %d (want %d or %d)", v, envelopeVersion, envelopeGroup)
 	}
-	e := &envelope{}
+	e := &envelope{Group: v == envelopeGroup}
 	e.Sender = readPeerID(rd, "sender")
 	e.Recipient = readPeerID(rd, "recipient")
 	copy(e.ID[:], rd.Fixed("id", msgIDLen))

@@ -7,7 +7,9 @@ import (
 )
 
 // Event says that a conversation changed: a message arrived (Direction
-// DirIn) or one this node sent got its delivery outcome (DirOut). It carries
+// DirIn) or one this node sent got its delivery outcome (DirOut). For a
+// group, Group is its ID and Peer the sender (a change of the group itself
+// has no ID). It carries
 // no text: a listener reads the conversation through Messages, so an event
 // never holds plaintext longer than the store does.
 type Event struct {
@@ -15,6 +17,7 @@ type Event struct {
 	Direction string `json:"direction"`
 	ID        string `json:"id"`
 	Status    string `json:"status,omitempty"`
+	Group     string `json:"group,omitempty"`
 }
 
 // listeners is the set of OnEvent callbacks.
@@ -46,10 +49,18 @@ func (s *Service) OnEvent(fn func(Event)) (cancel func()) {
 }
 
 func (s *Service) emit(p peer.ID, dir, id, status string) {
+	s.emitEvent(Event{Peer: p.String(), Direction: dir, ID: id, Status: status})
+}
+
+func (s *Service) emitGroup(g GroupID, p peer.ID, dir, id, status string) {
+	s.emitEvent(Event{Peer: p.String(), Direction: dir, ID: id, Status: status, Group: g.String()})
+}
+
+func (s *Service) emitEvent(e Event) {
 	l := &s.listeners
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, fn := range l.fns {
-		fn(Event{Peer: p.String(), Direction: dir, ID: id, Status: status})
+		fn(e)
 	}
 }

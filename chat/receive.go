@@ -43,6 +43,8 @@ type Message struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	Status    string    `json:"status,omitempty"`  // outgoing only
 	Holders   int       `json:"holders,omitempty"` // StatusMailbox: how many peers hold it
+	Group     string    `json:"group,omitempty"`   // group messages: the group ID
+	Fanout    *Fanout   `json:"fanout,omitempty"`  // outgoing group messages: how members got it
 }
 
 // handleMsg serves MsgProtocol: one envelope from its sender, answered after
@@ -80,9 +82,13 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 		s.reject("", "forged", err)
 		return statusRejected, err
 	}
+	if env.Group {
+		return s.receiveGroup(env, now)
+	}
 	unlock := s.lockPeer(env.Sender)
-	st, durable, err := s.receiveLocked(env, now)
+	st, durable, drain, err := s.receiveLocked(env, now)
 	unlock()
+	ctl := drain != nil
 	if durable != nil {
 		// statusOK and statusDuplicate promise the message is on disk; the
 		// fsync happens outside the lock, shared with concurrent messages.
@@ -90,7 +96,10 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 			return statusError, derr
 		}
 	}
-	if st == statusOK {
+	if drain != nil {
+		drain()
+	}
+	if st == statusOK && !ctl {
 		s.metrics.inc(DirIn, "stored")
 		s.emit(env.Sender, DirIn, env.ID.String(), "")
 	}
@@ -101,60 +110,63 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 // statusDuplicate it returns what to wait for before answering: the
 // message's own write, or (a duplicate) whatever write of it may still be
 // on its way to the disk.
-func (s *Service) receiveLocked(env *envelope, now time.Time) (st byte, durable func() error, err error) {
+//
+// drain, when not nil, marks a group control message: the caller runs it
+// after the answer is durable, to open group messages it made readable.
+func (s *Service) receiveLocked(env *envelope, now time.Time) (st byte, durable func() error, drain func(), err error) {
 	defer func() {
 		if st != statusOK {
 			s.sessions.drop(env.Sender) // a session may have advanced without being stored
 		}
 	}()
-	st, durable, err = s.receiveChecked(env, now)
+	st, durable, drain, err = s.receiveChecked(env, now)
 	if (st == statusDuplicate || st == statusOK) && durable == nil {
 		durable = s.store.Sync
 	}
-	return st, durable, err
+	return st, durable, drain, err
 }
 
-func (s *Service) receiveChecked(env *envelope, now time.Time) (byte, func() error, error) {
+func (s *Service) receiveChecked(env *envelope, now time.Time) (byte, func() error, func(), error) {
 	if err := env.checkTimes(now); err != nil {
 		if errors.Is(err, errExpired) {
 			s.metrics.inc(DirIn, "expired")
-			return statusDuplicate, noWait, err // nothing to keep; let holders drop it
+			return statusDuplicate, noWait, nil, err // nothing to keep; let holders drop it
 		}
 		s.reject(env.Sender, "bad time", err)
-		return statusRejected, nil, err
+		return statusRejected, nil, nil, err
 	}
 	dup, err := s.seen(env.Sender, env.ID)
 	if err != nil {
-		return statusError, nil, err
+		return statusError, nil, nil, err
 	}
 	if dup {
 		s.duplicate()
-		return statusDuplicate, nil, nil
+		return statusDuplicate, nil, nil, nil
 	}
 	sessions, err := s.loadSessions(env.Sender)
 	if err != nil {
-		return statusError, nil, err
+		return statusError, nil, nil, err
 	}
 	ad := env.ad()
 	pt, sessions, newInit, err := s.decrypt(env.Sender, sessions, env.Body, ad)
 	if errors.Is(err, ratchet.ErrDuplicate) {
 		s.duplicate()
-		return statusDuplicate, nil, nil
+		return statusDuplicate, nil, nil, nil
 	}
 	if err != nil {
 		s.reject(env.Sender, "decryption failed", err)
-		return statusRejected, nil, err
+		return statusRejected, nil, nil, err
 	}
 	c, err := decodeContent(pt)
 	if err != nil {
 		s.reject(env.Sender, "bad content", err)
-		return statusRejected, nil, err
+		return statusRejected, nil, nil, err
 	}
-	durable, err := s.storeIncoming(env, c, sessions, newInit, now)
+	durable, drain, err := s.storeIncoming(env, c, sessions, newInit, now)
 	if err != nil {
-		return statusError, nil, err
+		return statusError, nil, nil, err
 	}
-	return statusOK, durable, nil
+	return statusOK, durable, drain, nil
 }
 
 // noWait is the durable of an answer that promises nothing about the disk.
@@ -206,17 +218,39 @@ func (s *Service) decrypt(from peer.ID, sessions []*ratchet.Session, body, ad []
 
 // storeIncoming writes a decrypted message and the sessions in one batch,
 // applied now and durable once the returned durable has returned nil.
-func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Session, newInit []byte, now time.Time) (durable func() error, err error) {
-	meta, _, err := s.loadMeta(env.Sender)
-	if err != nil {
-		return nil, err
-	}
+//
+// A group control message (kindGroup) is applied in the same batch, under
+// its group's lock, and is no message of the pairwise conversation; drain
+// (not nil for it) then opens what it made readable.
+func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Session, newInit []byte, now time.Time) (durable func() error, drain func(), err error) {
 	b := s.space.NewBatch()
 	if err := putSessions(b, env.Sender, sessions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if newInit != nil {
 		b.Set(initKey(env.Sender, newInit), nil)
+	}
+	if c.Kind == kindGroup {
+		// The ID is indexed (with no message) so that a replay is a duplicate.
+		b.Set(idKey(env.Sender, env.ID), make([]byte, 16))
+		unlock, g, changed := s.applyCtl(b, env.Sender, c.Ctl)
+		durable, err = b.CommitAsync()
+		if unlock != nil {
+			unlock()
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("chat: store group control from %s: %w", env.Sender, err)
+		}
+		s.sessions.set(env.Sender, sessions)
+		drain = func() {}
+		if changed {
+			drain = func() { s.drainPending(g) }
+		}
+		return durable, drain, nil
+	}
+	meta, _, err := s.loadMeta(env.Sender)
+	if err != nil {
+		return nil, nil, err
 	}
 	m := &Message{
 		ID:        env.ID.String(),
@@ -236,10 +270,10 @@ func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Se
 	addMessage(b, env.Sender, meta, m, env.ID)
 	putMeta(b, env.Sender, meta)
 	if durable, err = b.CommitAsync(); err != nil {
-		return nil, fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
+		return nil, nil, fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
 	}
 	s.sessions.set(env.Sender, sessions)
-	return durable, nil
+	return durable, nil, nil
 }
 
 // reject drops a message that failed a check: it logs, counts, and charges

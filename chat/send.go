@@ -185,6 +185,15 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	if c.Kind == kindGroup {
+		// Group control travels in the pairwise session but is no message
+		// of the pairwise conversation.
+		b := s.space.NewBatch()
+		if err := putSessions(b, to, sessions); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		return env, raw, nil, &sealed{batch: b, sessions: sessions}, nil
+	}
 	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: env.Sent, Expires: env.Expires(), Status: StatusSending}
 	switch c.Kind {
 	case kindText:
@@ -206,6 +215,23 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 type sealed struct {
 	batch    *ledger.Batch
 	sessions []*ratchet.Session
+}
+
+// sendCtl seals a group control message in the pairwise session with to
+// and delivers it like a message; it returns the delivery status.
+func (s *Service) sendCtl(ctx context.Context, to peer.ID, ctl []byte) (string, error) {
+	env, raw, _, durable, err := s.seal(ctx, to, content{Kind: kindGroup, Ctl: ctl}, -1)
+	if err != nil {
+		return StatusFailed, err
+	}
+	if err := durable(); err != nil {
+		return StatusFailed, fmt.Errorf("chat: store session with %s: %w", to, err)
+	}
+	status, _ := s.deliver(ctx, env, raw)
+	if status == StatusFailed {
+		return status, fmt.Errorf("%w: %s", ErrUndelivered, to)
+	}
+	return status, nil
 }
 
 // deliver hands the envelope to the recipient, or failing that to mailbox

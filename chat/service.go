@@ -116,6 +116,7 @@ type Service struct {
 
 	locks    [64]sync.Mutex // per-peer conversation locks, by hash of the peer ID
 	sessions sessionCache   // decoded sessions; see sessionCache
+	glocks   groupLocks     // per-group locks (groupstore.go)
 
 	prekeys   prekeyState
 	listeners listeners

@@ -20,6 +20,9 @@ func (s *Service) sweep(ctx context.Context, now time.Time) {
 	if err := s.sweepMessages(now); err != nil {
 		s.log.Warn("delete expired chat messages", "err", err)
 	}
+	if err := s.sweepGroupMessages(now); err != nil {
+		s.log.Warn("delete expired group messages", "err", err)
+	}
 	if err := s.sweepHeld(now); err != nil {
 		s.log.Warn("delete expired mailbox items", "err", err)
 	}
