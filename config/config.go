@@ -24,6 +24,10 @@ const (
 	DHTModeClient = "client" // p2p.dht_mode: query only (behind NAT)
 	DHTModeAuto   = "auto"   // p2p.dht_mode: switch on reachability
 
+	ReachabilityAuto    = "auto"    // p2p.reachability: AutoNAT decides
+	ReachabilityPublic  = "public"  // p2p.reachability: dialable at its addresses
+	ReachabilityPrivate = "private" // p2p.reachability: behind NAT or a firewall
+
 	NetworkEmu     = "emu"     // ton.network: in-process emulated chain
 	NetworkTestnet = "testnet" // ton.network: TON testnet via liteservers
 	NetworkMainnet = "mainnet" // ton.network: TON mainnet via liteservers
@@ -47,8 +51,11 @@ const (
 
 // The allowed values of each enumerated key, in the order error messages list
 // them. Functions rather than variables: the package keeps no globals.
-func profiles() []string       { return []string{ProfileTestnet, ProfileServer} }
-func dhtModes() []string       { return []string{DHTModeServer, DHTModeClient, DHTModeAuto} }
+func profiles() []string { return []string{ProfileTestnet, ProfileServer} }
+func dhtModes() []string { return []string{DHTModeServer, DHTModeClient, DHTModeAuto} }
+func reachabilities() []string {
+	return []string{ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate}
+}
 func networks() []string       { return []string{NetworkEmu, NetworkTestnet, NetworkMainnet} }
 func walletVersions() []string { return []string{WalletV5R1, WalletV4R2} }
 func logLevels() []string      { return []string{"debug", "info", "warn", "error"} }
@@ -85,6 +92,22 @@ type P2PConfig struct {
 	MDNS      bool     `toml:"mdns"`
 	ConnLow   int      `toml:"conn_low"`
 	ConnHigh  int      `toml:"conn_high"`
+
+	// AnnouncePrivate lets the node announce loopback, private and
+	// link-local addresses (and keep others' in its DHT): right on a LAN,
+	// a local testnet or a namespace testnet, wrong on the internet.
+	AnnouncePrivate bool   `toml:"announce_private"`
+	Reachability    string `toml:"reachability"` // auto | public | private
+
+	RelayService         bool   `toml:"relay_service"`          // serve circuit relay v2 to NATed peers
+	RelayMaxReservations int    `toml:"relay_max_reservations"` // peers holding a relay slot at once
+	RelayMaxCircuits     int    `toml:"relay_max_circuits"`     // relayed connections per peer at once
+	RelayLimitDuration   string `toml:"relay_limit_duration"`   // Go duration per relayed connection; "0s" with relay_limit_kb 0: none
+	RelayLimitKB         int    `toml:"relay_limit_kb"`         // KiB per direction per relayed connection
+
+	AutoRelay    bool     `toml:"auto_relay"`    // reserve relay slots when not publicly reachable
+	StaticRelays []string `toml:"static_relays"` // relays to use, multiaddrs ending in /p2p/<peer id>
+	HolePunching bool     `toml:"hole_punching"` // DCUtR: turn relayed connections into direct ones
 }
 
 // APIConfig configures the local HTTP API.
@@ -151,8 +174,9 @@ type LogConfig struct {
 // profile is an error that lists the allowed ones.
 func Default(profile string) (*Config, error) {
 	c := &Config{
-		Node:  NodeConfig{Name: "tonmesh", Profile: profile},
-		P2P:   P2PConfig{DHTMode: DHTModeServer, MDNS: false},
+		Node: NodeConfig{Name: "tonmesh", Profile: profile},
+		P2P: P2PConfig{DHTMode: DHTModeServer, MDNS: false, Reachability: ReachabilityAuto,
+			RelayMaxReservations: 128, RelayMaxCircuits: 16, RelayLimitDuration: "2m", RelayLimitKB: 1024},
 		TON:   TONConfig{WalletVersion: WalletV5R1, FaucetMaxTON: 100, AnchorInterval: "10m"},
 		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "10m"},
 		Compute: ComputeConfig{Backend: BackendLlama2c, PricePrompt: 20_000_000, PriceCompletion: 20_000_000,
@@ -164,6 +188,7 @@ func Default(profile string) (*Config, error) {
 	case ProfileTestnet:
 		c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 		c.P2P.ConnLow, c.P2P.ConnHigh = 20, 100
+		c.P2P.AnnouncePrivate = true // loopback addresses are all there is
 		c.API.Listen = "127.0.0.1:0"
 		c.TON.Network = NetworkEmu
 		c.TON.AnchorInterval = "1m"
@@ -177,6 +202,10 @@ func Default(profile string) (*Config, error) {
 			"/ip6/::/udp/4001/quic-v1",
 		}
 		c.P2P.ConnLow, c.P2P.ConnHigh = 100, 400
+		// A public node: DHT server once AutoNAT confirms it is reachable,
+		// relay for NATed peers; behind NAT it uses relays and hole punching.
+		c.P2P.DHTMode = DHTModeAuto
+		c.P2P.RelayService, c.P2P.AutoRelay, c.P2P.HolePunching = true, true, true
 		c.API.Listen = "127.0.0.1:5080"
 		c.TON.Network = NetworkMainnet
 	default:

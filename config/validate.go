@@ -94,22 +94,29 @@ func (c *Config) validateP2P(bad reporter) {
 	}
 	checkAddrs(bad, "p2p.listen", p.Listen)
 	checkAddrs(bad, "p2p.announce", p.Announce)
-	for _, s := range p.Bootstrap {
-		m, err := parseMultiaddr(s)
-		if err != nil {
-			bad("p2p.bootstrap", "%q is not a multiaddr (example: /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…): %v", s, err)
-			continue
-		}
-		if len(m) < 2 || m[len(m)-1].Code() != ma.P_P2P {
-			bad("p2p.bootstrap", "%q must be a transport address ending in /p2p/<peer id> (example: /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…)", s)
-		}
-	}
+	checkPeerAddrs(bad, "p2p.bootstrap", p.Bootstrap)
 	checkEnum(bad, "p2p.dht_mode", p.DHTMode, dhtModes())
+	c.validateRelay(bad)
 	if p.ConnLow < 0 {
 		bad("p2p.conn_low", "%d is negative (use 0 or more)", p.ConnLow)
 	}
 	if p.ConnHigh <= p.ConnLow {
 		bad("p2p.conn_high", "%d must be greater than p2p.conn_low (%d)", p.ConnHigh, p.ConnLow)
+	}
+}
+
+// checkPeerAddrs checks addresses of other peers: transport multiaddrs
+// ending in /p2p/<peer id>.
+func checkPeerAddrs(bad reporter, key string, addrs []string) {
+	for _, s := range addrs {
+		m, err := parseMultiaddr(s)
+		if err != nil {
+			bad(key, "%q is not a multiaddr (example: /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…): %v", s, err)
+			continue
+		}
+		if len(m) < 2 || m[len(m)-1].Code() != ma.P_P2P {
+			bad(key, "%q must be a transport address ending in /p2p/<peer id> (example: /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…)", s)
+		}
 	}
 }
 

@@ -129,6 +129,26 @@ func keyDoc(key string) string {
 		return "Connection manager low water mark: trimming stops at this many\nconnections. 0 or more, less than conn_high."
 	case "p2p.conn_high":
 		return "Connection manager high water mark: above this many connections the\nnode trims down to conn_low. Greater than conn_low."
+	case "p2p.announce_private":
+		return "Announce loopback, private (10/8, 192.168/16, fc00::/7…) and link-local\naddresses to peers and keep such addresses of others in the DHT: true on a\nLAN, a local testnet or a namespace testnet; false on the internet, where\nthey mean another machine to whoever reads them."
+	case "p2p.reachability":
+		return "Whether others can dial this node: auto (AutoNAT asks peers to dial\nback; needs public addresses), public (a server with an open port) or\nprivate (behind NAT: use relays at once, DHT client in dht_mode auto)."
+	case "p2p.relay_service":
+		return "Serve circuit relay v2: peers behind NAT reserve a slot here and are\nreached through this node. Needs a reachable node. true or false."
+	case "p2p.relay_max_reservations":
+		return "Relay service: peers holding a slot at once, 1 to 100000."
+	case "p2p.relay_max_circuits":
+		return "Relay service: relayed connections per peer at once, 1 to 1024."
+	case "p2p.relay_limit_duration":
+		return "Relay service: each relayed connection is cut after this long, as a\nduration (2m, 10m); hole punching usually replaces it sooner. 0s together\nwith relay_limit_kb = 0 relays without limit."
+	case "p2p.relay_limit_kb":
+		return "Relay service: each relayed connection is cut after this many KiB in\neither direction; 0 together with relay_limit_duration = \"0s\": no limit."
+	case "p2p.auto_relay":
+		return "When this node is not publicly reachable, reserve slots on relays and\nannounce /p2p-circuit addresses through them: true or false."
+	case "p2p.static_relays":
+		return "Relays for auto_relay, multiaddrs ending in /p2p/<peer id>. Empty: any\nrelay-serving peer this node is connected to."
+	case "p2p.hole_punching":
+		return "Turn relayed connections into direct ones through both NATs (DCUtR):\ntrue or false."
 	case "api.listen":
 		return "host:port of the HTTP API; port 0 picks a free one. The host must be\nloopback (127.0.0.1, ::1 or localhost) unless allow_remote is true."
 	case "api.allow_remote":

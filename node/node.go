@@ -214,6 +214,7 @@ func (n *Node) ledgerConfig() (ledgersvc.Config, error) {
 }
 
 func p2pConfig(cfg *config.Config) p2p.Config {
+	limitDuration, limitData := cfg.P2P.RelayLimits()
 	return p2p.Config{
 		ListenAddrs:   cfg.P2P.Listen,
 		AnnounceAddrs: cfg.P2P.Announce,
@@ -222,6 +223,18 @@ func p2pConfig(cfg *config.Config) p2p.Config {
 		MDNS:          cfg.P2P.MDNS,
 		ConnLow:       cfg.P2P.ConnLow,
 		ConnHigh:      cfg.P2P.ConnHigh,
+		PublicOnly:    !cfg.P2P.AnnouncePrivate,
+		Reachability:  cfg.P2P.Reachability,
+		RelayService:  cfg.P2P.RelayService,
+		Relay: p2p.RelayLimits{
+			MaxReservations: cfg.P2P.RelayMaxReservations,
+			MaxCircuits:     cfg.P2P.RelayMaxCircuits,
+			LimitDuration:   limitDuration,
+			LimitData:       limitData,
+		},
+		AutoRelay:    cfg.P2P.AutoRelay,
+		StaticRelays: cfg.P2P.StaticRelays,
+		HolePunching: cfg.P2P.HolePunching,
 	}
 }
 

@@ -44,6 +44,11 @@ func (n *Network) Start(ctx context.Context) error {
 		}
 		n.wg.Go(func() { n.connectLoop(bctx, ai) })
 	}
+	if n.cfg.AutoRelay && len(n.relays) > 0 && n.cfg.Reachability != ReachabilityPublic {
+		if err := n.startRelayKeeper(bctx, n.relays); err != nil {
+			return err
+		}
+	}
 	if err := n.dht.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("p2p: bootstrap DHT: %w", err)
 	}

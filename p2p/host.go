@@ -36,6 +36,8 @@ type parsedConfig struct {
 	announce  []multiaddr.Multiaddr
 	bootstrap []peer.AddrInfo
 	dhtMode   dht.ModeOpt
+
+	staticRelays []peer.AddrInfo
 }
 
 // parseConfig validates cfg and fills its defaults in place.
@@ -66,6 +68,16 @@ func parseConfig(cfg *Config) (parsedConfig, error) {
 	default:
 		return pc, fmt.Errorf("config: key \"p2p.dht_mode\": %q is not one of server, client, auto", cfg.DHTMode)
 	}
+	if err := parseRelay(cfg, &pc); err != nil {
+		return pc, err
+	}
+	if cfg.PublicOnly {
+		for _, a := range pc.announce {
+			if !PublicAddr(a) {
+				return pc, fmt.Errorf("config: key \"p2p.announce\": %s is not a public address, and only public addresses are announced (remove it, or set p2p.announce_private = true on a LAN or test network)", a)
+			}
+		}
+	}
 	if cfg.ConnLow == 0 {
 		cfg.ConnLow = DefaultConnLow
 	}
@@ -91,9 +103,11 @@ func parseAddrs(key string, in []string, example string) ([]multiaddr.Multiaddr,
 }
 
 // newHost builds the libp2p host: TCP and QUIC, Noise and TLS, yamux, a
-// resource manager with libp2p's auto-scaled limits, and a connection
-// manager. No relay, hole punching or port mapping; AutoNAT service only in
-// DHT auto mode. Metrics go to reg only (nil: to a registry nobody reads).
+// resource manager with libp2p's auto-scaled limits, a connection manager,
+// the circuit relay transport, and what natOptions adds (relay service,
+// AutoRelay, hole punching, forced reachability). No port mapping (UPnP
+// multicasts on the LAN). Metrics go to reg only (nil: to a registry nobody
+// reads).
 func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Registerer) (host.Host, error) {
 	if key == nil || key.Type() != cryptopb.KeyType_Ed25519 {
 		return nil, errors.New("p2p: the peer key must be Ed25519 (derive it with p2p/identity)")
@@ -117,17 +131,17 @@ func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Reg
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.DisableRelay(),
 		libp2p.UserAgent(userAgent),
+		// Dial and accept /p2p-circuit connections (relay client).
+		libp2p.EnableRelay(),
+		// Announced addresses: announce or listen addresses, relay
+		// addresses kept, private ones dropped with PublicOnly.
+		libp2p.AddrsFactory(addrsFactory(pc.announce, cfg.PublicOnly)),
 	}
 	if len(pc.listen) > 0 {
 		opts = append(opts, libp2p.ListenAddrs(pc.listen...))
 	} else {
 		opts = append(opts, libp2p.NoListenAddrs)
-	}
-	if len(pc.announce) > 0 {
-		announce := pc.announce
-		opts = append(opts, libp2p.AddrsFactory(func([]multiaddr.Multiaddr) []multiaddr.Multiaddr { return announce }))
 	}
 	if reg == nil {
 		// Not libp2p.DisableMetrics: in v0.51 the event bus then registers
@@ -136,18 +150,20 @@ func newHost(key crypto.PrivKey, cfg Config, pc parsedConfig, reg prometheus.Reg
 		reg = prometheus.NewRegistry()
 	}
 	opts = append(opts, libp2p.PrometheusRegisterer(reg))
-	if pc.dhtMode == dht.ModeAuto {
-		// AutoNAT (v1) client runs on every libp2p host; auto mode also
-		// serves reachability checks to others. Not EnableAutoNATv2: in
-		// v0.51 its dialer host registers metrics with the global registry.
-		opts = append(opts, libp2p.EnableNATService())
+	// AutoRelay asks for candidates only after libp2p.New returns.
+	built := new(lateHost)
+	nat, err := natOptions(cfg, pc, connectedPeers(built))
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, nat...)
 
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// libp2p closes the resource and connection managers it was given.
 		return nil, fmt.Errorf("p2p: start libp2p host on %v: %w", cfg.ListenAddrs, err)
 	}
+	built.set(h)
 	return h, nil
 }
 

@@ -27,10 +27,28 @@ type Config struct {
 	ListenAddrs   []string // multiaddrs, e.g. /ip4/127.0.0.1/tcp/0, /ip4/127.0.0.1/udp/0/quic-v1; none: dial only
 	AnnounceAddrs []string // optional: advertised instead of the listen addresses
 	Bootstrap     []string // multiaddrs with /p2p/<id>
-	DHTMode       string   // "server" (default), "client", "auto" (also enables AutoNAT)
+	DHTMode       string   // "server" (default), "client", "auto" (server when AutoNAT says public; also serves AutoNAT)
 	MDNS          bool     // discover peers on the local network (multicast beyond loopback)
 	ConnLow       int      // connection manager low watermark (default 100)
 	ConnHigh      int      // connection manager high watermark (default 400)
+
+	// PublicOnly announces (identify, DHT) only public addresses and keeps
+	// only public addresses of others in the DHT: no loopback, private or
+	// link-local ones. For nodes on the internet; off on LANs and tests.
+	PublicOnly bool
+	// Reachability is "auto" (default: AutoNAT decides), "public" or
+	// "private" (the operator knows; no waiting for AutoNAT).
+	Reachability string
+	// RelayService serves circuit relay v2 to peers behind NAT, within
+	// Relay's limits, once the node is publicly reachable.
+	RelayService bool
+	Relay        RelayLimits
+	// AutoRelay reserves slots on relays when the node is not publicly
+	// reachable and announces /p2p-circuit addresses through them.
+	AutoRelay    bool
+	StaticRelays []string // relay multiaddrs with /p2p/<id>; empty: relay-serving connected peers
+	// HolePunching upgrades relayed connections to direct ones (DCUtR).
+	HolePunching bool
 }
 
 // Option configures New.
@@ -69,10 +87,12 @@ type Network struct {
 	metrics *metrics
 
 	host    host.Host
+	svcHost *serviceHost // host with DHT lookup and relayed streams, for services
 	dht     *dht.IpfsDHT
 	pubsub  *pubsub.PubSub
 	records *Records
 	boot    []peer.AddrInfo
+	relays  []peer.AddrInfo // static relays, kept by relayKeeper
 
 	// ctx ends when Close starts; every goroutine of the Network watches it.
 	ctx    context.Context
@@ -115,6 +135,7 @@ func New(ctx context.Context, key crypto.PrivKey, cfg Config, opts ...Option) (*
 		log:     o.log.With("component", "p2p"),
 		metrics: newMetrics(),
 		boot:    pc.bootstrap,
+		relays:  pc.staticRelays,
 		topics:  make(map[string]*Topic),
 		scores:  make(map[peer.ID]float64),
 	}
@@ -132,7 +153,8 @@ func New(ctx context.Context, key crypto.PrivKey, cfg Config, opts ...Option) (*
 			return nil, err
 		}
 	}
-	n.log.Info("p2p network ready", "peer", n.host.ID(), "addrs", n.host.Addrs(), "dht_mode", cfg.DHTMode)
+	n.log.Info("p2p network ready", "peer", n.host.ID(), "addrs", n.host.Addrs(), "dht_mode", cfg.DHTMode,
+		"reachability", cfg.Reachability, "relay_service", cfg.RelayService, "auto_relay", cfg.AutoRelay, "public_only", cfg.PublicOnly)
 	return n, nil
 }
 
@@ -149,6 +171,10 @@ func (n *Network) build(key crypto.PrivKey, pc parsedConfig, reg prometheus.Regi
 		dht.ProtocolPrefix(DHTProtocolPrefix),
 		dht.Validator(n.records),
 	}
+	if n.cfg.PublicOnly {
+		// Others' private addresses are neither stored nor handed out.
+		dopts = append(dopts, dht.AddressFilter(FilterPublic))
+	}
 	if len(pc.bootstrap) > 0 {
 		dopts = append(dopts, dht.BootstrapPeers(pc.bootstrap...))
 	}
@@ -158,6 +184,7 @@ func (n *Network) build(key crypto.PrivKey, pc parsedConfig, reg prometheus.Regi
 	}
 	n.dht = d
 	n.records.setDHT(d)
+	n.svcHost = newServiceHost(h, d)
 
 	ps, err := pubsub.NewGossipSub(n.ctx, h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
@@ -200,8 +227,10 @@ func (n *Network) storeScores(scores map[peer.ID]float64) {
 // ID returns the node's peer ID.
 func (n *Network) ID() peer.ID { return n.host.ID() }
 
-// Host returns the libp2p host.
-func (n *Network) Host() host.Host { return n.host }
+// Host returns the libp2p host as services should use it: dialling a peer
+// without known addresses first looks it up in the DHT (FindPeer), and
+// streams may run over a relayed (limited) connection to a peer behind NAT.
+func (n *Network) Host() host.Host { return n.svcHost }
 
 // DHT returns the Kad-DHT.
 func (n *Network) DHT() *dht.IpfsDHT { return n.dht }

@@ -194,7 +194,7 @@ func (n *Network) HandleRequest(proto protocol.ID, h RequestHandler, maxReq int,
 // Request opens a stream to p, sends req as one frame and returns the one
 // response frame (at most maxResp bytes). The exchange ends when ctx does.
 func (n *Network) Request(ctx context.Context, p peer.ID, proto protocol.ID, req []byte, maxResp int) ([]byte, error) {
-	s, err := n.host.NewStream(ctx, p, proto)
+	s, err := n.svcHost.NewStream(ctx, p, proto)
 	if err != nil {
 		return nil, fmt.Errorf("request %s from %s: open stream: %w", proto, p, err)
 	}
