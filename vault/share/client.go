@@ -63,8 +63,8 @@ func (c *Client) Errors(ctx context.Context) ([]ErrorReport, error) {
 }
 
 // Attestations calls GET /api/v1/passport/attestations.
-func (c *Client) Attestations(ctx context.Context) ([]*passport.Attestation, error) {
-	var v []*passport.Attestation
+func (c *Client) Attestations(ctx context.Context) ([]AttestationView, error) {
+	var v []AttestationView
 	return v, c.c.Get(ctx, "/api/v1/passport/attestations", &v)
 }
 
@@ -95,6 +95,12 @@ func (c *Client) SendErrors(ctx context.Context, id string, errs []passport.Pass
 
 // Attest calls POST /api/v1/passport/received/{id}/attest.
 func (c *Client) Attest(ctx context.Context, id, typ, privateKeyPEM string) (*passport.Attestation, error) {
+	return c.AttestClaims(ctx, id, typ, privateKeyPEM, nil)
+}
+
+// AttestClaims calls POST /api/v1/passport/received/{id}/attest with claims
+// to derive (names, or ["all"]).
+func (c *Client) AttestClaims(ctx context.Context, id, typ, privateKeyPEM string, claims []string) (*passport.Attestation, error) {
 	var v passport.Attestation
-	return &v, c.c.Post(ctx, "/api/v1/passport/received/"+url.PathEscape(id)+"/attest", AttestBody{Type: typ, PrivateKey: privateKeyPEM}, &v)
+	return &v, c.c.Post(ctx, "/api/v1/passport/received/"+url.PathEscape(id)+"/attest", AttestBody{Type: typ, PrivateKey: privateKeyPEM, Claims: claims}, &v)
 }

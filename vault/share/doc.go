@@ -15,7 +15,14 @@
 //     private key on request, sends element errors back (the user sees
 //     them), and, acting as a verifier, signs attestations of received
 //     elements and sends them to the owner, who stores them and may attach
-//     them to later shares.
+//     them to later shares. An attestation may carry derived claims
+//     (age_over_18, resident_of:DE, document_valid …) as salted digests;
+//     their disclosures go to the owner only (claims.go).
+//   - A scope entry that asks claims ({"type":"personal_details",
+//     "claims":["age_over_18"]}) is answered with a ClaimProof beside the
+//     Telegram Passport data: the owner's attestation's claim part, the
+//     disclosures of exactly the asked claims, and the owner's key binding
+//     to this service and nonce. The element itself is not sent.
 //
 // Everything travels over the stream protocol /tonmesh/vault/share/1.0.0
 // (wire.go): a header frame (kind byte and strict JSON), a share's files
@@ -41,4 +48,14 @@
 //     about this node, valid now, and for a type shared with that peer.
 //   - The service node never stores the private key; it keeps the
 //     decrypted elements' digests (for attesting), not their contents.
+//     Claims are derived only from an element decrypted in the same call.
+//   - A share's claim proofs are verified on arrival, before it is stored
+//     (verifier signature, validity, every disclosure among the signed
+//     digests, subject = sender, key binding to this node and this
+//     request's nonce, exactly the claims asked); a share that fails is
+//     refused with the reason and the request stays open. A claim the
+//     owner holds no attestation for fails the approval, naming it.
+//   - The owner's disclosures are stored apart from the attestation
+//     (attd/) and leave the node only inside a ClaimProof, only those a
+//     request asks.
 package share

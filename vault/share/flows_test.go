@@ -102,7 +102,7 @@ func TestAttestationFlow(t *testing.T) {
 		t.Fatalf("attestation %+v", a)
 	}
 	held, _ := owner.Attestations()
-	if !slices.ContainsFunc(held, func(h *passport.Attestation) bool { return h.Signature == a.Signature }) {
+	if !slices.ContainsFunc(held, func(h AttestationView) bool { return h.Signature == a.Signature }) {
 		t.Fatalf("owner holds %+v", held)
 	}
 	// An attestation for a type never shared with the sender is refused.

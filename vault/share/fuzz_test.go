@@ -21,6 +21,11 @@ func FuzzDecodeHeader(f *testing.F) {
 		{kindDecline, &declineMsg{Nonce: "n", Reason: "no"}},
 		{kindErrors, &errorsMsg{Nonce: "n", Errors: []passport.PassportElementError{{Source: "unspecified", Type: "email", ElementHash: "aA==", Message: "x"}}}},
 		{kindAttestation, &attestationMsg{Attestation: &passport.Attestation{Type: "email"}}},
+		{kindAttestation, &attestationMsg{Attestation: &passport.Attestation{Type: "personal_details", SDAlg: passport.SDAlg, ClaimDigests: []string{"x"}},
+			Disclosures: []string{"WyJBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIiwiYWdlX292ZXJfMTgiLHRydWVd"}}},
+		{kindShare, &shareMsg{Nonce: "n", Data: json.RawMessage(`{"data":[],"credentials":{"data":"","hash":"","secret":""}}`), Files: []wireFile{},
+			Claims: []*passport.ClaimProof{{Type: "personal_details", SDAlg: passport.SDAlg, ClaimDigests: []string{"d"}, Disclosures: []string{"x"},
+				KeyBinding: &passport.KeyBinding{Audience: "a", Nonce: "n"}}}}},
 	}
 	for _, s := range seeds {
 		b, err := encodeHeader(s.kind, s.v)

@@ -61,6 +61,9 @@ type ErrorsBody struct {
 type AttestBody struct {
 	Type       string `json:"type"`                  // element type (name or alias)
 	PrivateKey string `json:"private_key,omitempty"` // needed unless the share was decrypted before
+	// Claims to derive and sign: names (age_over_18, resident_of:DE,
+	// document_valid …) or ["all"]; they need PrivateKey.
+	Claims []string `json:"claims,omitempty"`
 }
 
 // FileBody answers GET …/received/{id}/files/{file}: the file's encrypted
@@ -208,6 +211,6 @@ func (s *Service) handleAttest(w http.ResponseWriter, r *http.Request) {
 		apiutil.BadRequest(w, "type: "+err.Error())
 		return
 	}
-	v, err := s.Attest(r.Context(), r.PathValue("id"), t, b.PrivateKey)
+	v, err := s.AttestClaims(r.Context(), r.PathValue("id"), t, b.PrivateKey, b.Claims)
 	reply200(w, v, err)
 }

@@ -2,6 +2,7 @@ package share
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,8 +58,9 @@ func (s *Service) Errors() ([]ErrorReport, error) {
 }
 
 // receiveAttestation stores an attestation from a verifier the owner
-// shared that element type with.
-func (s *Service) receiveAttestation(from peer.ID, a *passport.Attestation) error {
+// shared that element type with, and the disclosures of its claims, which
+// must each match a digest the verifier signed.
+func (s *Service) receiveAttestation(from peer.ID, a *passport.Attestation, disclosures []string) error {
 	if a.Verifier != from.String() {
 		return fmt.Errorf("attestation names verifier %s but came from %s", a.Verifier, from)
 	}
@@ -67,6 +69,12 @@ func (s *Service) receiveAttestation(from peer.ID, a *passport.Attestation) erro
 	}
 	if err := a.Verify(s.cfg.Now()); err != nil {
 		return err
+	}
+	if len(disclosures) > 0 && !a.HasClaims() {
+		return errors.New("attestation: disclosures sent with an attestation that signs no claims")
+	}
+	if _, err := a.Disclosed(disclosures); err != nil {
+		return fmt.Errorf("attestation: %w", err)
 	}
 	sharedWith := false
 	err := s.list(pfxShared, func(raw []byte) error {
@@ -84,38 +92,51 @@ func (s *Service) receiveAttestation(from peer.ID, a *passport.Attestation) erro
 	if !sharedWith {
 		return fmt.Errorf("no %s was shared with %s: an attestation is accepted only from a node that received the element", a.Type, from)
 	}
-	if err := s.putJSON(pfxAttest+string(a.Type)+"/"+from.String(), a); err != nil {
+	suffix := string(a.Type) + "/" + from.String()
+	b := s.space.NewBatch()
+	if err := batchJSON(b, pfxAttest+suffix, a); err != nil {
 		return err
 	}
-	s.log.Info("attestation received", "type", a.Type, "verifier", from)
+	if len(disclosures) > 0 {
+		if err := batchJSON(b, pfxAttDisc+suffix, disclosures); err != nil {
+			return err
+		}
+	} else {
+		b.Delete([]byte(pfxAttDisc + suffix))
+	}
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	s.log.Info("attestation received", "type", a.Type, "verifier", from, "claims", len(disclosures))
 	return nil
 }
 
-// Attestations lists the attestations the owner holds.
-func (s *Service) Attestations() ([]*passport.Attestation, error) {
-	out := []*passport.Attestation{}
-	err := s.list(pfxAttest, func(raw []byte) error {
-		a, err := passport.UnmarshalAttestation(raw)
-		if err != nil {
-			return fmt.Errorf("share: stored attestation is corrupt: %w", err)
-		}
-		out = append(out, a)
-		return nil
-	})
-	return out, err
+// Attestations lists the attestations the owner holds, each with the
+// claims it can prove.
+func (s *Service) Attestations() ([]AttestationView, error) {
+	hs, err := s.held()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AttestationView, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, AttestationView{Attestation: h.a, Claims: h.claims})
+	}
+	return out, nil
 }
 
 // attestationsFor picks the stored attestations that are valid now and
 // cover an element exactly as shared.
 func (s *Service) attestationsFor(elements []*passport.Element, now time.Time) []*passport.Attestation {
-	all, err := s.Attestations()
+	all, err := s.held()
 	if err != nil {
 		s.log.Warn("cannot read attestations; sharing without them", "err", err)
 		return nil
 	}
 	var out []*passport.Attestation
 	for _, e := range elements {
-		for _, a := range all {
+		for _, h := range all {
+			a := h.a
 			if len(out) < maxAttachments && a.Type == e.Type && a.Verify(now) == nil && a.Covers(e) == nil {
 				out = append(out, a)
 			}

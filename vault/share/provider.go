@@ -57,6 +57,10 @@ type ReceivedView struct {
 	PassportData json.RawMessage        `json:"passport_data"`
 	FileIDs      []string               `json:"file_ids"`
 	Attestations int                    `json:"attestations"`
+	// Claims are the derived claims the share proved (verified on
+	// arrival), name → value; ClaimSources says who attested which.
+	Claims       map[string]bool  `json:"claims,omitempty"`
+	ClaimSources []ReceivedClaims `json:"claim_sources,omitempty"`
 }
 
 // NewRequest issues an authorization request with this node as the
@@ -143,7 +147,7 @@ func (s *Service) receiveShare(from peer.ID, m *shareMsg, files map[string][]byt
 	if err := json.Unmarshal(m.Data, &pd); err != nil {
 		return fmt.Errorf("passport_data: %w", err)
 	}
-	rec := &received{From: from.String(), Nonce: m.Nonce, Data: m.Data, Attestations: m.Attestations, FileIDs: []string{}}
+	rec := &received{From: from.String(), Nonce: m.Nonce, Data: m.Data, Attestations: m.Attestations, FileIDs: []string{}, Proofs: m.Claims}
 	referenced := map[string]bool{}
 	for i := range pd.Data {
 		rec.Types = append(rec.Types, pd.Data[i].Type)
@@ -165,6 +169,13 @@ func (s *Service) receiveShare(from peer.ID, m *shareMsg, files map[string][]byt
 		return err
 	}
 	now := s.cfg.Now().UTC()
+	scope, err := passport.ParseScope(is.Request.Scope)
+	if err != nil {
+		return fmt.Errorf("the request %s this node issued has a bad scope: %w", is.ID, err)
+	}
+	if rec.Claims, err = verifyClaims(scope, m.Claims, from, s.self, m.Nonce, now); err != nil {
+		return fmt.Errorf("claims refused: %w", err)
+	}
 	rec.ID, rec.ReceivedAt = is.ID, now
 	is.Status, is.UpdatedAt = StatusReceived, now
 	b := s.space.NewBatch()
@@ -180,7 +191,7 @@ func (s *Service) receiveShare(from peer.ID, m *shareMsg, files map[string][]byt
 	if err := b.Commit(); err != nil {
 		return err
 	}
-	s.log.Info("passport share received", "id", is.ID, "from", from, "types", rec.Types)
+	s.log.Info("passport share received", "id", is.ID, "from", from, "types", rec.Types, "claims", len(rec.Claims))
 	return nil
 }
 
@@ -220,7 +231,7 @@ func (s *Service) Received() ([]ReceivedView, error) {
 
 func (r *received) view() ReceivedView {
 	return ReceivedView{ID: r.ID, From: r.From, Nonce: r.Nonce, Types: r.Types, ReceivedAt: r.ReceivedAt,
-		PassportData: r.Data, FileIDs: r.FileIDs, Attestations: len(r.Attestations)}
+		PassportData: r.Data, FileIDs: r.FileIDs, Attestations: len(r.Attestations), Claims: flatClaims(r.Claims), ClaimSources: r.Claims}
 }
 
 func (s *Service) loadReceived(id string) (*received, error) {

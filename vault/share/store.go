@@ -17,6 +17,7 @@ import (
 //	shared/<id>               ShareRecord: what the user shared
 //	uerr/<id>/<unix nanos>    ErrorReport: element errors a service sent
 //	att/<type>/<verifier>     passport.Attestation the owner received
+//	attd/<type>/<verifier>    its claims' disclosures ([]string), private to the owner
 //	out/<id>                  issued: a request this node made as a service
 //	recv/<id>                 received: a share this node received
 //	rfile/<id>/<file_id>      the encrypted bytes of a received file
@@ -26,6 +27,7 @@ const (
 	pfxShared   = "shared/"
 	pfxUserErr  = "uerr/"
 	pfxAttest   = "att/"
+	pfxAttDisc  = "attd/"
 	pfxIssued   = "out/"
 	pfxReceived = "recv/"
 	pfxFile     = "rfile/"
@@ -60,6 +62,8 @@ type ShareRecord struct {
 	Types        []passport.ElementType `json:"types"`
 	Attestations int                    `json:"attestations"`
 	Time         time.Time              `json:"time"`
+	// Claims are the derived claims disclosed, with their values.
+	Claims map[string]bool `json:"claims,omitempty"`
 }
 
 // ErrorReport is a set of element errors a service sent about a share.
@@ -91,6 +95,11 @@ type received struct {
 	Data         json.RawMessage         `json:"passport_data"`
 	FileIDs      []string                `json:"file_ids"`
 	Attestations []*passport.Attestation `json:"attestations,omitempty"`
+	// Claims were verified when the share arrived (verifier signature,
+	// subject, validity, digests, key binding to this request); Proofs are
+	// what arrived, kept as evidence.
+	Claims []ReceivedClaims       `json:"claims,omitempty"`
+	Proofs []*passport.ClaimProof `json:"proofs,omitempty"`
 	// Digests are filled in when the share is first decrypted, so the
 	// node can attest an element later without the private key.
 	Digests map[passport.ElementType]digests `json:"digests,omitempty"`

@@ -38,6 +38,8 @@ type ShareSummary struct {
 	Files        int                    `json:"files"`
 	Attestations int                    `json:"attestations"`
 	Time         time.Time              `json:"time"`
+	// Claims are the derived claims disclosed instead of data, with their values.
+	Claims map[string]bool `json:"claims,omitempty"`
 }
 
 // receiveRequest stores a request a service delivered.
@@ -128,6 +130,12 @@ func (s *Service) view(ctx context.Context, p *pending) (*PendingView, error) {
 		return nil, fmt.Errorf("share: stored request %s has a bad scope: %w", p.ID, err)
 	}
 	owned := s.ownedTypes(ctx)
+	var held []heldAttestation
+	if len(scope.ClaimEntries()) > 0 {
+		if held, err = s.held(); err != nil {
+			return nil, err
+		}
+	}
 	v := &PendingView{ID: p.ID, Service: p.Request.ServiceID.String(), Nonce: p.Request.Nonce, Callback: p.Request.Callback,
 		Via: p.Via, ReceivedAt: p.ReceivedAt, Missing: []passport.ElementType{}}
 	for _, el := range scope.Data {
@@ -139,6 +147,9 @@ func (s *Service) view(ctx context.Context, p *pending) (*PendingView, error) {
 			}
 		}
 		a := passport.AskOf(chosen)
+		if el.ClaimsOnly() {
+			fillClaimAsk(&a, chooseClaims(el, held, s.self, s.cfg.Now()))
+		}
 		if el.OneOf {
 			for _, o := range el.Options {
 				a.OneOf = append(a.OneOf, o.Type)
@@ -146,7 +157,7 @@ func (s *Service) view(ctx context.Context, p *pending) (*PendingView, error) {
 		}
 		v.Asks = append(v.Asks, a)
 	}
-	_, v.Missing = scope.Select(func(t passport.ElementType) bool { return owned[t] })
+	_, v.Missing = scope.DataScope().Select(func(t passport.ElementType) bool { return owned[t] })
 	if v.Missing == nil {
 		v.Missing = []passport.ElementType{}
 	}
@@ -171,7 +182,10 @@ func (s *Service) ownedTypes(ctx context.Context) map[passport.ElementType]bool 
 
 // Approve builds the share the request asks for from the owner's elements
 // and delivers it to the service. With attach, attestations the owner
-// holds that cover an element as shared go along. The share is journaled.
+// holds that cover an element as shared go along. Claims entries are
+// answered with proofs from the owner's attestations (only the asked
+// claims' disclosures, bound to this request), never with the element;
+// a claim no attestation proves fails the approval. The share is journaled.
 // A request is approved at most once; a failed delivery leaves it pending.
 func (s *Service) Approve(ctx context.Context, id string, attach bool) (*ShareSummary, error) {
 	p, err := s.takePending(id)
@@ -188,8 +202,9 @@ func (s *Service) Approve(ctx context.Context, id string, attach bool) (*ShareSu
 	if err != nil {
 		return nil, fmt.Errorf("share: stored request %s: %w", id, err)
 	}
-	owned := s.ownedElements(ctx, scope)
-	elements, missing := passport.SelectElements(scope, owned)
+	data := scope.DataScope()
+	owned := s.ownedElements(ctx, data)
+	elements, missing := passport.SelectElements(data, owned)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: the request asks for %s, which you have not added: add them with `tonmesh passport add TYPE`, or decline", ErrConflict, joinTypes(missing))
 	}
@@ -199,11 +214,15 @@ func (s *Service) Approve(ctx context.Context, id string, attach bool) (*ShareSu
 		}
 	}
 	now := s.cfg.Now()
+	proofs, disclosed, err := s.presentClaims(scope, r, now)
+	if err != nil {
+		return nil, err
+	}
 	sh, err := passport.BuildShare(pub, r.Nonce, elements, now)
 	if err != nil {
 		return nil, err
 	}
-	msg := &shareMsg{Nonce: r.Nonce, Files: []wireFile{}}
+	msg := &shareMsg{Nonce: r.Nonce, Files: []wireFile{}, Claims: proofs}
 	if msg.Data, err = json.Marshal(sh.Data); err != nil {
 		return nil, fmt.Errorf("share: encode passport data: %w", err)
 	}
@@ -220,13 +239,13 @@ func (s *Service) Approve(ctx context.Context, id string, attach bool) (*ShareSu
 	if err := s.send(ctx, r.ServiceID, kindShare, msg, files); err != nil {
 		return nil, err
 	}
-	rec := &ShareRecord{ID: id, Service: r.ServiceID.String(), Nonce: r.Nonce, Types: sh.Types, Attestations: len(msg.Attestations), Time: now.UTC()}
+	rec := &ShareRecord{ID: id, Service: r.ServiceID.String(), Nonce: r.Nonce, Types: sh.Types, Attestations: len(msg.Attestations), Time: now.UTC(), Claims: disclosed}
 	if err := s.finish(id, StatusApproved, rec); err != nil {
 		return nil, err
 	}
 	s.journal(ctx, rec)
 	s.log.Info("passport shared", "id", id, "service", r.ServiceID, "types", sh.Types)
-	return &ShareSummary{ID: id, Service: rec.Service, Nonce: r.Nonce, Types: sh.Types, Files: len(files), Attestations: rec.Attestations, Time: rec.Time}, nil
+	return &ShareSummary{ID: id, Service: rec.Service, Nonce: r.Nonce, Types: sh.Types, Files: len(files), Attestations: rec.Attestations, Time: rec.Time, Claims: disclosed}, nil
 }
 
 // DeclineResult answers a decline.
@@ -301,7 +320,7 @@ func (s *Service) journal(ctx context.Context, rec *ShareRecord) {
 	if s.jrnl == nil {
 		return
 	}
-	payload, _ := json.Marshal(map[string]any{"types": rec.Types, "attestations": rec.Attestations})
+	payload, _ := json.Marshal(map[string]any{"types": rec.Types, "attestations": rec.Attestations, "claims": rec.Claims})
 	err := s.jrnl.Record(ctx, journal.Entry{
 		Kind:         journal.KindShare,
 		Key:          "share:" + rec.Service + ":" + rec.Nonce,

@@ -20,6 +20,10 @@ type DecryptedShare struct {
 	Elements     []*passport.Element `json:"elements,omitempty"`
 	Attestations []AttestationCheck  `json:"attestations,omitempty"`
 	Error        string              `json:"error,omitempty"` // why it did not decrypt
+	// Claims are the derived claims the share proved, verified when it
+	// arrived; ClaimSources says who attested which.
+	Claims       map[string]bool  `json:"claims,omitempty"`
+	ClaimSources []ReceivedClaims `json:"claim_sources,omitempty"`
 }
 
 // AttestationCheck is the result of checking one attached attestation
@@ -63,7 +67,7 @@ func (s *Service) Decrypt(ctx context.Context, privPEM, id string) ([]DecryptedS
 	}
 	out := make([]DecryptedShare, 0, len(recs))
 	for _, r := range recs {
-		d := DecryptedShare{ID: r.ID, From: r.From, Nonce: r.Nonce, ReceivedAt: r.ReceivedAt}
+		d := DecryptedShare{ID: r.ID, From: r.From, Nonce: r.Nonce, ReceivedAt: r.ReceivedAt, Claims: flatClaims(r.Claims), ClaimSources: r.Claims}
 		dec, err := s.decryptOne(r, priv)
 		if err != nil {
 			if id != "" {
@@ -150,13 +154,33 @@ func (s *Service) SendErrors(ctx context.Context, id string, errs []passport.Pas
 // received share id and sends it to the owner, who stores it. It needs the
 // element's digests: from privPEM when given, else from the last Decrypt.
 func (s *Service) Attest(ctx context.Context, id string, t passport.ElementType, privPEM string) (*passport.Attestation, error) {
+	return s.AttestClaims(ctx, id, t, privPEM, nil)
+}
+
+// AttestClaims is Attest with derived claims (names, or ClaimsAll for
+// every claim the element supports) computed from the element as of now
+// and signed as salted digests; their disclosures go to the owner only.
+// Claims need the element's data, which this node does not keep, so they
+// need privPEM. With document_valid true, the attestation expires when the
+// document does.
+func (s *Service) AttestClaims(ctx context.Context, id string, t passport.ElementType, privPEM string, claims []string) (*passport.Attestation, error) {
 	if !t.Valid() {
 		_, err := passport.ParseType(string(t))
 		return nil, fmt.Errorf("%w: type: %w", ErrBadRequest, err)
 	}
+	if len(claims) > 0 && privPEM == "" {
+		return nil, fmt.Errorf("%w: claims are derived from the element's data, which this node does not keep: pass private_key (--private-key) to decrypt the share again", ErrBadRequest)
+	}
+	var element *passport.Element
 	if privPEM != "" {
-		if _, err := s.Decrypt(ctx, privPEM, id); err != nil {
+		ds, err := s.Decrypt(ctx, privPEM, id)
+		if err != nil {
 			return nil, err
+		}
+		for _, e := range ds[0].Elements {
+			if e.Type == t {
+				element = e
+			}
 		}
 	}
 	r, err := s.loadReceived(id)
@@ -174,13 +198,33 @@ func (s *Service) Attest(ctx context.Context, id string, t passport.ElementType,
 	if err != nil {
 		return nil, fmt.Errorf("share: stored sender of %s: %w", id, err)
 	}
-	a, err := passport.AttestDigests(s.id.PeerKey, owner, t, d.Data, d.Files, s.cfg.Now(), s.cfg.AttestationTTL)
+	now, ttl := s.cfg.Now(), s.cfg.AttestationTTL
+	var derived map[string]bool
+	if len(claims) > 0 {
+		names, err := claimNames(element, claims)
+		if err != nil {
+			return nil, err
+		}
+		if derived, err = passport.DeriveClaims(element, names, now); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		if exp := passport.ClaimsExpiry(element, derived); !exp.IsZero() && exp.Sub(now) < ttl {
+			ttl = exp.Sub(now)
+		}
+	}
+	a, err := passport.AttestDigests(s.id.PeerKey, owner, t, d.Data, d.Files, now, ttl)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, owner, kindAttestation, &attestationMsg{Attestation: a}, nil); err != nil {
+	msg := &attestationMsg{Attestation: a}
+	if derived != nil {
+		if msg.Disclosures, err = a.AddClaims(s.id.PeerKey, derived); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.send(ctx, owner, kindAttestation, msg, nil); err != nil {
 		return nil, err
 	}
-	s.log.Info("attestation sent", "type", t, "owner", owner)
+	s.log.Info("attestation sent", "type", t, "owner", owner, "claims", len(derived))
 	return a, nil
 }

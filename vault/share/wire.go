@@ -50,6 +50,10 @@ type shareMsg struct {
 	Data         json.RawMessage         `json:"passport_data"`
 	Files        []wireFile              `json:"files"`
 	Attestations []*passport.Attestation `json:"attestations,omitempty"`
+	// Claims are the proofs of the derived claims the scope asks (one per
+	// claims entry), beside the Telegram Passport data, which holds no
+	// element of those entries.
+	Claims []*passport.ClaimProof `json:"claims,omitempty"`
 }
 
 type wireFile struct {
@@ -67,8 +71,11 @@ type errorsMsg struct {
 	Errors []passport.PassportElementError `json:"errors"`
 }
 
+// attestationMsg carries an attestation to its owner, and the disclosures
+// of its claims, which only the owner receives.
 type attestationMsg struct {
 	Attestation *passport.Attestation `json:"attestation"`
+	Disclosures []string              `json:"disclosures,omitempty"`
 }
 
 type reply struct {
@@ -142,6 +149,9 @@ func decodeHeader(b []byte) (*message, error) {
 		if err == nil && !m.attestation.Attestation.Type.Valid() {
 			err = fmt.Errorf("attestation: unknown type %q", m.attestation.Attestation.Type)
 		}
+		if err == nil && len(m.attestation.Disclosures) > passport.MaxClaimDigests {
+			err = fmt.Errorf("attestation: %d disclosures, at most %d", len(m.attestation.Disclosures), passport.MaxClaimDigests)
+		}
 	default:
 		return nil, fmt.Errorf("unknown message kind %d", m.kind)
 	}
@@ -155,7 +165,7 @@ func (m *shareMsg) check() error {
 	if err := passport.CheckNonce(m.Nonce); err != nil {
 		return err
 	}
-	if len(m.Files) > maxShareFiles || len(m.Attestations) > maxAttachments {
+	if len(m.Files) > maxShareFiles || len(m.Attestations) > maxAttachments || len(m.Claims) > maxAttachments {
 		return fmt.Errorf("share: %d files and %d attestations exceed the limits %d and %d", len(m.Files), len(m.Attestations), maxShareFiles, maxAttachments)
 	}
 	seen := map[string]bool{}
@@ -172,6 +182,14 @@ func (m *shareMsg) check() error {
 	for _, a := range m.Attestations {
 		if a == nil || !a.Type.Valid() {
 			return errors.New("share: an attestation is empty or of an unknown type")
+		}
+	}
+	for _, p := range m.Claims {
+		if p == nil {
+			return errors.New("share: a claims proof is empty")
+		}
+		if err := p.CheckShape(); err != nil {
+			return fmt.Errorf("share: %w", err)
 		}
 	}
 	return nil
@@ -327,7 +345,7 @@ func (s *Service) dispatch(ctx context.Context, from peer.ID, m *message, st net
 	case kindErrors:
 		return s.receiveErrors(from, m.errors)
 	case kindAttestation:
-		return s.receiveAttestation(from, m.attestation.Attestation)
+		return s.receiveAttestation(from, m.attestation.Attestation, m.attestation.Disclosures)
 	}
 	return fmt.Errorf("unknown message kind %d", m.kind)
 }
