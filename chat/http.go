@@ -25,6 +25,7 @@ func (s *Service) Routes(handle func(pattern string, h http.Handler)) {
 	handle("POST /api/v1/chat/timer", http.HandlerFunc(s.handleTimer))
 	handle("DELETE /api/v1/chat/conversations/{peer}", http.HandlerFunc(s.handleDelete))
 	handle("POST /api/v1/chat/fetch", http.HandlerFunc(s.handleFetch))
+	s.groupRoutes(handle)
 }
 
 // SendRequest is the body of POST /api/v1/chat/send.
@@ -107,6 +108,10 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		apiutil.BadRequest(w, err.Error())
+	case errors.Is(err, ErrNotFound):
+		apiutil.WriteError(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, ErrForbidden):
+		apiutil.WriteError(w, http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, ErrNoPrekeys):
 		apiutil.WriteError(w, http.StatusNotFound, "no_prekeys", err.Error())
 	case errors.Is(err, ErrUndelivered):
