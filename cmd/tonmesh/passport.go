@@ -41,7 +41,10 @@ everything back. A background audit checks the holders and rebuilds lost shards.
 Services ask with an authorization request (passport request); you see exactly
 which fields and files it wants (passport requests) and approve or decline.
 An approval sends only those, encrypted as Telegram Passport prescribes, so
-the service's existing Passport decryption code works unchanged.
+the service's existing Passport decryption code works unchanged. A scope entry
+may ask derived claims instead of data ({"type":"personal_details","claims":
+["age_over_18"]}): the approval then proves them with a verifier's attestation
+(passport attest --claims) and sends none of the element's fields.
 
 Dates are DD.MM.YYYY, countries ISO 3166-1 alpha-2 codes, files JPEG or PDF of
 at most 10 MB.`,
@@ -59,11 +62,17 @@ at most 10 MB.`,
   tonmesh passport requests
   tonmesh passport approve ID
   # the service again:
-  tonmesh passport received --private-key service.key.pem`,
+  tonmesh passport received --private-key service.key.pem
+  # proving an age without the birth date: a verifier attests derived claims …
+  tonmesh passport attest ID personal_details --claims all --private-key verifier.key.pem
+  tonmesh passport attestations
+  # … and a service asks only for the claim
+  tonmesh passport request --scope '{"v":1,"data":[{"type":"personal_details","claims":["age_over_18"]}]}' \
+      --public-key service.pub.pem --to 12D3KooW…`,
 	}
 	cmd.AddCommand(newPassportAddCmd(g), newPassportListCmd(g), newPassportShowCmd(g), newPassportDeleteCmd(g),
 		newPassportRestoreCmd(g), newPassportHoldersCmd(g), newPassportAuditCmd(g),
-		newPassportRequestCmd(g), newPassportReceivedCmd(g), newPassportSendErrorsCmd(g), newPassportAttestCmd(g),
+		newPassportRequestCmd(g), newPassportReceivedCmd(g), newPassportSendErrorsCmd(g), newPassportAttestCmd(g), newPassportAttestationsCmd(g),
 		newPassportRequestsCmd(g), newPassportApproveCmd(g), newPassportDeclineCmd(g), newPassportSharesCmd(g), newPassportErrorsCmd(g))
 	return cmd
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -88,9 +91,13 @@ func newPassportReceivedCmd(g *globalFlags) *cobra.Command {
 				if g.json {
 					return printJSON(rs)
 				}
-				rows := [][]string{{"ID", "FROM", "NONCE", "TYPES", "RECEIVED"}}
+				rows := [][]string{{"ID", "FROM", "NONCE", "TYPES", "RECEIVED", "CLAIMS"}}
 				for _, r := range rs {
-					rows = append(rows, []string{r.ID, r.From, r.Nonce, joinTypes(r.Types), r.ReceivedAt.Local().Format("2006-01-02 15:04")})
+					c := "-"
+					if len(r.Claims) > 0 {
+						c = claimList(r.Claims)
+					}
+					rows = append(rows, []string{r.ID, r.From, r.Nonce, joinTypes(r.Types), r.ReceivedAt.Local().Format("2006-01-02 15:04"), c})
 				}
 				table(rows)
 				fmt.Fprintln(os.Stderr, "decrypt with --private-key KEY.pem")
@@ -115,6 +122,9 @@ func newPassportReceivedCmd(g *globalFlags) *cobra.Command {
 				}
 				for _, e := range d.Elements {
 					showElement(e)
+				}
+				for _, c := range d.ClaimSources {
+					fmt.Printf("  claims of %s attested by %s (verified on arrival): %s\n", c.Type, c.Verifier, claimList(c.Claims))
 				}
 				for _, a := range d.Attestations {
 					verdict := "valid"
@@ -162,11 +172,26 @@ func newPassportSendErrorsCmd(g *globalFlags) *cobra.Command {
 
 func newPassportAttestCmd(g *globalFlags) *cobra.Command {
 	var priv string
+	var claims []string
 	cmd := &cobra.Command{
-		Use:   "attest ID TYPE",
-		Short: "As a verifier: sign \"document verified\" over a received element and send it to its owner",
-		Args:  cobra.ExactArgs(2),
-		RunE: passportRun(g, func(cmd *cobra.Command, _ *vault.Client, s *share.Client, args []string) (*passport.Attestation, error) {
+		Use:   "attest ID TYPE [--claims all|LIST --private-key PEM]",
+		Short: "As a verifier: sign \"document verified\" (and derived claims) over a received element and send it to its owner",
+		Long: `attest signs, with this node's peer key, that it checked the element TYPE of
+the received share ID, and sends the attestation to the element's owner.
+
+With --claims it also derives claims from the element and signs them as salted
+digests (selective disclosure, after SD-JWT): the owner can later prove, say,
+age_over_18 to a service that asks for it, without sending the birth date.
+Supported claims: age_over_NN and resident_of:CC from personal_details,
+resident_of:CC from address, document_valid from passport, driver_license,
+identity_card and internal_passport (from expiry_date; the attestation then
+expires with the document). "--claims all" derives every one the element
+supports: age_over_18, age_over_21, resident_of:<residence>, document_valid.
+Claims need --private-key: this node keeps no element data after decrypting.`,
+		Example: `  tonmesh passport attest ID personal_details --claims all --private-key service.key.pem
+  tonmesh passport attest ID personal_details --claims age_over_18,resident_of:FR --private-key service.key.pem`,
+		Args: cobra.ExactArgs(2),
+		RunE: passportRun(g, func(cmd *cobra.Command, _ *vault.Client, s *share.Client, args []string) (*share.AttestationView, error) {
 			key := ""
 			if priv != "" {
 				var err error
@@ -174,12 +199,60 @@ func newPassportAttestCmd(g *globalFlags) *cobra.Command {
 					return nil, err
 				}
 			}
-			return s.Attest(cmd.Context(), args[0], args[1], key)
-		}, func(a *passport.Attestation) {
+			if len(claims) > 0 && key == "" {
+				return nil, fmt.Errorf("--claims needs --private-key: claims are derived from the element's data, which is decrypted again for them")
+			}
+			return s.AttestClaims(cmd.Context(), args[0], args[1], key, claims)
+		}, func(a *share.AttestationView) {
 			fmt.Printf("attested %s for %s; the owner can attach it to later shares\n", a.Type, a.Subject)
+			if len(a.Claims) > 0 {
+				fmt.Printf("  claims signed (only the owner holds their disclosures): %s\n", claimList(a.Claims))
+				fmt.Printf("  valid until %s\n", time.Unix(a.ExpiresAt, 0).Local().Format("2006-01-02 15:04"))
+			}
 		}),
 	}
-	cmd.Flags().StringVar(&priv, "private-key", "", "the RSA key that decrypts the share, if it was not decrypted on this node yet")
+	cmd.Flags().StringVar(&priv, "private-key", "", "the RSA key that decrypts the share, if it was not decrypted on this node yet (needed with --claims)")
+	cmd.Flags().StringSliceVar(&claims, "claims", nil, "derive and sign claims: all, or a list such as age_over_18,document_valid")
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+// claimList writes claims as name=value, sorted.
+func claimList(m map[string]bool) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = n + "=" + strconv.FormatBool(m[n])
+	}
+	return strings.Join(names, ", ")
+}
+
+func newPassportAttestationsCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "attestations",
+		Short: "Verifiers' attestations you hold, with the claims each lets you prove",
+		Args:  cobra.NoArgs,
+		RunE: passportRun(g, func(cmd *cobra.Command, _ *vault.Client, s *share.Client, _ []string) ([]share.AttestationView, error) {
+			return s.Attestations(cmd.Context())
+		}, func(as []share.AttestationView) {
+			if len(as) == 0 {
+				fmt.Println("no attestations: a verifier you share an element with can attest it (passport attest)")
+				return
+			}
+			rows := [][]string{{"TYPE", "VERIFIER", "VALID UNTIL", "CLAIMS"}}
+			for _, a := range as {
+				c := "-"
+				if len(a.Claims) > 0 {
+					c = claimList(a.Claims)
+				}
+				rows = append(rows, []string{string(a.Type), a.Verifier, time.Unix(a.ExpiresAt, 0).Local().Format("2006-01-02"), c})
+			}
+			table(rows)
+		}),
+	}
 	addJSONFlag(cmd, g)
 	return cmd
 }
@@ -210,6 +283,10 @@ func newPassportRequestsCmd(g *globalFlags) *cobra.Command {
 					if len(a.OneOf) > 0 {
 						name = "one of " + joinTypes(a.OneOf)
 					}
+					if len(a.Claims) > 0 {
+						showClaimAsk(name, a)
+						continue
+					}
 					fmt.Printf("  %s: %s\n", name, strings.Join(what, ", "))
 				}
 				if len(p.Missing) > 0 {
@@ -222,6 +299,18 @@ func newPassportRequestsCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&link, "add", "", "add a tonmesh://passport?… request link first")
 	addJSONFlag(cmd, g)
 	return cmd
+}
+
+// showClaimAsk prints a claims entry: what would be disclosed, on whose
+// word, and what no attestation proves yet.
+func showClaimAsk(name string, a passport.Ask) {
+	fmt.Printf("  %s: only the claims %s (no data fields, no files)\n", name, strings.Join(a.Claims, ", "))
+	if len(a.Disclose) > 0 {
+		fmt.Printf("    you would disclose %s of %s, as attested by %s\n", claimList(a.Disclose), a.Type, a.Verifier)
+	}
+	if len(a.Unattested) > 0 {
+		fmt.Printf("    not attested: %s (have a verifier attest your %s with these claims before approving)\n", strings.Join(a.Unattested, ", "), a.Type)
+	}
 }
 
 func newPassportApproveCmd(g *globalFlags) *cobra.Command {
@@ -242,6 +331,9 @@ func newPassportApproveCmd(g *globalFlags) *cobra.Command {
 			return s.Approve(cmd.Context(), id, attach)
 		}, func(r *share.ShareSummary) {
 			fmt.Printf("shared %s with %s (%d files, %d attestations)\n", joinTypes(r.Types), r.Service, r.Files, r.Attestations)
+			if len(r.Claims) > 0 {
+				fmt.Printf("proved claims: %s\n", claimList(r.Claims))
+			}
 		}),
 	}
 	cmd.Flags().BoolVar(&attach, "attestations", false, "attach verifiers' attestations of the shared elements")

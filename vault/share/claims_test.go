@@ -61,10 +61,10 @@ func attestPersonalClaims(t *testing.T, verifier, owner *Service) *passport.Atte
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !a.HasClaims() || a.Subject != owner.PeerID().String() {
+	if !a.HasClaims() || a.Subject != owner.PeerID().String() || len(a.Claims) != 3 || !a.Claims["age_over_18"] {
 		t.Fatalf("attestation %+v", a)
 	}
-	return a
+	return a.Attestation
 }
 
 func TestClaimsProveAgeWithoutBirthDate(t *testing.T) {

@@ -95,12 +95,16 @@ func (c *Client) SendErrors(ctx context.Context, id string, errs []passport.Pass
 
 // Attest calls POST /api/v1/passport/received/{id}/attest.
 func (c *Client) Attest(ctx context.Context, id, typ, privateKeyPEM string) (*passport.Attestation, error) {
-	return c.AttestClaims(ctx, id, typ, privateKeyPEM, nil)
+	v, err := c.AttestClaims(ctx, id, typ, privateKeyPEM, nil)
+	if err != nil {
+		return nil, err
+	}
+	return v.Attestation, nil
 }
 
 // AttestClaims calls POST /api/v1/passport/received/{id}/attest with claims
 // to derive (names, or ["all"]).
-func (c *Client) AttestClaims(ctx context.Context, id, typ, privateKeyPEM string, claims []string) (*passport.Attestation, error) {
-	var v passport.Attestation
+func (c *Client) AttestClaims(ctx context.Context, id, typ, privateKeyPEM string, claims []string) (*AttestationView, error) {
+	var v AttestationView
 	return &v, c.c.Post(ctx, "/api/v1/passport/received/"+url.PathEscape(id)+"/attest", AttestBody{Type: typ, PrivateKey: privateKeyPEM, Claims: claims}, &v)
 }

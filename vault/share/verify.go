@@ -154,7 +154,11 @@ func (s *Service) SendErrors(ctx context.Context, id string, errs []passport.Pas
 // received share id and sends it to the owner, who stores it. It needs the
 // element's digests: from privPEM when given, else from the last Decrypt.
 func (s *Service) Attest(ctx context.Context, id string, t passport.ElementType, privPEM string) (*passport.Attestation, error) {
-	return s.AttestClaims(ctx, id, t, privPEM, nil)
+	v, err := s.AttestClaims(ctx, id, t, privPEM, nil)
+	if err != nil {
+		return nil, err
+	}
+	return v.Attestation, nil
 }
 
 // AttestClaims is Attest with derived claims (names, or ClaimsAll for
@@ -162,8 +166,9 @@ func (s *Service) Attest(ctx context.Context, id string, t passport.ElementType,
 // and signed as salted digests; their disclosures go to the owner only.
 // Claims need the element's data, which this node does not keep, so they
 // need privPEM. With document_valid true, the attestation expires when the
-// document does.
-func (s *Service) AttestClaims(ctx context.Context, id string, t passport.ElementType, privPEM string, claims []string) (*passport.Attestation, error) {
+// document does. The view returned holds the claims' values as signed;
+// the verifier keeps nothing of them.
+func (s *Service) AttestClaims(ctx context.Context, id string, t passport.ElementType, privPEM string, claims []string) (*AttestationView, error) {
 	if !t.Valid() {
 		_, err := passport.ParseType(string(t))
 		return nil, fmt.Errorf("%w: type: %w", ErrBadRequest, err)
@@ -226,5 +231,5 @@ func (s *Service) AttestClaims(ctx context.Context, id string, t passport.Elemen
 		return nil, err
 	}
 	s.log.Info("attestation sent", "type", t, "owner", owner, "claims", len(derived))
-	return a, nil
+	return &AttestationView{Attestation: a, Claims: derived}, nil
 }
