@@ -68,7 +68,7 @@ type reqOpt func(*http.Request)
 func withHost(h string) reqOpt   { return func(r *http.Request) { r.Host = h } }
 func withOrigin(o string) reqOpt { return func(r *http.Request) { r.Header.Set("Origin", o) } }
 func withCookie(c string) reqOpt {
-	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: CookieName, Value: c}) }
+	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: cookieName(r), Value: c}) }
 }
 func withBearer(tok string) reqOpt {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
@@ -103,7 +103,7 @@ func login(t *testing.T, srv *httptest.Server) string {
 		t.Fatalf("login with the token: %d", resp.StatusCode)
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == CookieName {
+		if strings.HasPrefix(c.Name, CookieName) {
 			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge <= 0 || len(c.Value) < 43 {
 				t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/, an expiry and a 256-bit id", c)
 			}
@@ -272,8 +272,8 @@ func TestSessionAndCodeExpiry(t *testing.T) {
 	s := newSessions()
 	now := time.Now()
 	id := s.create(now)
-	req := httptest.NewRequest("GET", "/ui/", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: id})
+	req := httptest.NewRequest("GET", "http://127.0.0.1:9/ui/", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName(req), Value: id})
 	if !s.valid(req, now.Add(SessionTTL-time.Second)) || s.valid(req, now.Add(SessionTTL)) {
 		t.Error("a session must last SessionTTL, no longer")
 	}
@@ -307,7 +307,7 @@ func TestEventsStreamEndsOnClose(t *testing.T) {
 	defer srv.Close()
 	cookie := login(t, srv)
 	req, _ := http.NewRequest("GET", srv.URL+"/ui/events", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+	req.AddCookie(&http.Cookie{Name: cookieName(req), Value: cookie})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,16 @@ const (
 	LoginLinkTTL = 2 * time.Minute
 )
 
-// CookieName is the session cookie's name.
-const CookieName = "tonmesh_session"
+// CookieName is the session cookie's name, followed by the port: browsers
+// keep cookies by host, not port, and every node of a local testnet is on
+// 127.0.0.1.
+const CookieName = "tonmesh_session_"
+
+// cookieName is the session cookie's name for the server r reached.
+func cookieName(r *http.Request) string {
+	_, port, _ := net.SplitHostPort(r.Host)
+	return CookieName + port
+}
 
 // maxSessions bounds the sessions and the unused login links kept in
 // memory: the oldest go first.
@@ -75,7 +83,7 @@ func (s *sessions) create(now time.Time) string {
 }
 
 func (s *sessions) valid(r *http.Request, now time.Time) bool {
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(cookieName(r))
 	if err != nil || c.Value == "" {
 		return false
 	}
@@ -86,7 +94,7 @@ func (s *sessions) valid(r *http.Request, now time.Time) bool {
 }
 
 func (s *sessions) drop(r *http.Request) {
-	if c, err := r.Cookie(CookieName); err == nil {
+	if c, err := r.Cookie(cookieName(r)); err == nil {
 		s.mu.Lock()
 		delete(s.live, sha256.Sum256([]byte(c.Value)))
 		s.mu.Unlock()
@@ -112,8 +120,8 @@ func (s *sessions) redeem(code string, now time.Time) bool {
 	return ok && now.Before(exp)
 }
 
-func setSession(w http.ResponseWriter, id string) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", MaxAge: int(SessionTTL / time.Second),
+func setSession(w http.ResponseWriter, r *http.Request, id string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: id, Path: "/", MaxAge: int(SessionTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
@@ -150,7 +158,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			s.render(w, "login", pageData{Error: "This login link was used already or has expired: run `tonmesh ui` again, or paste the node's API token below."})
 			return
 		}
-		setSession(w, s.sess.create(time.Now()))
+		setSession(w, r, s.sess.create(time.Now()))
 		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 		return
 	}
@@ -165,12 +173,12 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "login", pageData{Error: "Wrong token: paste the contents of the node's api.token file (in its home directory), or run `tonmesh ui`."})
 		return
 	}
-	setSession(w, s.sess.create(time.Now()))
+	setSession(w, r, s.sess.create(time.Now()))
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sess.drop(r)
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }

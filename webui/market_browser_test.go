@@ -1,0 +1,5 @@
+package webui_test
+
+import "testing"
+
+func testMarket(t *testing.T, b *browser) { t.Skip("todo") }

@@ -1,0 +1,5 @@
+package webui_test
+
+import "testing"
+
+func testPassport(t *testing.T, b *browser) { t.Skip("todo") }
