@@ -10,6 +10,14 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	_, raw, _ := testEnvelope(f)
 	f.Add(raw)
 	f.Add([]byte{envelopeVersion})
+	if genv, _, _ := testGroupMessage(f); genv != nil {
+		_, recipient := testKey(f)
+		genv.Recipient = recipient
+		priv, sender := testKey(f)
+		genv.Sender = sender
+		graw, _ := genv.seal(priv)
+		f.Add(graw)
+	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeEnvelope(b)
@@ -63,8 +71,10 @@ func FuzzDecodeResponse(f *testing.F) {
 func FuzzDecodeContent(f *testing.F) {
 	c, _ := content{Kind: kindText, Text: "hello"}.encode()
 	tm, _ := content{Kind: kindTimer, Timer: time.Hour}.encode()
+	gc, _ := content{Kind: kindGroup, Ctl: []byte{groupWireVersion, ctlState, 0}}.encode()
 	f.Add(c)
 	f.Add(tm)
+	f.Add(gc)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeContent(b)
 		if err != nil {
