@@ -47,6 +47,7 @@ func TestBrowser(t *testing.T) {
 			}
 		})))
 	b := newBrowser(t, chromium, c)
+	fund(t, b)
 	t.Run("node", func(t *testing.T) { testNodePage(t, b) })
 	t.Run("chat", func(t *testing.T) { testChat(t, b) })
 	t.Run("market", func(t *testing.T) { testMarket(t, b) })
@@ -192,7 +193,7 @@ func (b *browser) noReload(t *testing.T, i int) {
 	}
 }
 
-// screenshots writes a full-page JPEG of every tab under b.shots.
+// screenshots writes a full-page PNG of every tab under b.shots.
 func (b *browser) screenshots(t *testing.T, step string) {
 	t.Helper()
 	b.mu.Lock()
@@ -202,13 +203,13 @@ func (b *browser) screenshots(t *testing.T, step string) {
 	name := strings.ReplaceAll(t.Name(), "/", "_")
 	for i, tab := range b.tabs {
 		ctx, cancel := context.WithTimeout(tab, 10*time.Second)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(70))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
 			t.Logf("screenshot of node %d: %v", i+1, err)
 			continue
 		}
-		file := filepath.Join(b.shots, fmt.Sprintf("%02d-%s-%s-node%s.jpg", n, name, step, strconv.Itoa(i+1)))
+		file := filepath.Join(b.shots, fmt.Sprintf("%02d-%s-%s-node%s.png", n, name, step, strconv.Itoa(i+1)))
 		if err := os.WriteFile(file, png, 0o600); err != nil {
 			t.Logf("screenshot: %v", err)
 		}
