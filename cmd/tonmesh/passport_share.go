@@ -368,9 +368,13 @@ func newPassportSharesCmd(g *globalFlags) *cobra.Command {
 		RunE: passportRun(g, func(cmd *cobra.Command, _ *vault.Client, s *share.Client, _ []string) ([]share.ShareRecord, error) {
 			return s.Shares(cmd.Context())
 		}, func(rs []share.ShareRecord) {
-			rows := [][]string{{"TIME", "SERVICE", "TYPES", "NONCE"}}
+			rows := [][]string{{"TIME", "SERVICE", "TYPES", "CLAIMS", "NONCE"}}
 			for _, r := range rs {
-				rows = append(rows, []string{r.Time.Local().Format("2006-01-02 15:04"), r.Service, joinTypes(r.Types), r.Nonce})
+				c := "-"
+				if len(r.Claims) > 0 {
+					c = claimList(r.Claims)
+				}
+				rows = append(rows, []string{r.Time.Local().Format("2006-01-02 15:04"), r.Service, joinTypes(r.Types), c, r.Nonce})
 			}
 			table(rows)
 		}),

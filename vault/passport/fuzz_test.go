@@ -86,6 +86,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	r := testRequest(f)
+	r.Scope = json.RawMessage(`{"v":1,"data":[{"type":"personal_details","claims":["age_over_18"]},{"one_of":["passport","identity_card"],"claims":["document_valid"]}]}`)
+	if b, err = r.Encode(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Add([]byte(`{"service":"12D3KooW","scope":{},"public_key":"","nonce":"x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeRequest(b)

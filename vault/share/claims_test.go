@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
@@ -339,4 +343,67 @@ func TestAttestDocumentValidEndsWithTheDocument(t *testing.T) {
 	if _, err := verifier.AttestClaims(ctx, id, passport.TypeIdentityCard, priv, []string{"age_over_18"}); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "derived from personal_details") {
 		t.Fatalf("age from an identity card: %v", err)
 	}
+}
+
+// TestClaimsOverHTTP drives the claims flow through the local API, as the
+// CLI and the web app do, and checks the JSON shapes they read.
+func TestClaimsOverHTTP(t *testing.T) {
+	ctx := context.Background()
+	c := getCluster(t)
+	vAPI, userAPI := apiClient(t, c.svc), apiClient(t, c.user)
+	priv, pub := serviceKeys(t)
+	res, err := vAPI.NewRequest(ctx, NewRequestBody{Scope: json.RawMessage(`["personal_details"]`), PublicKey: pub, To: c.user.PeerID().String()})
+	if err != nil || !res.Delivered {
+		t.Fatalf("request: %+v, %v", res, err)
+	}
+	if _, err := userAPI.Approve(ctx, res.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vAPI.AttestClaims(ctx, res.ID, "pd", priv, []string{"age_over_18", "all"}); !apiutil.IsStatus(err, http.StatusBadRequest) || !strings.Contains(err.Error(), "alone") {
+		t.Fatalf("all mixed with names: %v", err)
+	}
+	a, err := vAPI.AttestClaims(ctx, res.ID, "pd", priv, []string{"age_over_18", "resident_of:FR"})
+	if err != nil || len(a.Claims) != 2 || !a.Claims["age_over_18"] || a.Claims["resident_of:FR"] || a.Signature == "" {
+		t.Fatalf("attest: %+v, %v", a, err)
+	}
+	held, err := userAPI.Attestations(ctx)
+	if err != nil || !slices.ContainsFunc(held, func(h AttestationView) bool {
+		return h.Signature == a.Signature && len(h.Claims) == 2 && !h.Claims["resident_of:FR"]
+	}) {
+		t.Fatalf("attestations: %+v, %v", held, err)
+	}
+
+	res, err = vAPI.NewRequest(ctx, NewRequestBody{Scope: json.RawMessage(`{"v":1,"data":[{"type":"pd","claims":["resident_of:FR"]}]}`), PublicKey: pub, To: c.user.PeerID().String()})
+	if err != nil || !res.Delivered {
+		t.Fatalf("claims request: %+v, %v", res, err)
+	}
+	pend, err := userAPI.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(pend, func(p PendingView) bool { return p.ID == res.ID })
+	if i < 0 || len(pend[i].Asks) != 1 || v0(pend[i].Asks[0].Disclose, "resident_of:FR") != "false" {
+		t.Fatalf("pending: %+v", pend)
+	}
+	sum, err := userAPI.Approve(ctx, res.ID, false)
+	if err != nil || len(sum.Types) != 0 || v0(sum.Claims, "resident_of:FR") != "false" {
+		t.Fatalf("approve: %+v, %v", sum, err)
+	}
+	recv, err := vAPI.Received(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := slices.IndexFunc(recv, func(r ReceivedView) bool { return r.ID == res.ID })
+	if j < 0 || v0(recv[j].Claims, "resident_of:FR") != "false" || len(recv[j].Types) != 0 {
+		t.Fatalf("received: %+v", recv)
+	}
+}
+
+// v0 renders m[k] as "true", "false" or "absent".
+func v0(m map[string]bool, k string) string {
+	v, ok := m[k]
+	if !ok {
+		return "absent"
+	}
+	return strconv.FormatBool(v)
 }
