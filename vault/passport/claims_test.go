@@ -271,3 +271,50 @@ func TestParseDisclosure(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkClaims: the verifier's signing of claims, the owner's
+// presentation and the service's verification of one claim, beside the
+// plain attestation's verification in the same run.
+func BenchmarkClaims(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	a, ds := claimFixture(b, now)
+	vkey, _ := testPeer(b, 9)
+	hkey, _ := testPeer(b, 3)
+	_, svc := testPeer(b, 5)
+	claims := map[string]bool{"age_over_18": true, "age_over_21": true, "resident_of:DE": true}
+	p, err := Present(a, ds, []string{"age_over_18"}, hkey, svc, "n", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("attestation-verify-plain", func(b *testing.B) {
+		plain := *a
+		plain.SDAlg, plain.ClaimDigests, plain.ClaimsSignature = "", nil, ""
+		for b.Loop() {
+			if err := plain.Verify(now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verifier-add-3-claims", func(b *testing.B) {
+		for b.Loop() {
+			c := *a
+			if _, err := c.AddClaims(vkey, claims); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("owner-present-1-claim", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Present(a, ds, []string{"age_over_18"}, hkey, svc, "n", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("service-verify-1-claim", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := p.Verify(now, svc, "n"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -407,3 +407,42 @@ func v0(m map[string]bool, k string) string {
 	}
 	return strconv.FormatBool(v)
 }
+
+// TestOwnerRefusesBadDisclosures: the owner stores a verifier's
+// disclosures only when each matches a digest the verifier signed.
+func TestOwnerRefusesBadDisclosures(t *testing.T) {
+	ctx := context.Background()
+	c := getCluster(t)
+	verifier, user := c.svc, c.user
+	shareWith(t, verifier, user, `["personal_details"]`, false) // the verifier may attest personal details
+	mk := func() (*passport.Attestation, []string) {
+		a, err := passport.Attest(verifier.id.PeerKey, user.PeerID(), personal(), time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := a.AddClaims(verifier.id.PeerKey, map[string]bool{"age_over_18": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, ds
+	}
+	a, _ := mk()
+	_, otherDs := mk()
+	plain, err := passport.Attest(verifier.id.PeerKey, user.PeerID(), personal(), time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		msg  *attestationMsg
+		want string
+	}{
+		{"disclosures of another attestation", &attestationMsg{Attestation: a, Disclosures: otherDs}, "not among the digests"},
+		{"disclosures with an attestation that signs no claims", &attestationMsg{Attestation: plain, Disclosures: otherDs}, "signs no claims"},
+	}
+	for _, tc := range cases {
+		if err := verifier.send(ctx, user.PeerID(), kindAttestation, tc.msg, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a refusal with %q", tc.name, err, tc.want)
+		}
+	}
+}
