@@ -320,7 +320,13 @@ func (s *Service) journal(ctx context.Context, rec *ShareRecord) {
 	if s.jrnl == nil {
 		return
 	}
-	payload, _ := json.Marshal(map[string]any{"types": rec.Types, "attestations": rec.Attestations, "claims": rec.Claims})
+	// Claim names, like types, say what was shared; their values stay out.
+	var claims []string
+	for n := range rec.Claims {
+		claims = append(claims, n)
+	}
+	slices.Sort(claims)
+	payload, _ := json.Marshal(map[string]any{"types": rec.Types, "attestations": rec.Attestations, "claims": claims})
 	err := s.jrnl.Record(ctx, journal.Entry{
 		Kind:         journal.KindShare,
 		Key:          "share:" + rec.Service + ":" + rec.Nonce,
