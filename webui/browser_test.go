@@ -174,7 +174,13 @@ func (b *browser) open(t *testing.T, i int, path string) {
 	t.Helper()
 	b.do(t, i, "open "+path, chromedp.Navigate(b.c.Nodes[i].APIURL()+path),
 		chromedp.WaitVisible(chromedp.CSS(`#live[data-state="open"]`)))
-	// A reload would clear this mark; noReload reads it back.
+	b.mark(t, i)
+}
+
+// mark sets a mark on node i's page that a reload would clear; noReload
+// reads it back.
+func (b *browser) mark(t *testing.T, i int) {
+	t.Helper()
 	run(t, b, i, "mark the page", chromedp.Evaluate[int](`window.tonmeshMark = 1`))
 }
 
@@ -185,7 +191,7 @@ func (b *browser) waitJS(t *testing.T, i int, what, expr string) {
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(50*time.Second)))
 }
 
-// noReload fails if node i's tab loaded a page since open.
+// noReload fails if node i's tab loaded a page since open or mark.
 func (b *browser) noReload(t *testing.T, i int) {
 	t.Helper()
 	if mark := run(t, b, i, "read the page mark", chromedp.Evaluate[int](`window.tonmeshMark || 0`)); mark != 1 {

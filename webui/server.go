@@ -160,15 +160,22 @@ func hostAllowed(r *http.Request) bool {
 	return host == lhost
 }
 
-// originAllowed reports whether r comes from a page of this server: its
-// Origin is http://<Host>, or, without Origin, the browser says the
-// request is same-origin. A request with neither is refused: browsers
-// send one of them, and other clients use the bearer-token API.
+// originAllowed reports whether r comes from a page of this server. A
+// browser says so in Sec-Fetch-Site, which no page can forge; it must be
+// same-origin (another node's app on 127.0.0.1 is same-site, not
+// same-origin). Origin, when it names one, must be http://<Host>; it is
+// "null" on form posts from a page with Referrer-Policy no-referrer, so
+// it alone cannot vouch. A request with neither header is refused:
+// browsers send them, and other clients use the bearer-token API.
 func originAllowed(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		return o == "http://"+r.Host
+	o := r.Header.Get("Origin")
+	if o != "" && o != "null" && o != "http://"+r.Host {
+		return false
 	}
-	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	return o == "http://"+r.Host
 }
 
 // authed runs h for requests with a valid session; a page request without

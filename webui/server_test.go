@@ -70,6 +70,9 @@ func withOrigin(o string) reqOpt { return func(r *http.Request) { r.Header.Set("
 func withCookie(c string) reqOpt {
 	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: cookieName(r), Value: c}) }
 }
+func withFetchSite(v string) reqOpt {
+	return func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", v) }
+}
 func withBearer(tok string) reqOpt {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
 }
@@ -144,6 +147,17 @@ func TestForeignOriginRefused(t *testing.T) {
 		if resp, _ := do(t, srv, "POST", "/ui/api/api/v1/echo", "{}", withOrigin(o), withCookie(cookie)); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("bridge POST from Origin %s: %d, want 403", o, resp.StatusCode)
 		}
+	}
+	// Another node's app on 127.0.0.1 is same-site, not same-origin.
+	if resp, _ := do(t, srv, "POST", "/ui/api/api/v1/echo", "{}", withCookie(cookie), withFetchSite("same-site")); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bridge POST from a same-site page: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := do(t, srv, "POST", "/ui/api/api/v1/echo", "{}", withCookie(cookie), withOrigin(srv.URL), withFetchSite("cross-site")); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bridge POST said cross-site: %d, want 403", resp.StatusCode)
+	}
+	// A form post from a no-referrer page: Origin null, same-origin fetch.
+	if resp, _ := do(t, srv, "POST", "/ui/api/api/v1/echo", "{}", withCookie(cookie), withOrigin("null"), withFetchSite("same-origin")); resp.StatusCode != http.StatusOK {
+		t.Errorf("bridge POST with Origin null from this app: %d, want 200", resp.StatusCode)
 	}
 	// Neither Origin nor Sec-Fetch-Site: not a browser on this page.
 	if resp, _ := do(t, srv, "POST", "/ui/api/api/v1/echo", "{}", withCookie(cookie)); resp.StatusCode != http.StatusForbidden {
