@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/node"
+	"github.com/tonmesh/tonmesh/webui"
 )
 
 const stopGrace = 20 * time.Second
@@ -136,7 +137,7 @@ func nodeInfo(ctx context.Context, d *daemon) *NodeInfo {
 	url, _ := d.home.APIURL()
 	token, _ := d.home.Token()
 	return &NodeInfo{
-		Name: d.name, Home: string(d.home), API: url, Token: token, TokenFile: d.home.TokenPath(),
+		Name: d.name, Home: string(d.home), API: url, Web: url + webui.Prefix, Token: token, TokenFile: d.home.TokenPath(),
 		TONAPI: url + node.TONAPIPath + "jsonRPC", PeerID: id.PeerID, Address: id.Address,
 	}
 }
@@ -213,9 +214,14 @@ func printTable(out io.Writer, m *Manifest) {
 	for _, n := range m.Nodes {
 		fmt.Fprintf(&b, "  %-*s  %s\n", widths[0], n.Name, n.TONAPI)
 	}
+	fmt.Fprintf(&b, "\nWeb app per node (log in with `tonmesh --home <home> ui`, or paste the node's api.token):\n")
+	for _, n := range m.Nodes {
+		fmt.Fprintf(&b, "  %-*s  %s\n", widths[0], n.Name, n.Web)
+	}
 	first := m.Nodes[0].Home
 	fmt.Fprintf(&b, `
 Talk to a node:
+  tonmesh --home %s ui
   tonmesh --home %s id
   tonmesh --home %s peers --json
   tonmesh --home %s ledger balance
@@ -223,6 +229,6 @@ Talk to a node:
 
 Node list for scripts: %s
 Logs: <home>/daemon.log. Press Ctrl-C to stop; run again with --dir %s to resume.
-`, first, first, first, m.Nodes[0].TokenFile, m.Nodes[0].API, filepath.Join(m.Dir, ManifestFile), m.Dir)
+`, first, first, first, first, m.Nodes[0].TokenFile, m.Nodes[0].API, filepath.Join(m.Dir, ManifestFile), m.Dir)
 	out.Write(b.Bytes())
 }

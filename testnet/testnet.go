@@ -47,6 +47,7 @@ type NodeInfo struct {
 	Name      string `json:"name"`
 	Home      string `json:"home"`
 	API       string `json:"api"`
+	Web       string `json:"web"`     // the web app (API + /ui/); `tonmesh --home HOME ui` logs in
 	TONAPI    string `json:"ton_api"` // the toncenter v2 endpoint TonClient takes (API + /ton/api/v2/jsonRPC)
 	Token     string `json:"token"`
 	TokenFile string `json:"token_file"`

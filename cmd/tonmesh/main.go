@@ -60,6 +60,7 @@ Start here:
   tonmesh init                    create a node home (~/.tonmesh) with a new 24-word identity
   tonmesh daemon                  run the node in that home
   tonmesh id / tonmesh peers      ask the running node who it is and whom it sees
+  tonmesh ui                      open the node's web app in your browser, logged in
   tonmesh ledger balance          the node's TON wallet (send, channels, journal: tonmesh ledger)
   tonmesh chat send TO TEXT       end-to-end encrypted messages (tonmesh chat)
   tonmesh passport add TYPE …     identity documents, encrypted and spread over peers;
@@ -94,6 +95,7 @@ $TONMESH_TOKEN). Read commands take --json for machine-readable output.`,
 		newPassportCmd(g),
 		newComputeCmd(g),
 		newMarketCmd(g),
+		newUICmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -16,8 +16,9 @@ func newTestnetCmd(g *globalFlags) *cobra.Command {
 		Long: `testnet starts --nodes daemons as separate processes, each with its own home
 under --dir (default: a new temporary directory, printed), all bootstrapped to
 the first node. Once every node has DHT peers it prints a table of the nodes
-and writes DIR/testnet.json (name, home, api, token, peer_id, address of each
-node): scripts can wait for that file. Ctrl-C (SIGINT) or SIGTERM stops every
+with the address of each node's web app (log in with tonmesh --home HOME ui)
+and writes DIR/testnet.json (name, home, api, web, token, peer_id, address of
+each node): scripts can wait for that file. Ctrl-C (SIGINT) or SIGTERM stops every
 node and exits 0. Running again with the same --dir resumes the same network:
 same identities, ports and data.`,
 		Example: `  tonmesh testnet
