@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -167,14 +168,19 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 	var putTotal, getTotal time.Duration
 	for i := range ops {
 		t0 := time.Now()
-		if _, err := v.Add(ctx, el); err != nil {
+		var err error
+		// The profile tells puts from gets by these labels
+		// (go tool pprof -tagfocus op=put); goroutines inherit them.
+		pprof.Do(ctx, pprof.Labels("op", "put", "size", sr.Label), func(ctx context.Context) { _, err = v.Add(ctx, el) })
+		if err != nil {
 			return sr, fmt.Errorf("put %d: %w", i+1, err)
 		}
 		d := time.Since(t0)
 		puts, putTotal = append(puts, d), putTotal+d
 
 		t0 = time.Now()
-		got, err := v.Element(ctx, passport.TypePassport)
+		var got *passport.Element
+		pprof.Do(ctx, pprof.Labels("op", "get", "size", sr.Label), func(ctx context.Context) { got, err = v.Element(ctx, passport.TypePassport) })
 		if err != nil {
 			return sr, fmt.Errorf("get %d: %w", i+1, err)
 		}
