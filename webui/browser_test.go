@@ -53,6 +53,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("market", func(t *testing.T) { testMarket(t, b) })
 	t.Run("passport", func(t *testing.T) { testPassport(t, b) })
 	t.Run("compute", func(t *testing.T) { testCompute(t, b, gate) })
+	t.Run("login", func(t *testing.T) { testLogin(t, b) })
 }
 
 // findChromium returns the chromium to drive, or skips the test.

@@ -79,5 +79,23 @@ func testMarket(t *testing.T, b *browser) {
 	before := run(t, b, 1, "count my items", chromedp.Evaluate[int](`document.querySelectorAll('#mine .item').length`))
 	b.do(t, 1, "buy a number", chromedp.Click(chromedp.CSS(`#buy-number button`)))
 	b.waitJS(t, 1, "the new number under my items", fmt.Sprintf(`document.querySelectorAll('#mine .item').length === %d`, before+1))
+	number := run(t, b, 1, "read the new number", chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll('#mine .item')).map(e => e.dataset.asset).find(a => a !== `+jsString(bought.Asset)+`)`))
+
+	// Node 3, as a service, sends a login code to the number's owner;
+	// the code appears on the owner's page; node 3 checks it.
+	b.do(t, 2, "request a login code",
+		chromedp.SetValue(chromedp.CSS(`#code-request input[name="asset"]`), number),
+		chromedp.Click(chromedp.CSS(`#code-request button`)))
+	b.waitJS(t, 2, "the code request's answer", `!document.querySelector('#code-request .result').hidden`)
+	reqID := run(t, b, 2, "read the request id", chromedp.Evaluate[string](`JSON.parse(document.querySelector('#code-request .result').textContent).id`))
+	b.waitJS(t, 1, "the login code on the owner's page", `document.querySelector('.code[data-id=`+jsString(reqID)+`] .code-value') !== null`)
+	code := run(t, b, 1, "read the code", chromedp.Text(chromedp.CSS(`.code[data-id=`+jsString(reqID)+`] .code-value`)))
+	b.do(t, 2, "check the code",
+		chromedp.SetValue(chromedp.CSS(`#code-verify input[name="id"]`), reqID),
+		chromedp.SetValue(chromedp.CSS(`#code-verify input[name="code"]`), code),
+		chromedp.Click(chromedp.CSS(`#code-verify button`)))
+	b.waitJS(t, 2, "the code accepted", `(() => { const r = document.querySelector('#code-verify .result'); return !r.hidden && JSON.parse(r.textContent).valid === true })()`)
+	b.noReload(t, 1)
 	b.screenshots(t, "market")
 }

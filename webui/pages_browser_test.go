@@ -1,6 +1,7 @@
 package webui_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -37,4 +38,26 @@ func testChat(t *testing.T, b *browser) {
 	b.noReload(t, 0)
 	b.noReload(t, 1)
 	b.screenshots(t, "chat")
+}
+
+// testLogin: after logging out, the pages lead to the login form, a wrong
+// token is refused there, and pasting the right one opens the node page.
+func testLogin(t *testing.T, b *browser) {
+	b.open(t, 0, "/ui/")
+	b.do(t, 0, "log out", chromedp.Click(chromedp.CSS(`.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	b.do(t, 0, "open a page without a session", chromedp.Navigate(b.c.Nodes[0].APIURL()+"/ui/market"),
+		chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	b.do(t, 0, "paste a wrong token",
+		chromedp.SetValue(chromedp.CSS(`#login input[name="token"]`), "not-the-token"),
+		chromedp.Click(chromedp.CSS(`#login button`)), chromedp.WaitVisible(chromedp.CSS(`.page-error`)))
+	token, err := b.c.Homes[0].Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, 0, "paste the token",
+		chromedp.SetValue(chromedp.CSS(`#login input[name="token"]`), token),
+		chromedp.Click(chromedp.CSS(`#login button`)), chromedp.WaitVisible(chromedp.CSS(`#peer-id`)))
+	if html := run(t, b, 0, "read the page", chromedp.OuterHTML(chromedp.CSS(`html`))); strings.Contains(html, token) {
+		t.Fatal("the node page holds the API token")
+	}
 }

@@ -44,8 +44,11 @@
     const form = ev.target;
     if (!form.dataset || !form.dataset.api) return;
     ev.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const body = {};
     for (const [k, v] of new FormData(form)) if (v !== '') body[k] = v;
+    const result = $('.result', form);
+    if (result) { result.hidden = true; result.textContent = ''; }
     const err = $('.error', form);
     if (err) { err.hidden = true; err.textContent = ''; }
     $$('.bad', form).forEach((el) => el.classList.remove('bad'));
@@ -54,7 +57,8 @@
     try {
       const r = await fetch(form.dataset.api, {
         method: form.dataset.method || 'POST', credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json' },
+        body: form.dataset.method === 'DELETE' ? undefined : JSON.stringify(body),
       });
       if (!r.ok) {
         const msg = await errorMessage(r);
@@ -65,6 +69,7 @@
         form.dataset.failed = String(Number(form.dataset.failed || 0) + 1);
         return;
       }
+      if (result) { result.textContent = JSON.stringify(await r.json(), null, 2); result.hidden = false; }
       for (const input of $$('input:not([type=hidden]), textarea', form)) input.value = '';
       form.dataset.done = String(Number(form.dataset.done || 0) + 1);
       (form.dataset.refresh || '').split(' ').filter(Boolean).forEach(refresh);
