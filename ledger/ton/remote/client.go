@@ -9,7 +9,9 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/xssnick/tonutils-go/address"
@@ -101,8 +103,12 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	c.redial()
 	out, err := c.net.Request(ctx, c.host, Protocol, raw, MaxResponseSize)
 	if err != nil {
+		if c.net.Host().Network().Connectedness(c.host) != network.Connected {
+			return nil, fmt.Errorf("remote: %s: the chain host %s is not reachable (is it running, and is ton.emu_peer right?); the next call dials it again: %w", req.Method, c.host, err)
+		}
 		return nil, fmt.Errorf("remote: %s: %w", req.Method, err)
 	}
 	resp, err := decodeResponse(out)
@@ -116,6 +122,22 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		return nil, &RemoteError{Code: e.Code, Message: e.Message}
 	}
 	return resp, nil
+}
+
+// redial lets a call dial the host again although earlier dials failed.
+// libp2p holds a peer whose dials failed in a backoff (5s, growing to
+// 5min) and refuses to dial it until the backoff ends; for the chain
+// host that would keep every call failing long after the host is back.
+// Each call is one request that its caller waits for and bounds, so a
+// call that finds no connection makes one real dial attempt instead.
+func (c *Client) redial() {
+	h := c.net.Host()
+	if h.Network().Connectedness(c.host) == network.Connected {
+		return
+	}
+	if sw, ok := h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(c.host)
+	}
 }
 
 func rawAddr(addr *address.Address) (string, error) {

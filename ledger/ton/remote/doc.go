@@ -27,6 +27,12 @@
 //     nothing on the host;
 //   - the host answers one page (MaxPage transactions, about 2 MiB) per
 //     request; the client pages until the host says there is no more;
+//   - a Client outlives its host's absences: while the host is unreachable
+//     each call fails at once (at the dial, or at the call's deadline
+//     when packets are dropped) with an error naming the host, and a call
+//     that finds no connection dials again, past libp2p's dial backoff,
+//     so the same Client works with the first call after the host is
+//     back (on the addresses its peerstore or the DHT knows);
 //   - the faucet is off unless the host passes WithFaucet, each request is
 //     capped at the host's limit, and each requesting peer gets a token
 //     bucket of requests (WithFaucetLimit; over it: rate_limited). TESTNET
