@@ -19,8 +19,10 @@
 // Invariants:
 //   - Every /ui/ request must carry a Host naming this server: the API's
 //     listen address, 127.0.0.1, localhost or [::1], with the port it was
-//     received on (DNS rebinding). Every state-changing request must carry
-//     an Origin of that same host (CSRF).
+//     received on (DNS rebinding). Every state-changing request must come
+//     from this app's own pages (CSRF): Sec-Fetch-Site same-origin, and an
+//     Origin, when it names one, of that same host; a request with neither
+//     header is refused.
 //   - Everything but the login page and the static files needs a session:
 //     a 256-bit random id in an HttpOnly, SameSite=Strict cookie, valid for
 //     SessionTTL, kept only in memory (a restart logs everyone out).
@@ -28,5 +30,7 @@
 //     login link: single use, valid for LoginLinkTTL, issued to a caller
 //     that holds the token (tonmesh ui).
 //   - Every answer carries a strict Content-Security-Policy (no inline
-//     script, no framing), nosniff and no-referrer.
+//     script or style, no framing), nosniff and no-referrer.
+//   - The session cookie is named after the port (tonmesh_session_<port>):
+//     browsers keep cookies by host, and a testnet's nodes share 127.0.0.1.
 package webui
