@@ -20,7 +20,7 @@ type fakeAPI struct {
 	lastHdr http.Header
 }
 
-func newFakeAPI(t *testing.T) (*fakeAPI, *Server, *httptest.Server) {
+func newFakeAPI(t testing.TB) (*fakeAPI, *Server, *httptest.Server) {
 	t.Helper()
 	f := &fakeAPI{mux: http.NewServeMux()}
 	auth := func(h http.HandlerFunc) http.Handler {
@@ -80,7 +80,7 @@ func withForm() reqOpt {
 	return func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }
 }
 
-func do(t *testing.T, srv *httptest.Server, method, path, body string, opts ...reqOpt) (*http.Response, string) {
+func do(t testing.TB, srv *httptest.Server, method, path, body string, opts ...reqOpt) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -99,7 +99,7 @@ func do(t *testing.T, srv *httptest.Server, method, path, body string, opts ...r
 }
 
 // login posts the token and returns the session cookie.
-func login(t *testing.T, srv *httptest.Server) string {
+func login(t testing.TB, srv *httptest.Server) string {
 	t.Helper()
 	resp, _ := do(t, srv, "POST", "/ui/login", url.Values{"token": {testToken}}.Encode(), withOrigin(srv.URL), withForm())
 	if resp.StatusCode != http.StatusSeeOther {
