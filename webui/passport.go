@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/tonmesh/tonmesh/vault/passport"
@@ -94,7 +95,7 @@ func (s *Server) passportView(r *http.Request, form *elementForm) (passportView,
 	if form == nil {
 		q := r.URL.Query()
 		if t, perr := passport.ParseType(q.Get("type")); perr == nil {
-			form = newForm(t, nil)
+			form = newForm(t, s.storedValues(r, t, v.Elements))
 		}
 		if form != nil && q.Get("added") != "" {
 			form.Added = form.Type
@@ -102,6 +103,29 @@ func (s *Server) passportView(r *http.Request, form *elementForm) (passportView,
 	}
 	v.Form = form
 	return v, err
+}
+
+// storedValues returns the data of the stored element of type t, to
+// prefill its replace form (files are never prefilled), or nil.
+func (s *Server) storedValues(r *http.Request, t passport.ElementType, have []elementView) url.Values {
+	if !slices.ContainsFunc(have, func(e elementView) bool { return e.Type == string(t) }) {
+		return nil
+	}
+	var e struct {
+		Data  map[string]string `json:"data"`
+		Value string            `json:"value"`
+	}
+	if s.get(r.Context(), "/api/v1/passport/elements/"+url.PathEscape(string(t)), &e) != nil {
+		return nil
+	}
+	vals := url.Values{}
+	for k, v := range e.Data {
+		vals.Set(k, v)
+	}
+	if e.Value != "" {
+		vals.Set(string(t), e.Value)
+	}
+	return vals
 }
 
 // newForm lays out the form of type t: every field and file the type may

@@ -48,6 +48,10 @@ func testPassport(t *testing.T, b *browser) {
 	details["birth_date"] = "10.12.1815"
 	b.do(t, user, "send personal details", fillForm(details),
 		chromedp.Click(chromedp.CSS(`#element-form button`)), chromedp.WaitVisible(chromedp.CSS(`#added`)))
+	// The replace form shows what is stored.
+	if v := run(t, b, user, "read the stored birth date", chromedp.Value(chromedp.CSS(`#element-form input[name="birth_date"]`))); v != "10.12.1815" {
+		t.Fatalf("the replace form shows birth_date %q, want the stored 10.12.1815", v)
+	}
 
 	scan := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("webui-scan "), 3000)...)
 	scanPath := filepath.Join(t.TempDir(), "passport.jpg")
