@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,13 @@ func waitFor(t *testing.T, ctx context.Context, what string, within time.Duratio
 	if ok, last := poll(ctx, within, cond); !ok {
 		t.Fatalf("%s: not within %s; last seen: %s", what, within, last)
 	}
+}
+
+// stepper logs how long each step of a subtest took, so a slow run shows
+// where its time went.
+func stepper(t *testing.T) func(what string) {
+	start := time.Now()
+	return func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 }
 
 func poll(ctx context.Context, within time.Duration, cond func() (bool, string)) (bool, string) {
@@ -129,11 +137,38 @@ func connAddrs(ctx context.Context, c *Cluster, from, to *Node) ([]string, error
 // come through a partition.
 func TestNetwork(t *testing.T) {
 	c := startNetwork(t)
-	t.Run("relay", func(t *testing.T) { checkRelay(t, c) })
-	t.Run("chat", func(t *testing.T) { checkChatPartition(t, c) })
-	t.Run("auction", func(t *testing.T) { checkAuctionPartition(t, c) })
-	t.Run("vault", func(t *testing.T) { checkVaultPartition(t, c) })
-	t.Run("inference", func(t *testing.T) { checkInferenceFailover(t, c) })
+	for _, st := range []struct {
+		name  string
+		check func(*testing.T, *Cluster)
+	}{
+		{"relay", checkRelay},
+		{"chat", checkChatPartition},
+		{"auction", checkAuctionPartition},
+		{"vault", checkVaultPartition},
+		{"inference", checkInferenceFailover},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			waitChain(t, c)
+			st.check(t, c)
+		})
+	}
+}
+
+// waitChain waits until every node reads its balance from the chain: the
+// previous subtest's partition or link failure has healed, and every
+// node's connection to the chain host is back.
+func waitChain(t *testing.T, c *Cluster) {
+	t.Helper()
+	start := time.Now()
+	for _, n := range c.Nodes {
+		waitFor(t, t.Context(), n.Name+" reaches the chain", time.Minute, func() (bool, string) {
+			out, err := c.CLI(t.Context(), n, nil, "ledger", "balance", "--json")
+			return err == nil, fmt.Sprint(out, err)
+		})
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("every node reached the chain again after %.1fs", d.Seconds())
+	}
 }
 
 // checkRelay: m1 and m2 are behind different NATs, so neither can dial the
@@ -223,6 +258,7 @@ func countOf(s []string, v string) int {
 func checkChatPartition(t *testing.T, c *Cluster) {
 	ctx := t.Context()
 	alice, bob := c.Node("n5"), c.Node("m2")
+	step := stepper(t)
 	var want []string
 	send := func(text string) error {
 		_, err := c.CLI(ctx, alice, nil, "chat", "send", bob.PeerID, text)
@@ -242,28 +278,45 @@ func checkChatPartition(t *testing.T, c *Cluster) {
 		return err == nil && ok, fmt.Sprint(why, err)
 	})
 
+	step("first messages read")
 	if err := c.Lab.Partition(ctx, []string{"n5", "n3"}, []string{"n1", "n2", "n4", "m1", "m2"}); err != nil {
 		t.Fatal(err)
 	}
+	// Three sends at once, as from three chat windows: each waits for its
+	// own delivery attempts to fail.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for i := 1; i <= 3; i++ {
-		if err := send(fmt.Sprintf("during %d", i)); err != nil {
-			t.Logf("send during the partition refused (not counted): %v", err)
-		}
+		wg.Go(func() {
+			text := fmt.Sprintf("during %d", i)
+			_, err := c.CLI(ctx, alice, nil, "chat", "send", bob.PeerID, text)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Logf("send during the partition refused (not counted): %v", err)
+				return
+			}
+			want = append(want, text)
+		})
 	}
+	wg.Wait()
+	step("sent during the partition")
 	if err := c.Lab.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
+	step("healed")
 	for i := 1; i <= 3; i++ {
 		if err := send(fmt.Sprintf("after %d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d of 9 messages accepted by the CLI", len(want))
+	step(fmt.Sprintf("%d of 9 messages accepted by the CLI", len(want)))
 	waitFor(t, ctx, "m2 has every accepted message exactly once", 90*time.Second, func() (bool, string) {
 		got, err := chatTexts(ctx, c, bob, alice.PeerID)
 		ok, why := exactlyOnce(got, want)
 		return err == nil && ok, fmt.Sprint(why, err)
 	})
+	step("all delivered")
 	t.Cleanup(func() {
 		// Later subtests ran meanwhile: a late duplicate would show now.
 		got, err := chatTexts(context.Background(), c, bob, alice.PeerID)
@@ -311,6 +364,7 @@ func auctionOf(ctx context.Context, c *Cluster, n *Node, asset string) (auctionV
 func checkAuctionPartition(t *testing.T, c *Cluster) {
 	ctx := t.Context()
 	seller, near, far := c.Node("n2"), c.Node("n3"), c.Node("n5")
+	step := stepper(t)
 	var bought struct {
 		Asset string `json:"asset"`
 	}
@@ -329,14 +383,20 @@ func checkAuctionPartition(t *testing.T, c *Cluster) {
 		})
 	}
 
+	step("every node sees the auction")
 	if err := c.Lab.Partition(ctx, []string{"n1", "n2", "n3", "m1"}, []string{"n4", "n5", "m2"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.CLI(ctx, near, nil, "market", "bid", asset, "2"); err != nil {
 		t.Fatalf("a bid on the chain's side of the partition: %v", err)
 	}
-	if _, err := c.CLI(ctx, far, nil, "market", "bid", asset, "2.5"); err != nil {
-		t.Logf("n5's bid cut off from the chain was refused: %v", err)
+	step("n3 bid")
+	// Its user gives up after 5 s (Ctrl-C) if the bid hangs.
+	bidCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err := c.CLI(bidCtx, far, nil, "market", "bid", asset, "2.5")
+	cancel()
+	if err != nil {
+		t.Logf("n5's bid cut off from the chain failed: %v", err)
 	} else {
 		t.Logf("n5's bid cut off from the chain was accepted locally")
 	}
@@ -344,6 +404,7 @@ func checkAuctionPartition(t *testing.T, c *Cluster) {
 		t.Fatal(err)
 	}
 
+	step("healed")
 	// After the heal n5 outbids whatever the chain has.
 	var final string
 	waitFor(t, ctx, "n5 outbids after the heal", time.Minute, func() (bool, string) {
@@ -359,11 +420,13 @@ func checkAuctionPartition(t *testing.T, c *Cluster) {
 		}
 		return false, a.String()
 	})
+	step("n5 outbid")
 	chainView := func() (auctionView, error) { return auctionOf(ctx, c, c.Node("n1"), asset) }
 	waitFor(t, ctx, "the chain host confirms n5's bid", time.Minute, func() (bool, string) {
 		a, err := chainView()
 		return err == nil && a.Confirmed && a.LeadingBid != nil && a.LeadingBid.TON == final, fmt.Sprint(a, err)
 	})
+	step("the chain confirms")
 	want, _ := chainView()
 	for _, n := range c.Nodes {
 		waitFor(t, ctx, n.Name+" agrees with the chain", time.Minute, func() (bool, string) {
@@ -381,14 +444,16 @@ type holder struct {
 	Status    string `json:"status"`
 }
 
-// checkVaultPartition: n5 stores a document while n4 and m2 are cut off;
+// checkVaultPartition: n5 stores a document while m2 is cut off (still
+// "connected" over QUIC, which ignores the ICMP errors, so a placement
+// candidate that fails);
 // after the heal it reads it back and every shard's holder proves it has
 // it. Then a holder stays away (its link down) and an audit rebuilds its
 // shard on another peer.
 func checkVaultPartition(t *testing.T, c *Cluster) {
 	ctx := t.Context()
 	owner := c.Node("n5")
-	if err := c.Lab.Partition(ctx, []string{"n5", "n1", "n2", "n3", "m1"}, []string{"n4", "m2"}); err != nil {
+	if err := c.Lab.Partition(ctx, []string{"n5", "n1", "n2", "n3", "n4", "m1"}, []string{"m2"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.CLI(ctx, owner, nil, "passport", "add", "personal_details",
@@ -398,7 +463,7 @@ func checkVaultPartition(t *testing.T, c *Cluster) {
 		t.Fatal(herr)
 	}
 	if err != nil {
-		t.Fatalf("vault put during the partition (4 peers reachable, 4 shards): %v", err)
+		t.Fatalf("vault put during the partition (5 peers reachable, 4 shards): %v", err)
 	}
 	var shown struct {
 		Data map[string]string `json:"data"`
@@ -417,15 +482,27 @@ func checkVaultPartition(t *testing.T, c *Cluster) {
 	})
 
 	// One holder stays away: its shard must be rebuilt elsewhere.
+	t.Run("repair", func(t *testing.T) { checkVaultRepair(t, c, owner, holders) })
+}
+
+// checkVaultRepair takes a holder of n5's document off the lab (link
+// down) and waits for an audit to rebuild its shard on another peer.
+func checkVaultRepair(t *testing.T, c *Cluster, owner *Node, holders func() ([]holder, error)) {
+	ctx := t.Context()
+	var shown struct {
+		Data map[string]string `json:"data"`
+	}
 	hs, _ := holders()
-	var away *Node
-	for _, n := range c.Nodes {
-		if n.PeerID == hs[0].Peer {
-			away = n
+	var away *Node // a holder that is not the chain host, which everyone needs
+	for _, h := range hs {
+		for _, n := range c.Nodes {
+			if n.PeerID == h.Peer && !n.Role.EmuHost && away == nil {
+				away = n
+			}
 		}
 	}
-	if away == nil || away.Role.EmuHost {
-		t.Skipf("the first holder %s is the chain host or unknown; not taking it away", hs[0].Peer)
+	if away == nil {
+		t.Fatalf("no holder to take away among %v", hs)
 	}
 	if err := c.Lab.Down(ctx, away.Name); err != nil {
 		t.Fatal(err)
@@ -435,7 +512,7 @@ func checkVaultPartition(t *testing.T, c *Cluster) {
 			t.Error(err)
 		}
 	}()
-	repaired, last := poll(ctx, time.Minute, func() (bool, string) {
+	repaired, last := poll(ctx, 30*time.Second, func() (bool, string) {
 		var rep struct {
 			Repaired int `json:"repaired"`
 		}
@@ -445,7 +522,7 @@ func checkVaultPartition(t *testing.T, c *Cluster) {
 		return ok, fmt.Sprint(rep, hs, err)
 	})
 	if !repaired {
-		t.Skipf("vault repair of a shard whose holder stayed away (%s, link down) did not happen within a minute — the vault repair part of recovery is missing or off; last: %s", away.Name, last)
+		t.Skipf("vault repair of a shard whose holder stayed away (%s, link down) did not happen within 30 s — the vault repair part of recovery is missing or off; last: %s", away.Name, last)
 	}
 	if _, err := c.CLI(ctx, owner, &shown, "passport", "show", "personal_details", "--json"); err != nil || shown.Data["first_name"] != "Ada" {
 		t.Fatalf("read after the repair: %+v, %v", shown, err)
