@@ -22,8 +22,8 @@ func NewBuffer(size, k, n int) (*Buffer, error) {
 	if err := checkKN(k, n); err != nil {
 		return nil, err
 	}
-	if size < nonceSize+16 || ShardLen(size, k) > MaxShardSize {
-		return nil, fmt.Errorf("shard: ciphertext size %d is out of range (%d..%d)", size, nonceSize+16, MaxShardSize*k)
+	if size < tagSize || ShardLen(size, k) > MaxShardSize {
+		return nil, fmt.Errorf("shard: ciphertext size %d is out of range (%d..%d)", size, tagSize, MaxShardSize*k)
 	}
 	per := ShardLen(size, k)
 	return &Buffer{size: size, k: k, n: n, per: per, buf: make([]byte, per*n), have: make([]bool, n)}, nil

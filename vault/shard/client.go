@@ -313,7 +313,7 @@ func roundTrip(s network.Stream, q *request) (*response, error) {
 	if err := p2p.WriteFrame(s, q.encode()); err != nil {
 		return nil, fmt.Errorf("send request: %w", err)
 	}
-	if q.Op != opPut {
+	if q.Op != opPut && q.Op != opPutStream {
 		if err := s.CloseWrite(); err != nil {
 			return nil, fmt.Errorf("close write side: %w", err)
 		}

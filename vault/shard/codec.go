@@ -29,6 +29,10 @@ type Encoded struct {
 	K, N   int       // any K of the N shards restore the ciphertext
 	Shards [][]byte  // N shards of ShardLen(Size, K) bytes: K data, then N-K parity
 	CIDs   []cid.Cid // CIDs[i] = CIDOf(Shards[i])
+	// Segment is 0 for an element sealed in one piece (Encode), else the
+	// plaintext bytes per stripe of a striped one (EncodeStriped, whose
+	// Size is the layout's EncSize).
+	Segment int
 }
 
 // ShardLen is the length of every shard of a ciphertext of size bytes split
@@ -146,8 +150,8 @@ func checkShards(size, k, n int, shards [][]byte) error {
 	if err := checkKN(k, n); err != nil {
 		return err
 	}
-	if size < nonceSize+16 || ShardLen(size, k) > MaxShardSize {
-		return fmt.Errorf("ciphertext size %d is out of range (%d..%d)", size, nonceSize+16, MaxShardSize*k)
+	if size < tagSize || ShardLen(size, k) > MaxShardSize {
+		return fmt.Errorf("ciphertext size %d is out of range (%d..%d)", size, tagSize, MaxShardSize*k)
 	}
 	if len(shards) != n {
 		return fmt.Errorf("got %d shard slots, want n = %d (nil for a missing shard)", len(shards), n)

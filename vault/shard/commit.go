@@ -20,7 +20,18 @@ type pendingCommit struct {
 	data     []byte // a small shard's bytes
 	part     string // a large shard's fsynced part file
 	reserved bool   // quota was set aside for a new shard
+	flight   string // key of that reservation in Holder.inflight
 	res      chan *response
+}
+
+// discard removes what p received (a part file), for a put that is not
+// committed.
+func (p *pendingCommit) discard() {
+	if p.part != "" {
+		os.Remove(p.part)
+		p.part = ""
+	}
+	p.data = nil
 }
 
 // commitLoop is the holder's committer: it takes the first waiting put,
@@ -60,7 +71,7 @@ func (h *Holder) commitRound(round []*pendingCommit) {
 	after := make(map[string]*meta, len(round)) // CID key → meta once the round is committed
 	var (
 		renamed     []string // files moved into place this round
-		added       []string // CID keys of the shards new this round
+		added       []string // flight keys of the shards new this round
 		addedBytes  int64
 		renameError error
 	)
@@ -103,7 +114,7 @@ func (h *Holder) commitRound(round []*pendingCommit) {
 				b.Set(dataKey(p.q.CID), p.data)
 			}
 			b.Set(metaKey(p.q.CID), m.encode())
-			added = append(added, k)
+			added = append(added, p.flight)
 			addedBytes += int64(m.Size)
 		}
 		if m != nil {

@@ -32,6 +32,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		{Op: opPut, CID: c, Size: 5, DeleteKey: pub},
 		{Op: opPut, CID: c, Size: MaxShardSize + 1, DeleteKey: pub},
 		{Op: opGet, CID: c},
+		{Op: opPutStream, Size: 5, DeleteKey: pub},
 		{Op: opChallenge, CID: c, Nonce: [32]byte{9}},
 		{Op: opProve, CID: c, Nonce: [32]byte{9}},
 		{Op: opDelete, CID: c, At: at, Sig: ed25519.Sign(priv, deleteMessage(c, holder, at))},
@@ -113,6 +114,21 @@ func FuzzDecodeMeta(f *testing.F) {
 		}
 		if !bytes.Equal(m.encode(), b) {
 			t.Fatal("decoded meta re-encodes differently")
+		}
+	})
+}
+
+func FuzzDecodeTrailer(f *testing.F) {
+	f.Add(CIDOf([]byte("shard")).Bytes())
+	f.Add(cidSHA256([]byte("shard")).Bytes())
+	f.Add([]byte{1, 0x55})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decodeTrailer(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(c.Bytes(), b) || !Provable(c) {
+			t.Fatal("decoded trailer is not the canonical bytes of a BLAKE3 shard ID")
 		}
 	})
 }

@@ -263,6 +263,8 @@ func (h *Holder) serve(ctx context.Context, s network.Stream) error {
 	switch q.Op {
 	case opPut:
 		return h.servePut(s, from, q)
+	case opPutStream:
+		return h.servePutStream(s, from, q)
 	case opGet:
 		return h.serveGet(s, q)
 	case opChallenge:

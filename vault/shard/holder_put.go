@@ -12,11 +12,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"lukechampine.com/blake3"
 
 	"github.com/tonmesh/tonmesh/internal/wire"
+	"github.com/tonmesh/tonmesh/p2p"
 )
 
 // servePut runs the holder's side of a put: refuse early what is oversize
@@ -52,15 +53,15 @@ func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 
 	reserved := m == nil
 	if reserved {
-		if fail := h.reserve(q.CID, q.Size); fail != nil {
+		if fail := h.reserve(q.CID.KeyString(), q.Size); fail != nil {
 			return h.answer(s, opPut, fail)
 		}
-		defer h.release(q.CID)
+		defer h.release(q.CID.KeyString())
 	}
 	if err := h.answer(s, opPut, &response{Status: statusContinue}); err != nil {
 		return err
 	}
-	p := &pendingCommit{q: q, reserved: reserved, res: make(chan *response, 1)}
+	p := &pendingCommit{q: q, reserved: reserved, flight: q.CID.KeyString(), res: make(chan *response, 1)}
 	ok, err := h.receive(s, q, p)
 	if err != nil {
 		return fmt.Errorf("receive shard %s from %s: %w", q.CID, from, err)
@@ -82,27 +83,43 @@ func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 // reports whether the bytes match q's CID; nothing is left on disk unless
 // they do.
 func (h *Holder) receive(s network.Stream, q *request, p *pendingCommit) (bool, error) {
+	hh := newCIDHash(q.CID)
+	ok, err := h.receiveData(s, q.Size, q.CID.String(), hh, p)
+	if !ok || err != nil {
+		return false, err
+	}
+	if !bytes.Equal(hh.Sum(nil), digestOf(q.CID)) {
+		p.discard()
+		return false, nil
+	}
+	return true, nil
+}
+
+// receiveData reads a data frame of size bytes into p (memory or an
+// fsynced part file named after name), writing it to hh too. It reports
+// false when the frame has another length; on error or false nothing is
+// left on disk.
+func (h *Holder) receiveData(s io.Reader, size int, name string, hh io.Writer, p *pendingCommit) (bool, error) {
 	n, err := readUvarint(s)
 	if err != nil {
 		return false, fmt.Errorf("read frame length: %w", err)
 	}
-	if n != uint64(q.Size) {
+	if n != uint64(size) {
 		return false, nil
 	}
-	hh := newCIDHash(q.CID)
-	if q.Size <= inlineMax {
-		p.data = make([]byte, q.Size)
+	if size <= inlineMax {
+		p.data = make([]byte, size)
 		if _, err := io.ReadFull(s, p.data); err != nil {
 			return false, err
 		}
 		hh.Write(p.data)
-		return bytes.Equal(hh.Sum(nil), digestOf(q.CID)), nil
+		return true, nil
 	}
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return false, err
 	}
-	part := filepath.Join(h.store.dir, q.CID.String()+"."+hex.EncodeToString(rnd[:])+partSuffix)
+	part := filepath.Join(h.store.dir, name+"."+hex.EncodeToString(rnd[:])+partSuffix)
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return false, err
@@ -115,7 +132,7 @@ func (h *Holder) receive(s network.Stream, q *request, p *pendingCommit) (bool, 
 		}
 	}()
 	buf := make([]byte, copyBuf)
-	for left := q.Size; left > 0; {
+	for left := size; left > 0; {
 		k, err := io.ReadFull(s, buf[:min(left, len(buf))])
 		if err != nil {
 			return false, err
@@ -126,9 +143,8 @@ func (h *Holder) receive(s network.Stream, q *request, p *pendingCommit) (bool, 
 		}
 		left -= k
 	}
-	if !bytes.Equal(hh.Sum(nil), digestOf(q.CID)) {
-		return false, nil
-	}
+	// Synced before the bytes are checked against their CID (a mismatch
+	// is rare): a streamed put's sender sends its trailer meanwhile.
 	if err := f.Sync(); err != nil {
 		return false, err
 	}
@@ -158,12 +174,12 @@ func readUvarint(r io.Reader) (uint64, error) {
 	return 0, errors.New("varint overflows 64 bits")
 }
 
-// reserve sets size bytes of the quota aside for a transfer of c. Puts of
-// the same shard in transfer at once share one reservation.
-func (h *Holder) reserve(c cid.Cid, size int) *response {
+// reserve sets size bytes of the quota aside for a transfer under the
+// flight key k (a CID's key string, or a streamed put's own). Puts of the
+// same shard in transfer at once share one reservation.
+func (h *Holder) reserve(k string, size int) *response {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := c.KeyString()
 	if f, ok := h.inflight[k]; ok {
 		if f.size != size {
 			// Only one of the two sizes can match the CID.
@@ -182,12 +198,11 @@ func (h *Holder) reserve(c cid.Cid, size int) *response {
 	return nil
 }
 
-// release ends one transfer's share of c's reservation (the shard was
-// stored, or not).
-func (h *Holder) release(c cid.Cid) {
+// release ends one transfer's share of the reservation under k (the shard
+// was stored, or not).
+func (h *Holder) release(k string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := c.KeyString()
 	f := h.inflight[k]
 	if f.puts--; f.puts == 0 {
 		delete(h.inflight, k)
@@ -215,4 +230,61 @@ func verifyAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 		}
 	}
 	return false
+}
+
+// servePutStream runs the holder's side of a streamed put: refuse early
+// what is oversize or over quota, take the data as it comes (into memory
+// or its part file, hashed with BLAKE3 on the way), then the CID trailer;
+// only bytes that match it are committed, durably, before the receipt is
+// signed. The quota is reserved under a key of this put's own, as the CID
+// is not known before the end.
+func (h *Holder) servePutStream(s network.Stream, from peer.ID, q *request) error {
+	if q.Size > h.cfg.MaxShard {
+		return h.answer(s, opPutStream, &response{Status: statusTooLarge, Reason: fmt.Sprintf(
+			"a shard of %d bytes exceeds this holder's limit of %d bytes: split the element into more shards", q.Size, h.cfg.MaxShard)})
+	}
+	var rnd [16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return h.answer(s, opPutStream, &response{Status: statusError, Reason: "the holder could not draw a transfer ID"})
+	}
+	flight := "stream:" + string(rnd[:])
+	if fail := h.reserve(flight, q.Size); fail != nil {
+		return h.answer(s, opPutStream, fail)
+	}
+	defer h.release(flight)
+	if err := h.answer(s, opPutStream, &response{Status: statusContinue}); err != nil {
+		return err
+	}
+	p := &pendingCommit{q: q, reserved: true, flight: flight, res: make(chan *response, 1)}
+	hh := blake3.New(32, nil)
+	ok, err := h.receiveData(s, q.Size, "stream."+hex.EncodeToString(rnd[:8]), hh, p)
+	if err != nil {
+		return fmt.Errorf("receive streamed shard from %s: %w", from, err)
+	}
+	if !ok {
+		return h.answer(s, opPutStream, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
+			"the data frame is not the %d bytes announced", q.Size)})
+	}
+	tr, err := p2p.ReadFrame(s, maxCIDLen)
+	if err != nil {
+		p.discard()
+		return fmt.Errorf("receive the trailer of a streamed shard from %s: %w", from, err)
+	}
+	c, err := decodeTrailer(tr)
+	if err != nil {
+		p.discard()
+		return h.answer(s, opPutStream, &response{Status: statusRefused, Reason: err.Error()})
+	}
+	if !bytes.Equal(hh.Sum(nil), digestOf(c)) {
+		p.discard()
+		return h.answer(s, opPutStream, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
+			"the bytes sent do not match shard %s of %d bytes", c, q.Size)})
+	}
+	q.CID = c
+	h.queue <- p
+	if fail := <-p.res; fail != nil {
+		return h.answer(s, opPutStream, fail)
+	}
+	h.log.Debug("streamed shard stored", "cid", c, "size", q.Size, "from", from)
+	return h.answer(s, opPutStream, h.receipt(q))
 }

@@ -324,6 +324,9 @@ func TestHolder(t *testing.T) {
 		"ConcurrentPuts":               testConcurrentPuts,
 		"FileShards":                   testFileShards,
 		"OldShardsStayReadable":        testOldShardsStayReadable,
+		"StreamedPutGet":               testStreamedPutGet,
+		"StreamedPutCutStoresNothing":  testStreamedPutCutStoresNothing,
+		"StreamedPutRefusedEarly":      testStreamedPutRefusedEarly,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -42,6 +43,11 @@ var (
 //	put:       client → header; holder → response (statusContinue, or final);
 //	           on continue: client → data frame, closes its write side;
 //	           holder → final response (OK carries the signed receipt)
+//	putstream: as put, but the header names no CID: the client streams
+//	           the data frame as it makes it (holder → continue first),
+//	           then sends the CID of what it sent as a trailer frame
+//	           (CID bytes, a BLAKE3 shard ID), closes its write side;
+//	           holder → final response (OK carries the signed receipt)
 //	get:       client → header; holder → response; on OK: holder → data frame
 //	challenge: client → header; holder → response (OK carries the answer)
 //	prove:     client → header; holder → response (OK carries the proof)
@@ -51,8 +57,8 @@ var (
 //
 //	version 1 byte, = 1
 //	op      1 byte: opPut, opGet, opChallenge, opDelete
-//	cid     uvarint length, CID bytes
-//	put:       size (uvarint) ‖ delete public key (32 bytes, Ed25519)
+//	cid     uvarint length, CID bytes (not for putstream)
+//	put, putstream: size (uvarint) ‖ delete public key (32 bytes, Ed25519)
 //	challenge: nonce (32 bytes)
 //	prove:     nonce (32 bytes)
 //	delete:    time (8 bytes big-endian, unix ms) ‖ signature (64 bytes)
@@ -74,6 +80,7 @@ const (
 	opChallenge = 3
 	opDelete    = 4
 	opProve     = 5
+	opPutStream = 6
 
 	// maxHeader bounds a request header frame.
 	maxHeader = 1 + 1 + 1 + maxCIDLen + 8 + 8 + ed25519.SignatureSize + ed25519.PublicKeySize
@@ -118,9 +125,11 @@ type request struct {
 
 func (q *request) encode() []byte {
 	out := []byte{wireVersion, q.Op}
-	out = wire.AppendLenPrefixed(out, q.CID.Bytes())
+	if q.Op != opPutStream {
+		out = wire.AppendLenPrefixed(out, q.CID.Bytes())
+	}
 	switch q.Op {
-	case opPut:
+	case opPut, opPutStream:
 		out = binary.AppendUvarint(out, uint64(q.Size))
 		out = append(out, q.DeleteKey...)
 	case opChallenge, opProve:
@@ -143,12 +152,14 @@ func decodeRequest(b []byte) (*request, error) {
 		return nil, fmt.Errorf("decode shard request: unsupported version %d (want %d)", v, wireVersion)
 	}
 	q := &request{Op: rd.Byte("op")}
-	q.CID = readCID(rd, "cid")
+	if q.Op != opPutStream {
+		q.CID = readCID(rd, "cid")
+	}
 	if rd.Err() != nil {
 		return nil, fmt.Errorf("decode shard request: %w", rd.Err())
 	}
 	switch q.Op {
-	case opPut:
+	case opPut, opPutStream:
 		size := rd.Uvarint("size")
 		q.DeleteKey = ed25519.PublicKey(rd.Fixed("delete key", ed25519.PublicKeySize))
 		// A size over MaxShardSize decodes, so that the holder can answer
@@ -176,6 +187,19 @@ func decodeRequest(b []byte) (*request, error) {
 	return q, nil
 }
 
+// decodeTrailer strictly decodes a putstream trailer: the canonical bytes
+// of a BLAKE3 shard ID.
+func decodeTrailer(b []byte) (cid.Cid, error) {
+	n, c, err := cid.CidFromBytes(b)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("decode put trailer: not a CID: %w", err)
+	}
+	if n != len(b) || !bytes.Equal(c.Bytes(), b) || checkCIDFormat(c) != nil || !Provable(c) {
+		return cid.Undef, errors.New("decode put trailer: not the canonical bytes of a BLAKE3 shard ID")
+	}
+	return c, nil
+}
+
 // deleteMessage is what a delete key signs to delete c from holder at t.
 func deleteMessage(c cid.Cid, holder peer.ID, at time.Time) []byte {
 	out := []byte(deleteTag)
@@ -201,7 +225,7 @@ func (r *response) encode(op byte) []byte {
 	out := wire.AppendLenPrefixed([]byte{r.Status}, []byte(reason))
 	if r.Status == statusOK {
 		switch op {
-		case opPut:
+		case opPut, opPutStream:
 			out = wire.AppendLenPrefixed(out, r.Receipt)
 		case opChallenge:
 			out = append(out, r.Answer[:]...)
@@ -224,9 +248,9 @@ func decodeResponse(b []byte, op byte) (*response, error) {
 		switch {
 		case r.Status > statusError:
 			return nil, fmt.Errorf("decode shard response: unknown status %d", r.Status)
-		case r.Status == statusContinue && op != opPut:
+		case r.Status == statusContinue && op != opPut && op != opPutStream:
 			return nil, fmt.Errorf("decode shard response: continue is only an answer to put")
-		case r.Status == statusOK && op == opPut:
+		case r.Status == statusOK && (op == opPut || op == opPutStream):
 			r.Receipt = append([]byte(nil), rd.LenPrefixed("receipt", maxReceipt)...)
 		case r.Status == statusOK && op == opChallenge:
 			copy(r.Answer[:], rd.Fixed("answer", 32))

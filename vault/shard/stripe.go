@@ -1,0 +1,295 @@
+package shard
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/reedsolomon"
+)
+
+// Striped elements. Encode seals an element in one piece, so that nothing
+// can be sent before all of it is sealed and nothing read back can be
+// released before all of it has arrived. A striped element is sealed in
+// segments instead, each a stripe of its own:
+//
+//   - segment j is the plaintext bytes [j·Segment, (j+1)·Segment) (the last
+//     one shorter, possibly empty for an empty element), sealed with
+//     AES-256-GCM under the element's key with the nonce
+//     big-endian j (8 bytes) ‖ 0 0 0 ‖ last (1 when j is the last segment,
+//     else 0). The key is fresh for every element, so nonces never repeat
+//     under one key; the counter stops reordering, the last flag
+//     truncation.
+//   - the sealed segment (plus zero padding) is split into K data chunks
+//     of ChunkLen(j) bytes and Reed-Solomon adds N-K parity chunks.
+//   - shard i is chunk i of every stripe, one after another.
+//
+// Reed-Solomon works byte position by byte position, so whole striped
+// shards rebuild with Rebuild like any others (repair needs no layout),
+// and a Buffer of EncSize bytes holds them. A reader opens segment after
+// segment as K chunks of it arrive: each segment is authenticated on its
+// own, so plaintext is released only once it is proven the owner's.
+const (
+	// DefaultSegment is the plaintext bytes of one stripe.
+	DefaultSegment = 1 << 20
+	// MaxSegment bounds Segment (a stripe is held in memory whole).
+	MaxSegment = 16 << 20
+	tagSize    = 16
+)
+
+// Layout is the geometry of a striped element.
+type Layout struct {
+	Size    int // plaintext bytes
+	K, N    int
+	Segment int // plaintext bytes per stripe
+}
+
+// NewLayout checks and returns the layout of a plaintext of size bytes.
+func NewLayout(size, k, n, segment int) (Layout, error) {
+	l := Layout{Size: size, K: k, N: n, Segment: segment}
+	if err := checkKN(k, n); err != nil {
+		return l, err
+	}
+	if segment < 1 || segment > MaxSegment {
+		return l, fmt.Errorf("shard: segment of %d bytes: need 1..%d", segment, MaxSegment)
+	}
+	if size < 0 {
+		return l, fmt.Errorf("shard: plaintext size %d is negative", size)
+	}
+	if l.ShardLen() > MaxShardSize {
+		return l, fmt.Errorf("shard: %d bytes make shards of %d bytes, over the %d-byte limit: use more data shards (k) or a smaller element",
+			size, l.ShardLen(), MaxShardSize)
+	}
+	return l, nil
+}
+
+// Stripes is the number of stripes (at least one).
+func (l Layout) Stripes() int {
+	if l.Size == 0 {
+		return 1
+	}
+	return (l.Size + l.Segment - 1) / l.Segment
+}
+
+// SegmentLen is the plaintext bytes of stripe j.
+func (l Layout) SegmentLen(j int) int {
+	if j < l.Stripes()-1 {
+		return l.Segment
+	}
+	return l.Size - j*l.Segment
+}
+
+// ChunkLen is the bytes of every chunk of stripe j.
+func (l Layout) ChunkLen(j int) int { return ShardLen(l.SegmentLen(j)+tagSize, l.K) }
+
+// Offset is where stripe j's chunk starts in every shard.
+func (l Layout) Offset(j int) int { return j * l.ChunkLen(0) }
+
+// ShardLen is the bytes of every shard.
+func (l Layout) ShardLen() int {
+	s := l.Stripes()
+	return l.Offset(s-1) + l.ChunkLen(s-1)
+}
+
+// EncSize is K·ShardLen, the padded ciphertext: ShardLen(EncSize, K) is
+// the shard length, so NewBuffer and Rebuild take it as a size.
+func (l Layout) EncSize() int { return l.K * l.ShardLen() }
+
+// StripeLen is the room one stripe's N chunks take (the first stripe is
+// the largest).
+func (l Layout) StripeLen() int { return l.N * l.ChunkLen(0) }
+
+// Striper seals and opens the stripes of one element.
+type Striper struct {
+	l    Layout
+	aead cipher.AEAD
+	rs   reedsolomon.Encoder
+}
+
+// NewStriper returns the striper of an element sealed under key.
+func NewStriper(key [32]byte, l Layout) (*Striper, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := newRS(l.K, l.N)
+	if err != nil {
+		return nil, err
+	}
+	return &Striper{l: l, aead: aead, rs: rs}, nil
+}
+
+// Layout is the striper's layout.
+func (s *Striper) Layout() Layout { return s.l }
+
+func stripeNonce(j int, last bool) []byte {
+	var n [nonceSize]byte
+	binary.BigEndian.PutUint64(n[:8], uint64(j))
+	if last {
+		n[nonceSize-1] = 1
+	}
+	return n[:]
+}
+
+// Seal seals segment j of plain (the whole plaintext) into buf, which has
+// at least StripeLen bytes, and returns the stripe's N chunks, aliasing
+// buf.
+func (s *Striper) Seal(j int, plain, buf []byte) ([][]byte, error) {
+	l := s.l
+	if len(plain) != l.Size || j < 0 || j >= l.Stripes() || len(buf) < l.StripeLen() {
+		return nil, fmt.Errorf("shard: seal stripe %d: plaintext of %d bytes, buffer of %d, for layout %+v", j, len(plain), len(buf), l)
+	}
+	c := l.ChunkLen(j)
+	seg := plain[j*l.Segment : j*l.Segment+l.SegmentLen(j)]
+	sealed := s.aead.Seal(buf[:0], stripeNonce(j, j == l.Stripes()-1), seg, nil)
+	clear(buf[len(sealed) : l.K*c])
+	chunks := make([][]byte, l.N)
+	for i := range chunks {
+		chunks[i] = buf[i*c : (i+1)*c : (i+1)*c]
+	}
+	if err := s.rs.Encode(chunks); err != nil {
+		return nil, fmt.Errorf("shard: seal stripe %d: reed-solomon: %w", j, err)
+	}
+	return chunks, nil
+}
+
+// Open restores segment j from at least K of its chunks (nil for a
+// missing one; each ChunkLen(j) bytes) and authenticates it. scratch, of
+// at least StripeLen bytes, receives rebuilt chunks and the ciphertext;
+// the plaintext returned aliases it. chunks' slice is not changed, nor
+// the bytes of the chunks given.
+func (s *Striper) Open(j int, chunks [][]byte, scratch []byte) ([]byte, error) {
+	l := s.l
+	if j < 0 || j >= l.Stripes() || len(chunks) != l.N || len(scratch) < l.StripeLen() {
+		return nil, fmt.Errorf("shard: open stripe %d: %d chunks, scratch of %d bytes, for layout %+v", j, len(chunks), len(scratch), l)
+	}
+	c := l.ChunkLen(j)
+	work := make([][]byte, l.N)
+	present, allData := 0, true
+	for i, ch := range chunks {
+		switch {
+		case ch != nil && len(ch) != c:
+			return nil, fmt.Errorf("shard: open stripe %d: chunk %d is %d bytes, want %d", j, i, len(ch), c)
+		case ch != nil:
+			work[i] = ch
+			present++
+		case i < l.K:
+			allData = false
+			// Rebuilt where the ciphertext goes, so that it needs no copy.
+			work[i] = scratch[i*c : i*c : (i+1)*c]
+		}
+	}
+	if present < l.K {
+		return nil, fmt.Errorf("shard: open stripe %d: only %d of %d chunks present, need at least %d", j, present, l.N, l.K)
+	}
+	if !allData {
+		if err := s.rs.ReconstructData(work); err != nil {
+			return nil, fmt.Errorf("shard: open stripe %d: reed-solomon: %w", j, err)
+		}
+	}
+	ct := scratch[:l.K*c]
+	for i := range l.K {
+		if len(work[i]) != c {
+			return nil, fmt.Errorf("shard: open stripe %d: reed-solomon did not rebuild chunk %d", j, i)
+		}
+		if &work[i][0] != &ct[i*c] {
+			copy(ct[i*c:(i+1)*c], work[i])
+		}
+	}
+	ct = ct[:l.SegmentLen(j)+tagSize]
+	pt, err := s.aead.Open(ct[:0], stripeNonce(j, j == l.Stripes()-1), ct, nil)
+	if err != nil {
+		return nil, fmt.Errorf("shard: open stripe %d: authentication failed (a chunk was altered or the key is wrong): %w", j, ErrCorrupt)
+	}
+	return pt, nil
+}
+
+// EncodeStriped seals plaintext striped (under a fresh random key) into N
+// whole shards in memory, as Encode does in one piece. Encoded.Size is
+// the layout's EncSize and Encoded.Segment its segment.
+func EncodeStriped(plaintext []byte, k, n, segment int) (*Encoded, error) {
+	l, err := NewLayout(len(plaintext), k, n, segment)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoded{Size: l.EncSize(), K: k, N: n, Segment: segment}
+	if _, err := rand.Read(e.Key[:]); err != nil {
+		return nil, fmt.Errorf("shard: encode: draw key: %w", err)
+	}
+	st, err := NewStriper(e.Key, l)
+	if err != nil {
+		return nil, err
+	}
+	per := l.ShardLen()
+	buf := make([]byte, per*n)
+	e.Shards = make([][]byte, n)
+	for i := range e.Shards {
+		e.Shards[i] = buf[i*per : (i+1)*per : (i+1)*per]
+	}
+	if l.Stripes() == 1 {
+		// The stripe is the shards: seal in place.
+		if _, err := st.Seal(0, plaintext, buf); err != nil {
+			return nil, err
+		}
+	} else {
+		stripe := make([]byte, l.StripeLen())
+		for j := range l.Stripes() {
+			chunks, err := st.Seal(j, plaintext, stripe)
+			if err != nil {
+				return nil, err
+			}
+			for i, ch := range chunks {
+				copy(e.Shards[i][l.Offset(j):], ch)
+			}
+		}
+	}
+	e.CIDs = cidsOf(e.Shards)
+	return e, nil
+}
+
+// DecodeStripedTo writes the plaintext of a striped element to w from at
+// least K of its whole shards (nil for a missing one), stripe by stripe,
+// skipping the first skip plaintext bytes (written before, by a read that
+// failed midway). Shards must be checked against their CIDs first.
+func DecodeStripedTo(w io.Writer, key [32]byte, l Layout, shards [][]byte, skip int) error {
+	st, err := NewStriper(key, l)
+	if err != nil {
+		return err
+	}
+	if len(shards) != l.N {
+		return fmt.Errorf("shard: decode: %d shard slots, want n = %d", len(shards), l.N)
+	}
+	for i, s := range shards {
+		if s != nil && len(s) != l.ShardLen() {
+			return fmt.Errorf("shard: decode: shard %d is %d bytes, want %d", i, len(s), l.ShardLen())
+		}
+	}
+	scratch := make([]byte, l.StripeLen())
+	chunks := make([][]byte, l.N)
+	for j := range l.Stripes() {
+		end := j*l.Segment + l.SegmentLen(j)
+		if end <= skip && l.Size > 0 {
+			continue
+		}
+		off, c := l.Offset(j), l.ChunkLen(j)
+		for i, s := range shards {
+			chunks[i] = nil
+			if s != nil {
+				chunks[i] = s[off : off+c : off+c]
+			}
+		}
+		pt, err := st.Open(j, chunks, scratch)
+		if err != nil {
+			return fmt.Errorf("shard: decode: %w", err)
+		}
+		if from := skip - j*l.Segment; from > 0 {
+			pt = pt[from:]
+		}
+		if _, err := w.Write(pt); err != nil {
+			return fmt.Errorf("shard: decode: write plaintext: %w", err)
+		}
+	}
+	return nil
+}
