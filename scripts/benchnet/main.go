@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ type benchConfig struct {
 	minPeers    int
 	idle        time.Duration
 	skipProcess bool
+	netns       bool
 	json        bool
 	verbose     bool
 	cpuProfile  string
@@ -30,6 +32,7 @@ type benchConfig struct {
 type Result struct {
 	Machine  benchutil.Machine `json:"machine"`
 	Process  *ProcessResult    `json:"process,omitempty"`
+	Netns    *ProcessResult    `json:"netns_process,omitempty"` // --netns: the same testnet in network namespaces
 	Compare  *CompareResult    `json:"in_process,omitempty"`
 	Failures []string          `json:"failures,omitempty"`
 	TookS    float64           `json:"took_s"`
@@ -56,6 +59,7 @@ func parseFlags(args []string) (benchConfig, error) {
 	fs.IntVar(&c.minPeers, "min-peers", 0, "k: a daemon counts as connected with >= k peers (default min(nodes-1, 6))")
 	fs.DurationVar(&c.idle, "idle", 5*time.Second, "idle time before the daemons' RSS is read")
 	fs.BoolVar(&c.skipProcess, "skip-process", false, "skip the process testnet; run only the in-process comparison")
+	fs.BoolVar(&c.netns, "netns", false, "also run the process testnet with every daemon in its own network namespace (root, Linux; figures beside loopback)")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
 	fs.BoolVar(&c.verbose, "v", false, "verbose progress (testnet output, failed operations)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process comparison to this file, samples labelled cluster=tonmesh or cluster=bare (`go tool pprof -tagfocus cluster=tonmesh`)")
@@ -91,12 +95,28 @@ func parseFlags(args []string) (benchConfig, error) {
 func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	start := time.Now()
 	res := &Result{Machine: benchutil.ThisMachine()}
-	if !c.skipProcess {
-		pr, err := runProcess(ctx, c, p)
+	if !c.skipProcess || c.netns {
+		// One binary for both process testnets.
+		bin, cleanup, err := buildTemp(ctx, p)
 		if err != nil {
 			res.Failures = append(res.Failures, err.Error())
+		} else {
+			defer cleanup()
+			if !c.skipProcess {
+				pr, err := runProcess(ctx, c, bin, p)
+				if err != nil {
+					res.Failures = append(res.Failures, err.Error())
+				}
+				res.Process = pr
+			}
+			if c.netns && ctx.Err() == nil {
+				nr, err := runNetnsProcess(ctx, c, bin, p)
+				if err != nil {
+					res.Failures = append(res.Failures, err.Error())
+				}
+				res.Netns = nr
+			}
 		}
-		res.Process = pr
 	}
 	if ctx.Err() == nil {
 		cr, err := runCompare(ctx, c, p)
@@ -109,4 +129,22 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	}
 	res.TookS = benchutil.Seconds(time.Since(start))
 	return res
+}
+
+// buildTemp builds the tonmesh binary into a new temporary directory;
+// cleanup removes it.
+func buildTemp(ctx context.Context, p *benchutil.Progress) (bin string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "tonmesh-benchnet-bin-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create a temporary directory: %w", err)
+	}
+	bin = filepath.Join(dir, "tonmesh")
+	p.Printf("building %s", bin)
+	bctx, cancel := context.WithTimeout(ctx, processTimeout)
+	defer cancel()
+	if err := buildBinary(bctx, bin); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("process testnet: %w", err)
+	}
+	return bin, func() { os.RemoveAll(dir) }, nil
 }

@@ -13,8 +13,14 @@ func printTable(out io.Writer, c benchConfig, r *Result) {
 	m := r.Machine
 	fmt.Fprintf(out, "tonmesh network benchmark: %d nodes on 127.0.0.1 (%d CPUs, %s, %s/%s), took %.0f s\n",
 		c.nodes, m.CPUs, m.GoVersion, m.GOOS, m.GOARCH, r.TookS)
-	if p := r.Process; p != nil {
-		printProcess(out, p)
+	switch {
+	case r.Process != nil && r.Netns != nil:
+		printProcessBeside(out, r.Process, r.Netns)
+	case r.Process != nil:
+		printProcess(out, r.Process)
+	case r.Netns != nil:
+		fmt.Fprintf(out, "\n(network namespaces)")
+		printProcess(out, r.Netns)
 	}
 	if cr := r.Compare; cr != nil {
 		printCompare(out, c, cr)
@@ -49,4 +55,24 @@ func printCompare(out io.Writer, c benchConfig, r *CompareResult) {
 	row("start -> DHT bootstrapped (extra)", r.TonmeshBootstrapS, r.BareBootstrapS, "s")
 	fmt.Fprintf(out, "  samples: %d gets of %d-byte values (failed: tonmesh %d, bare %d); %d messages (not delivered to all within %s: tonmesh %d, bare %d)\n",
 		c.gets, r.DHTValueBytes, r.DHTGet.Tonmesh.Failed, r.DHTGet.Bare.Failed, c.msgs, deliveryTimeout, r.Gossip.Tonmesh.Failed, r.Gossip.Bare.Failed)
+}
+
+// printProcessBeside prints the loopback and namespace testnets' figures in
+// two columns.
+func printProcessBeside(out io.Writer, lo, ns *ProcessResult) {
+	fmt.Fprintf(out, "\nProcess testnet: %d `tonmesh daemon` processes on 127.0.0.1 and %d in network namespaces (own IP each, one bridge); times from the first process start, poll every %d ms\n", lo.Nodes, ns.Nodes, lo.PollIntervalMS)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "  \tloopback\tnamespaces\tnetns/loopback\t\n")
+	row := func(name string, a, b float64, unit string) {
+		fmt.Fprintf(w, "  %s\t%.2f %s\t%.2f %s\t%.2fx\t\n", name, a, unit, b, unit, benchutil.Ratio(b, a))
+	}
+	row("testnet ready (every node >= 2 DHT peers)", lo.TestnetReadyS, ns.TestnetReadyS, "s")
+	row(fmt.Sprintf("all nodes connected to >= %d peers", lo.MinPeers), lo.AllConnectedS, ns.AllConnectedS, "s")
+	row("node start-to-ready p50", lo.StartToReadyP50S, ns.StartToReadyP50S, "s")
+	row("node start-to-ready max", lo.StartToReadyMaxS, ns.StartToReadyMaxS, "s")
+	row("idle RSS per node p50", lo.IdleRSSP50MiB, ns.IdleRSSP50MiB, "MiB")
+	row("idle RSS per node max", lo.IdleRSSMaxMiB, ns.IdleRSSMaxMiB, "MiB")
+	row("connected peers per node at idle (mean)", lo.IdlePeersMean, ns.IdlePeersMean, "")
+	w.Flush()
+	fmt.Fprintf(out, "  the loopback testnet's ready time includes funding every node from the faucet and waiting for the compute offer; the namespace one does neither\n")
 }

@@ -52,9 +52,9 @@ type nodeTiming struct {
 	connected time.Time // /healthz first showed peers >= k
 }
 
-// runProcess builds the tonmesh binary, runs an N-node testnet of daemon
-// processes, measures it and stops it.
-func runProcess(ctx context.Context, c benchConfig, p *benchutil.Progress) (*ProcessResult, error) {
+// runProcess runs an N-node testnet of daemon processes of bin, measures
+// it and stops it.
+func runProcess(ctx context.Context, c benchConfig, bin string, p *benchutil.Progress) (*ProcessResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, processTimeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "tonmesh-benchnet-")
@@ -62,12 +62,6 @@ func runProcess(ctx context.Context, c benchConfig, p *benchutil.Progress) (*Pro
 		return nil, fmt.Errorf("create a temporary directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-
-	bin := filepath.Join(dir, "tonmesh")
-	p.Printf("process testnet: building %s", bin)
-	if err := buildBinary(ctx, bin); err != nil {
-		return nil, fmt.Errorf("process testnet: %w", err)
-	}
 
 	netDir := filepath.Join(dir, "net")
 	runCtx, stop := context.WithCancel(ctx)
@@ -269,11 +263,19 @@ func timingFigures(c benchConfig, ts []nodeTiming, testnetReady time.Time) *Proc
 
 // idleFigures reads every daemon's RSS, then its connected peers.
 func idleFigures(ctx context.Context, res *ProcessResult, ts []nodeTiming) error {
+	if err := rssFigures(res, ts); err != nil {
+		return fmt.Errorf("process testnet: %w", err)
+	}
+	return peerFigures(ctx, res, ts)
+}
+
+// rssFigures reads every daemon's resident memory.
+func rssFigures(res *ProcessResult, ts []nodeTiming) error {
 	rss := make([]int64, 0, len(ts))
 	for _, t := range ts {
 		b, err := rssBytes(t.proc.pid)
 		if err != nil {
-			return fmt.Errorf("process testnet: %s: %w (did the daemon exit? see its daemon.log)", t.proc.home, err)
+			return fmt.Errorf("%s: %w (did the daemon exit? see its daemon.log)", t.proc.home, err)
 		}
 		rss = append(rss, b)
 	}
@@ -286,7 +288,11 @@ func idleFigures(ctx context.Context, res *ProcessResult, ts []nodeTiming) error
 	res.IdleRSSP50MiB = float64(rss[(len(rss)-1)/2]) / mib
 	res.IdleRSSMaxMiB = float64(rss[len(rss)-1]) / mib
 	res.IdleRSSMeanMiB = float64(sum) / float64(len(rss)) / mib
+	return nil
+}
 
+// peerFigures reads every daemon's connected peers from its /healthz.
+func peerFigures(ctx context.Context, res *ProcessResult, ts []nodeTiming) error {
 	res.IdlePeersMin = -1
 	total := 0
 	for _, t := range ts {

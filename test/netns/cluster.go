@@ -42,9 +42,10 @@ type Node struct {
 	Address string // wallet address
 	Role    Role
 
-	bin    string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	bin     string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	started time.Time
 }
 
 // Cluster is a tonmesh network on a Lab: one daemon per host.
@@ -165,13 +166,21 @@ func (c *Cluster) configure(cfg *config.Config, n *Node, bootstrap, relays []str
 
 // Start runs every daemon and waits until each answers its API.
 func (c *Cluster) Start(ctx context.Context) error {
-	for _, n := range c.Nodes {
-		if err := n.start(); err != nil {
-			return err
-		}
+	if err := c.Launch(); err != nil {
+		return err
 	}
 	for _, n := range c.Nodes {
 		if err := c.waitAPI(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Launch starts every daemon and returns at once.
+func (c *Cluster) Launch() error {
+	for _, n := range c.Nodes {
+		if err := n.start(); err != nil {
 			return err
 		}
 	}
@@ -192,7 +201,7 @@ func (n *Node) start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("netns: start %s: %w", n.Name, err)
 	}
-	n.cmd, n.exited = cmd, make(chan struct{})
+	n.cmd, n.exited, n.started = cmd, make(chan struct{}), time.Now()
 	go func() { cmd.Wait(); close(n.exited) }()
 	return nil
 }
@@ -326,3 +335,67 @@ func (c *Cluster) Stop() {
 	}
 	wg.Wait()
 }
+
+// WaitReady waits until every node has at least two connected peers, every
+// NATed node announces a relay address, and (fund non-empty) every wallet
+// received fund TON from the faucet.
+func (c *Cluster) WaitReady(ctx context.Context, fund string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for _, n := range c.Nodes {
+		if err := c.until(ctx, n.Name+" connected to two peers", func() (bool, string) {
+			var peers []map[string]any
+			_, err := c.CLI(ctx, n, &peers, "peers", "--json")
+			return err == nil && len(peers) >= 2, fmt.Sprintf("%d peers, %v", len(peers), err)
+		}); err != nil {
+			return err
+		}
+		if !n.NATed {
+			continue
+		}
+		if err := c.until(ctx, n.Name+" announces a relay address", func() (bool, string) {
+			var id struct {
+				Addrs []string `json:"addrs"`
+			}
+			_, err := c.CLI(ctx, n, &id, "id", "--json")
+			for _, a := range id.Addrs {
+				if strings.Contains(a, "/p2p-circuit") {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(id.Addrs, err)
+		}); err != nil {
+			return err
+		}
+	}
+	if fund == "" {
+		return nil
+	}
+	for _, n := range c.Nodes {
+		if err := c.until(ctx, n.Name+" funded by the faucet", func() (bool, string) {
+			out, err := c.CLI(ctx, n, nil, "ledger", "faucet", fund)
+			return err == nil, fmt.Sprint(out, err)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// until polls cond every 250 ms until it holds or ctx ends.
+func (c *Cluster) until(ctx context.Context, what string, cond func() (bool, string)) error {
+	for {
+		ok, last := cond()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("netns: %s: %w; last seen: %s", what, ctx.Err(), last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Bin is the tonmesh binary the cluster runs.
+func (c *Cluster) Bin() string { return c.bin }

@@ -273,6 +273,28 @@ func (l *Lab) Partition(ctx context.Context, groups ...[]string) error {
 	return nil
 }
 
+// ParseGroups reads a partition written as groups of host names separated
+// by "|", names by ",": "n1,n2|n3,m1".
+func ParseGroups(s string) ([][]string, error) {
+	var groups [][]string
+	for g := range strings.SplitSeq(s, "|") {
+		var names []string
+		for name := range strings.SplitSeq(g, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("netns: partition %q has an empty group (write groups of names separated by |, e.g. n1,n2|n3,m1)", s)
+		}
+		groups = append(groups, names)
+	}
+	if len(groups) < 2 {
+		return nil, fmt.Errorf("netns: partition %q needs at least two groups separated by | (e.g. n1,n2|n3,m1)", s)
+	}
+	return groups, nil
+}
+
 // Heal removes every partition rule.
 func (l *Lab) Heal(ctx context.Context) error {
 	var errs []error

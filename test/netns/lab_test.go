@@ -139,3 +139,15 @@ func TestLabCloseRemovesNamespaces(t *testing.T) {
 		}
 	}
 }
+
+func TestParseGroups(t *testing.T) {
+	g, err := ParseGroups(" n1, n2 |n3,m1")
+	if err != nil || len(g) != 2 || g[0][1] != "n2" || g[1][1] != "m1" {
+		t.Fatalf("ParseGroups: %v, %v", g, err)
+	}
+	for _, bad := range []string{"", "n1,n2", "n1||n2", "n1|,"} {
+		if _, err := ParseGroups(bad); err == nil {
+			t.Errorf("ParseGroups(%q) accepted", bad)
+		}
+	}
+}

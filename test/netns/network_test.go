@@ -81,24 +81,14 @@ func startNetwork(t *testing.T) *Cluster {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range c.Nodes {
-		waitFor(t, ctx, n.Name+" connected to peers", time.Minute, func() (bool, string) {
-			var peers []map[string]any
-			_, err := c.CLI(ctx, n, &peers, "peers", "--json")
-			return err == nil && len(peers) >= 2, fmt.Sprintf("%d peers, %v", len(peers), err)
-		})
-		if n.NATed {
-			waitFor(t, ctx, n.Name+" announces a relay address", time.Minute, func() (bool, string) {
-				addrs, err := idAddrs(ctx, c, n)
-				return err == nil && slices.ContainsFunc(addrs, isCircuit), fmt.Sprint(addrs, err)
-			})
-		}
+	if err := c.WaitReady(ctx, "100"); err != nil {
+		t.Fatal(err)
 	}
+	// The API is reachable from here too, through the node's namespace.
 	for _, n := range c.Nodes {
-		waitFor(t, ctx, n.Name+" funded by the faucet", time.Minute, func() (bool, string) {
-			out, err := c.CLI(ctx, n, nil, "ledger", "faucet", "100")
-			return err == nil, fmt.Sprint(out, err)
-		})
+		if h, err := n.Health(ctx, HTTPClient(n.Host)); err != nil || h.PeerID != n.PeerID {
+			t.Fatalf("%s: /healthz through its namespace: %+v, %v", n.Name, h, err)
+		}
 	}
 	return c
 }
