@@ -61,10 +61,10 @@ func printCompare(out io.Writer, c benchConfig, r *CompareResult) {
 // two columns.
 func printProcessBeside(out io.Writer, lo, ns *ProcessResult) {
 	fmt.Fprintf(out, "\nProcess testnet: %d `tonmesh daemon` processes on 127.0.0.1 and %d in network namespaces (own IP each, one bridge); times from the first process start, poll every %d ms\n", lo.Nodes, ns.Nodes, lo.PollIntervalMS)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "  \tloopback\tnamespaces\tnetns/loopback\t\n")
+	const rowFmt = "  %-44s %12s %12s %15s\n"
+	fmt.Fprintf(out, rowFmt, "", "loopback", "namespaces", "netns/loopback")
 	row := func(name string, a, b float64, unit string) {
-		fmt.Fprintf(w, "  %s\t%.2f %s\t%.2f %s\t%.2fx\t\n", name, a, unit, b, unit, benchutil.Ratio(b, a))
+		fmt.Fprintf(out, rowFmt, name, fmt.Sprintf("%.2f %s", a, unit), fmt.Sprintf("%.2f %s", b, unit), fmt.Sprintf("%.2fx", benchutil.Ratio(b, a)))
 	}
 	row("testnet ready (every node >= 2 DHT peers)", lo.TestnetReadyS, ns.TestnetReadyS, "s")
 	row(fmt.Sprintf("all nodes connected to >= %d peers", lo.MinPeers), lo.AllConnectedS, ns.AllConnectedS, "s")
@@ -73,6 +73,5 @@ func printProcessBeside(out io.Writer, lo, ns *ProcessResult) {
 	row("idle RSS per node p50", lo.IdleRSSP50MiB, ns.IdleRSSP50MiB, "MiB")
 	row("idle RSS per node max", lo.IdleRSSMaxMiB, ns.IdleRSSMaxMiB, "MiB")
 	row("connected peers per node at idle (mean)", lo.IdlePeersMean, ns.IdlePeersMean, "")
-	w.Flush()
 	fmt.Fprintf(out, "  the loopback testnet's ready time includes funding every node from the faucet and waiting for the compute offer; the namespace one does neither\n")
 }
