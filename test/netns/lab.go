@@ -90,7 +90,8 @@ func New(ctx context.Context, public, nated int) (_ *Lab, err error) {
 	if public < 1 || public > 90 || nated < 0 || nated > 90 {
 		return nil, fmt.Errorf("netns: %d public and %d NATed hosts: use 1 to 90 and 0 to 90", public, nated)
 	}
-	l := &Lab{ID: randomID()}
+	sweepStale(ctx)
+	l := &Lab{ID: fmt.Sprintf("%dx%s", os.Getpid(), randomID())}
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -128,6 +129,27 @@ func New(ctx context.Context, public, nated int) (_ *Lab, err error) {
 }
 
 func (l *Lab) nsName(short string) string { return "tm" + l.ID + "-" + short }
+
+// sweepStale removes the namespaces of labs whose process is gone (killed
+// before its cleanup ran, e.g. by a test timeout). A lab's names start with
+// tm<pid>x, so a live lab of another run is never touched.
+func sweepStale(ctx context.Context) {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "tm")
+		pid, _, ok2 := strings.Cut(rest, "x")
+		if !ok || !ok2 || pid == "" || strings.Trim(pid, "0123456789") != "" {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // its lab is alive
+		}
+		_ = run(ctx, "ip", "netns", "delete", e.Name())
+	}
+}
 
 // addNS creates a namespace with its loopback up.
 func (l *Lab) addNS(ctx context.Context, name string) error {

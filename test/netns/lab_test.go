@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -149,5 +151,24 @@ func TestParseGroups(t *testing.T) {
 		if _, err := ParseGroups(bad); err == nil {
 			t.Errorf("ParseGroups(%q) accepted", bad)
 		}
+	}
+}
+
+func TestSweepStaleLabs(t *testing.T) {
+	if why := Available(); why != "" {
+		t.Skip("network namespace tests skipped: " + why)
+	}
+	// A lab of a process that no longer exists: pid 0 is never a process.
+	stale := "tm0x" + randomID() + "-n1"
+	if err := run(t.Context(), "ip", "netns", "add", stale); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "delete", stale).Run() })
+	l := newLab(t, 1, 0)
+	if _, err := os.Stat("/run/netns/" + stale); !os.IsNotExist(err) {
+		t.Errorf("stale namespace %s survived a new lab (err %v)", stale, err)
+	}
+	if _, err := os.Stat("/run/netns/" + l.Hosts[0].NS); err != nil {
+		t.Errorf("the new lab's namespace: %v", err)
 	}
 }
