@@ -14,6 +14,17 @@
 //   - Streams: length-prefixed frames (WriteFrame/ReadFrame) and the
 //     Handle/Request helpers for protocols named
 //     "/tonmesh/<service>/<name>/<version>".
+//   - Reachability (nat.go, relayclient.go, addrs.go): circuit relay v2 as a
+//     service (Config.RelayService, within Config.Relay's limits) and as a
+//     client (static relays kept by tonmesh, other relays by libp2p's
+//     AutoRelay), DCUtR hole punching, reachability forced or left to
+//     AutoNAT, and the DHT switching to client mode when private (dht_mode
+//     auto).
+//
+// Services reach peers through Network.Host, which looks a peer without
+// known addresses up in the DHT (FindPeer) before dialling, and lets
+// streams use a limited (relayed) connection, so a NATed peer that hole
+// punching could not reach directly is still served through its relay.
 //
 // Invariants:
 //
@@ -33,6 +44,13 @@
 //   - Network never registers metrics with the global Prometheus registry;
 //     metrics are registered only with the registry given to WithMetrics.
 //   - Every goroutine started by this package stops when Close returns.
+//   - With Config.PublicOnly no loopback, private, carrier-grade-NAT or
+//     link-local address is announced (identify, the DHT's records of this
+//     node) nor kept in the DHT for others; a relay address counts by its
+//     relay's address. Configured announce addresses that are not public
+//     are refused at New.
+//   - A relay vouches for (and a NATed node announces circuit addresses
+//     through) only the relay addresses the announce policy allows.
 //
 // Gossip is best-effort, as GossipSub is: a node publishes its own messages to
 // every topic peer (flood publishing) and relays others' through the mesh;
