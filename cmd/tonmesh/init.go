@@ -67,6 +67,11 @@ init never overwrites an existing home.`,
 				}
 				fmt.Println("\nWrite them down and keep them offline: whoever has them controls this wallet and identity.")
 			}
+			if profile == config.ProfileServer {
+				fmt.Printf("\nOn a server: open TCP and UDP port 4001 (p2p.listen) to the internet; keep the API\n"+
+					"(%s) local. Behind NAT, set p2p.reachability = \"private\" and list relays in\n"+
+					"p2p.static_relays; see \"Running a node on a server\" in the README.\n", res.Config.API.Listen)
+			}
 			fmt.Printf("\nNext: tonmesh daemon --home %s\n", h)
 			return nil
 		},
