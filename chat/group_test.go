@@ -30,8 +30,13 @@ func groupCluster(t *testing.T, n int) ([]*peers.Peer, []*Service) {
 		waitFor(t, "bundle of "+b.self.String(), func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, err := svcs[0].fetchBundle(ctx, b.self)
-			return err == nil
+			if _, err := svcs[0].fetchBundle(ctx, b.self); err == nil {
+				return true
+			}
+			// Its first publication may have reached too few peers while
+			// the routing tables filled: publish again.
+			_ = b.PublishPrekeys(ctx)
+			return false
 		})
 	}
 	return c, svcs
@@ -119,14 +124,22 @@ func heldGroupEnvelopes(t *testing.T, s *Service) []*envelope {
 
 // TestGroupOf50 runs a 50-member group, one identity per node on 50
 // in-process nodes, with members offline at creation and after a removal.
+// Under the race detector the group has 24 members (same paths; the
+// start of 50 hosts alone takes over a minute there).
 func TestGroupOf50(t *testing.T) {
-	const n = 50
+	n := 50
+	if raceEnabled {
+		n = 24
+	}
+	start := time.Now()
+	stage := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	c, s := groupCluster(t, n)
+	stage("nodes up")
 	ctx := context.Background()
 	admin := s[0]
 
 	// Three members are offline when the group is made.
-	offline := []int{47, 48, 49}
+	offline := []int{n - 3, n - 2, n - 1}
 	for _, i := range offline {
 		s[i].Stop()
 		c[i].Stop()
@@ -138,6 +151,7 @@ func TestGroupOf50(t *testing.T) {
 	if grp.Notified.Members != n-1 || grp.Notified.Delivered != n-1-len(offline) || grp.Notified.Mailbox != len(offline) {
 		t.Fatalf("creation notified %+v, want %d delivered and %d in mailboxes", grp.Notified, n-1-len(offline), len(offline))
 	}
+	stage("group created")
 	g, err := ParseGroupID(grp.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +167,7 @@ func TestGroupOf50(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Direct copies are acknowledged once stored: no waiting.
-	for i := 1; i < 47; i++ {
+	for i := 1; i < n-3; i++ {
 		want := []string{"hello fifty", "from five"}
 		if i == 5 {
 			want = []string{"from five", "hello fifty"}
@@ -163,6 +177,7 @@ func TestGroupOf50(t *testing.T) {
 		}
 	}
 
+	stage("two messages sent")
 	// The offline members come back and fetch the state, the keys and the
 	// messages from their mailboxes, in whatever order.
 	for _, i := range offline {
@@ -179,6 +194,7 @@ func TestGroupOf50(t *testing.T) {
 		})
 	}
 
+	stage("offline members caught up")
 	// Removal: a new epoch; the removed member gets no key for it.
 	removed := s[10]
 	if _, err := s[7].RemoveFromGroup(ctx, g, []peer.ID{removed.self}); !errors.Is(err, ErrForbidden) {
@@ -272,6 +288,7 @@ func TestGroupOf50(t *testing.T) {
 		t.Fatal("the removed member has no stored chain to try")
 	}
 
+	stage("removal checked")
 	c[late].Restart(t)
 	s[late] = startChat(t, c[late])
 	waitFor(t, "the late member to read the post-removal messages", func() bool {
@@ -281,6 +298,7 @@ func TestGroupOf50(t *testing.T) {
 		_, _ = s[late].FetchMailbox(ctx)
 		return false
 	})
+	stage("late member caught up")
 	// A copy delivered again is a duplicate.
 	before := len(groupTexts(t, s[late], g))
 	for _, env := range post {
@@ -301,12 +319,12 @@ func TestGroupOf50(t *testing.T) {
 	if _, err := s[4].RenameGroup(ctx, g, "not yours"); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a member renamed the group: %v", err)
 	}
-	if _, err := admin.RenameGroup(ctx, g, "forty-eight"); err != nil {
+	if _, err := admin.RenameGroup(ctx, g, "renamed"); err != nil {
 		t.Fatal(err)
 	}
-	info, err = s[30].GroupInfo(g)
-	if err != nil || info.Name != "forty-eight" || len(info.Members) != n-2 || slices.Contains(info.Members, s[3].self.String()) {
-		t.Fatalf("member 30's view = %+v, %v", info, err)
+	info, err = s[n-4].GroupInfo(g)
+	if err != nil || info.Name != "renamed" || len(info.Members) != n-2 || slices.Contains(info.Members, s[3].self.String()) {
+		t.Fatalf("member n-4's view = %+v, %v", info, err)
 	}
 	if _, err := s[3].SendGroup(ctx, g, "still here?", 0); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a member who left sent to the group: %v", err)
