@@ -206,7 +206,6 @@ func (s *Service) Start(ctx context.Context) error {
 		s.sweep(ctx, time.Now())
 		return 0
 	})
-	s.startResend(runCtx) // failed messages, sent again when peers come back (retry.go)
 	s.log.Info("chat service started", "peer", s.self)
 	return nil
 }
