@@ -235,7 +235,7 @@ func verifyAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 // servePutStream runs the holder's side of a streamed put: refuse early
 // what is oversize or over quota, take the data as it comes (into memory
 // or its part file, hashed with BLAKE3 on the way), then the CID trailer;
-// only bytes that match it are committed, durably, before the receipt is
+// only bytes that match it are committed, under the trailer's delete key, durably, before the receipt is
 // signed. The quota is reserved under a key of this put's own, as the CID
 // is not known before the end.
 func (h *Holder) servePutStream(s network.Stream, from peer.ID, q *request) error {
@@ -265,12 +265,12 @@ func (h *Holder) servePutStream(s network.Stream, from peer.ID, q *request) erro
 		return h.answer(s, opPutStream, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
 			"the data frame is not the %d bytes announced", q.Size)})
 	}
-	tr, err := p2p.ReadFrame(s, maxCIDLen)
+	tr, err := p2p.ReadFrame(s, 1+maxCIDLen+ed25519.PublicKeySize)
 	if err != nil {
 		p.discard()
 		return fmt.Errorf("receive the trailer of a streamed shard from %s: %w", from, err)
 	}
-	c, err := decodeTrailer(tr)
+	c, key, err := decodeTrailer(tr)
 	if err != nil {
 		p.discard()
 		return h.answer(s, opPutStream, &response{Status: statusRefused, Reason: err.Error()})
@@ -280,7 +280,7 @@ func (h *Holder) servePutStream(s network.Stream, from peer.ID, q *request) erro
 		return h.answer(s, opPutStream, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
 			"the bytes sent do not match shard %s of %d bytes", c, q.Size)})
 	}
-	q.CID = c
+	q.CID, q.DeleteKey = c, key
 	h.queue <- p
 	if fail := <-p.res; fail != nil {
 		return h.answer(s, opPutStream, fail)

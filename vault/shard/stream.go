@@ -35,23 +35,19 @@ type ShardWriter struct {
 	err    error
 }
 
-// OpenPut opens a streamed put of a shard of size bytes on holder, under
-// the delete key deleteKey, and returns once the holder has agreed to take
-// it: a refusal (ErrTooLarge, ErrQuota, ErrRefused, a holder failure)
+// OpenPut opens a streamed put of a shard of size bytes on holder and
+// returns once the holder has agreed to take it: a refusal (ErrTooLarge, ErrQuota, ErrRefused, a holder failure)
 // comes back here, before any data is made or sent. The put ends with ctx.
-func OpenPut(ctx context.Context, net *p2p.Network, holder peer.ID, size int, deleteKey ed25519.PublicKey) (*ShardWriter, error) {
+func OpenPut(ctx context.Context, net *p2p.Network, holder peer.ID, size int) (*ShardWriter, error) {
 	if size <= 0 || size > MaxShardSize {
 		return nil, fmt.Errorf("shard: put on %s: %w: %d bytes, the protocol carries 1..%d", holder, ErrTooLarge, size, MaxShardSize)
-	}
-	if len(deleteKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("shard: put: delete key is %d bytes, want an Ed25519 public key of %d", len(deleteKey), ed25519.PublicKeySize)
 	}
 	s, stop, cancel, err := dialShard(ctx, net, holder)
 	if err != nil {
 		return nil, fmt.Errorf("shard: put on %s: %w", holder, err)
 	}
 	w := &ShardWriter{holder: holder, s: s, stop: stop, cancel: cancel, size: size, hh: blake3.New(32, nil)}
-	q := &request{Op: opPutStream, Size: size, DeleteKey: deleteKey}
+	q := &request{Op: opPutStream, Size: size}
 	r, err := roundTrip(s, q)
 	if err == nil {
 		err = r.err()
@@ -89,10 +85,11 @@ func (w *ShardWriter) Write(p []byte) (int, error) {
 	return n, w.err
 }
 
-// Finish sends the CID of the bytes written, waits for the holder's
-// receipt (signed only once the shard is durable) and checks it. It
-// releases the stream.
-func (w *ShardWriter) Finish() (cid.Cid, *Receipt, error) {
+// Finish sends the CID of the bytes written and the shard's delete key
+// (deleteKey of that CID: the public half of a key made for this one
+// shard), waits for the holder's receipt (signed only once the shard is
+// durable) and checks it. It releases the stream.
+func (w *ShardWriter) Finish(deleteKey func(cid.Cid) ed25519.PublicKey) (cid.Cid, *Receipt, error) {
 	defer w.Abort()
 	if w.err == nil && w.sent != w.size {
 		w.err = fmt.Errorf("shard: put on %s: %d of %d bytes written", w.holder, w.sent, w.size)
@@ -104,8 +101,12 @@ func (w *ShardWriter) Finish() (cid.Cid, *Receipt, error) {
 	fail := func(err error) (cid.Cid, *Receipt, error) {
 		return cid.Undef, nil, fmt.Errorf("shard: put %s on %s: %w", c, w.holder, err)
 	}
+	dk := deleteKey(c)
+	if len(dk) != ed25519.PublicKeySize {
+		return fail(fmt.Errorf("delete key is %d bytes, want an Ed25519 public key of %d", len(dk), ed25519.PublicKeySize))
+	}
 	// As in PutShard, the holder's answer decides, not the writes.
-	sendErr := p2p.WriteFrame(w.s, c.Bytes())
+	sendErr := p2p.WriteFrame(w.s, encodeTrailer(c, dk))
 	if sendErr == nil {
 		sendErr = w.s.CloseWrite()
 	}

@@ -2,9 +2,12 @@ package shard
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"strconv"
 	"testing"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	"github.com/tonmesh/tonmesh/p2p"
@@ -21,7 +24,7 @@ func testStreamedPutGet(t *testing.T, first *peers.Peer) {
 	for n, size := range []int{100, inlineMax + 1, 3*copyBuf + 5} {
 		data := randomBytes(t, size)
 		for range 2 {
-			w, err := OpenPut(ctx, first.Net, h.self, size, pub)
+			w, err := OpenPut(ctx, first.Net, h.self, size)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,7 +33,7 @@ func testStreamedPutGet(t *testing.T, first *peers.Peer) {
 					t.Fatal(err)
 				}
 			}
-			c, rcpt, err := w.Finish()
+			c, rcpt, err := w.Finish(func(cid.Cid) ed25519.PublicKey { return pub })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +71,7 @@ func testStreamedPutCutStoresNothing(t *testing.T, first *peers.Peer) {
 			pub, _ := deleteKey(t)
 			data := randomBytes(t, size)
 
-			w, err := OpenPut(ctx, first.Net, h.self, size, pub)
+			w, err := OpenPut(ctx, first.Net, h.self, size)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +79,7 @@ func testStreamedPutCutStoresNothing(t *testing.T, first *peers.Peer) {
 				t.Fatal(err)
 			}
 			w.Abort()
-			if _, _, err := w.Finish(); err == nil {
+			if _, _, err := w.Finish(func(cid.Cid) ed25519.PublicKey { return pub }); err == nil {
 				t.Fatal("Finish after Abort succeeded")
 			}
 			h.active.Wait()
@@ -88,14 +91,14 @@ func testStreamedPutCutStoresNothing(t *testing.T, first *peers.Peer) {
 
 			// By hand: all the data, then a trailer naming other bytes.
 			s := openStream(t, first, h.self)
-			r, err := roundTrip(s, &request{Op: opPutStream, Size: size, DeleteKey: pub})
+			r, err := roundTrip(s, &request{Op: opPutStream, Size: size})
 			if err != nil || r.Status != statusContinue {
 				t.Fatalf("streamed put header: %v, status %v", err, r)
 			}
 			if err := p2p.WriteFrame(s, data); err != nil {
 				t.Fatal(err)
 			}
-			if err := p2p.WriteFrame(s, CIDOf(data[1:]).Bytes()); err != nil {
+			if err := p2p.WriteFrame(s, encodeTrailer(CIDOf(data[1:]), pub)); err != nil {
 				t.Fatal(err)
 			}
 			if r, err = readResponse(s, opPutStream); err != nil {
@@ -118,16 +121,15 @@ func testStreamedPutCutStoresNothing(t *testing.T, first *peers.Peer) {
 // refused at its header, before any data is made.
 func testStreamedPutRefusedEarly(t *testing.T, first *peers.Peer) {
 	h := startHolder(t, peers.Join(t, first, nil), HolderConfig{Quota: 1000, MaxShard: 800})
-	pub, _ := deleteKey(t)
-	if _, err := OpenPut(testCtx(t), first.Net, h.self, 900, pub); !errors.Is(err, ErrTooLarge) {
+	if _, err := OpenPut(testCtx(t), first.Net, h.self, 900); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("oversize streamed put: %v, want ErrTooLarge", err)
 	}
-	w, err := OpenPut(testCtx(t), first.Net, h.self, 700, pub)
+	w, err := OpenPut(testCtx(t), first.Net, h.self, 700)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	if _, err := OpenPut(testCtx(t), first.Net, h.self, 700, pub); !errors.Is(err, ErrQuota) {
+	if _, err := OpenPut(testCtx(t), first.Net, h.self, 700); !errors.Is(err, ErrQuota) {
 		t.Fatalf("streamed put over the quota (another one in transfer): %v, want ErrQuota", err)
 	}
 }

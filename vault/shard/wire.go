@@ -1,12 +1,12 @@
 package shard
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -43,11 +43,12 @@ var (
 //	put:       client → header; holder → response (statusContinue, or final);
 //	           on continue: client → data frame, closes its write side;
 //	           holder → final response (OK carries the signed receipt)
-//	putstream: as put, but the header names no CID: the client streams
-//	           the data frame as it makes it (holder → continue first),
-//	           then sends the CID of what it sent as a trailer frame
-//	           (CID bytes, a BLAKE3 shard ID), closes its write side;
-//	           holder → final response (OK carries the signed receipt)
+//	putstream: as put, but the header names neither CID nor delete key:
+//	           on continue the client streams the data frame as it makes
+//	           it, then a trailer frame (the CID of what it sent, a BLAKE3
+//	           shard ID, length-prefixed ‖ the delete public key, 32
+//	           bytes; the owner derives that key from the CID), closes its
+//	           write side; holder → final response (OK: the receipt)
 //	get:       client → header; holder → response; on OK: holder → data frame
 //	challenge: client → header; holder → response (OK carries the answer)
 //	prove:     client → header; holder → response (OK carries the proof)
@@ -58,7 +59,8 @@ var (
 //	version 1 byte, = 1
 //	op      1 byte: opPut, opGet, opChallenge, opDelete
 //	cid     uvarint length, CID bytes (not for putstream)
-//	put, putstream: size (uvarint) ‖ delete public key (32 bytes, Ed25519)
+//	put:       size (uvarint) ‖ delete public key (32 bytes, Ed25519)
+//	putstream: size (uvarint)
 //	challenge: nonce (32 bytes)
 //	prove:     nonce (32 bytes)
 //	delete:    time (8 bytes big-endian, unix ms) ‖ signature (64 bytes)
@@ -129,9 +131,11 @@ func (q *request) encode() []byte {
 		out = wire.AppendLenPrefixed(out, q.CID.Bytes())
 	}
 	switch q.Op {
-	case opPut, opPutStream:
+	case opPut:
 		out = binary.AppendUvarint(out, uint64(q.Size))
 		out = append(out, q.DeleteKey...)
+	case opPutStream:
+		out = binary.AppendUvarint(out, uint64(q.Size))
 	case opChallenge, opProve:
 		out = append(out, q.Nonce[:]...)
 	case opDelete:
@@ -161,7 +165,9 @@ func decodeRequest(b []byte) (*request, error) {
 	switch q.Op {
 	case opPut, opPutStream:
 		size := rd.Uvarint("size")
-		q.DeleteKey = ed25519.PublicKey(rd.Fixed("delete key", ed25519.PublicKeySize))
+		if q.Op == opPut {
+			q.DeleteKey = ed25519.PublicKey(rd.Fixed("delete key", ed25519.PublicKeySize))
+		}
 		// A size over MaxShardSize decodes, so that the holder can answer
 		// it as too large rather than as malformed.
 		if rd.Err() == nil && (size == 0 || size > maxDeclaredSize) {
@@ -187,17 +193,24 @@ func decodeRequest(b []byte) (*request, error) {
 	return q, nil
 }
 
+// encodeTrailer is a putstream trailer.
+func encodeTrailer(c cid.Cid, deleteKey ed25519.PublicKey) []byte {
+	return append(wire.AppendLenPrefixed(nil, c.Bytes()), deleteKey...)
+}
+
 // decodeTrailer strictly decodes a putstream trailer: the canonical bytes
-// of a BLAKE3 shard ID.
-func decodeTrailer(b []byte) (cid.Cid, error) {
-	n, c, err := cid.CidFromBytes(b)
-	if err != nil {
-		return cid.Undef, fmt.Errorf("decode put trailer: not a CID: %w", err)
+// of a BLAKE3 shard ID and an Ed25519 public key.
+func decodeTrailer(b []byte) (cid.Cid, ed25519.PublicKey, error) {
+	rd := wire.NewReader(b)
+	c := readCID(rd, "cid")
+	key := ed25519.PublicKey(rd.Fixed("delete key", ed25519.PublicKeySize))
+	if err := rd.Finish(); err != nil {
+		return cid.Undef, nil, fmt.Errorf("decode put trailer: %w", err)
 	}
-	if n != len(b) || !bytes.Equal(c.Bytes(), b) || checkCIDFormat(c) != nil || !Provable(c) {
-		return cid.Undef, errors.New("decode put trailer: not the canonical bytes of a BLAKE3 shard ID")
+	if !Provable(c) {
+		return cid.Undef, nil, errors.New("decode put trailer: a streamed shard is named by a BLAKE3 CID")
 	}
-	return c, nil
+	return c, slices.Clone(key), nil
 }
 
 // deleteMessage is what a delete key signs to delete c from holder at t.
