@@ -226,6 +226,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.goRun(func() { s.relayLoop(runCtx) })
 	s.goRun(func() { s.refreshLoop(runCtx) })
 	s.goRun(func() { s.chainLoop(runCtx) })
+	s.goRun(func() { s.resyncLoop(runCtx) })
 	s.log.Info("market service started", "collection", s.collAddr.String(), "registry", s.cfg.Registry)
 	return nil
 }

@@ -132,22 +132,30 @@ func (s *Service) syncFromPeers(ctx context.Context) bool {
 		if answered == syncPeers || ctx.Err() != nil {
 			break
 		}
-		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		resp, err := s.net.Request(rctx, p, SyncProtocol, []byte{syncVersion}, maxSyncResponse)
-		cancel()
-		if err != nil {
-			s.log.Debug("market sync: peer did not answer", "peer", p, "err", err)
-			continue
+		if s.syncFrom(ctx, p) {
+			answered++
 		}
-		ans, err := decodeSync(resp)
-		if err != nil {
-			s.log.Debug("market sync: bad answer", "peer", p, "err", err)
-			continue
-		}
-		answered++
-		s.absorb(ctx, p, ans)
 	}
 	return answered > 0
+}
+
+// syncFrom asks peer p for the listings and items it knows and checks
+// each. It reports whether p answered.
+func (s *Service) syncFrom(ctx context.Context, p peer.ID) bool {
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	resp, err := s.net.Request(rctx, p, SyncProtocol, []byte{syncVersion}, maxSyncResponse)
+	cancel()
+	if err != nil {
+		s.log.Debug("market sync: peer did not answer", "peer", p, "err", err)
+		return false
+	}
+	ans, err := decodeSync(resp)
+	if err != nil {
+		s.log.Debug("market sync: bad answer", "peer", p, "err", err)
+		return false
+	}
+	s.absorb(ctx, p, ans)
+	return true
 }
 
 // absorb checks what a peer sent: listings as from gossip, items by a
