@@ -1,7 +1,9 @@
 package webui_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -53,6 +55,20 @@ func testMarket(t *testing.T, b *browser) {
 		t.Fatalf("start the auction of %s: %v", bought.Asset, err)
 	}
 	row := `document.querySelector('#auctions .auction[data-asset=` + jsString(bought.Asset) + `]')`
+	// The auction reaches the other nodes by gossip, and a page lists the
+	// auctions known when it loads: open the pages once their nodes know it.
+	for _, i := range []int{0, 2} {
+		eventually(t, fmt.Sprintf("node %d learns the auction of %s", i+1, bought.Asset), func(ctx context.Context) error {
+			var auctions json.RawMessage
+			if err := b.c.Client(t, i).Get(ctx, "/api/v1/market/auctions", &auctions); err != nil {
+				return err
+			}
+			if !bytes.Contains(auctions, []byte(bought.Asset)) {
+				return fmt.Errorf("not listed yet")
+			}
+			return nil
+		})
+	}
 	b.open(t, 0, "/ui/market")
 	b.open(t, 2, "/ui/market")
 	b.waitJS(t, 2, "the auction listed on the bidder's page", row+` !== null`)
