@@ -110,6 +110,7 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	s.metrics.inc(DirOut, status)
 	s.emit(to, DirOut, m.ID, status)
 	if status == StatusFailed {
+		s.rememberFailed(to, env.ID, m.Seq)
 		return m, fmt.Errorf("%w: %s is not reachable and no mailbox peer accepted the message; it stays in the conversation as failed", ErrUndelivered, to)
 	}
 	return m, nil

@@ -195,6 +195,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.net.HandleRequest(MsgProtocol, s.handleMsg, maxEnvelope, 30*time.Second)
 	s.net.HandleRequest(MailboxProtocol, s.handleMailbox, maxMailboxReq, 30*time.Second)
 	s.loop(runCtx, "prekeys", s.cfg.PrekeyRefresh, s.publishLoopStep)
+	s.startResend(runCtx)
 	s.loop(runCtx, "mailbox", s.cfg.MailboxPoll, func(ctx context.Context) time.Duration {
 		if _, err := s.FetchMailbox(ctx); err != nil {
 			s.log.Debug("mailbox fetch failed; retrying soon", "err", err)
