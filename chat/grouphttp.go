@@ -3,7 +3,6 @@ package chat
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -95,11 +94,7 @@ func (s *Service) handleGroupCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.CreateGroup(r.Context(), req.Name, ms, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, g)
+	respond(w, g, err)
 }
 
 func (s *Service) handleGroupList(w http.ResponseWriter, r *http.Request) {
@@ -117,11 +112,7 @@ func (s *Service) handleGroupShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.GroupInfo(g)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
@@ -129,28 +120,12 @@ func (s *Service) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	var since uint64
-	var err error
-	if v := q.Get("since"); v != "" {
-		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
-			apiutil.BadRequest(w, fmt.Sprintf("since: %q is not a cursor (use the `next` of the previous page)", v))
-			return
-		}
-	}
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 {
-			apiutil.BadRequest(w, fmt.Sprintf("limit: %q is not a positive number", v))
-			return
-		}
-	}
-	page, err := s.GroupMessages(g, since, limit)
-	if err != nil {
-		writeErr(w, err)
+	since, limit, ok := pageQuery(w, r.URL.Query())
+	if !ok {
 		return
 	}
-	apiutil.WriteJSON(w, http.StatusOK, page)
+	page, err := s.GroupMessages(g, since, limit)
+	respond(w, page, err)
 }
 
 func (s *Service) handleGroupSend(w http.ResponseWriter, r *http.Request) {
@@ -168,11 +143,7 @@ func (s *Service) handleGroupSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.SendGroup(r.Context(), g, req.Text, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, m)
+	respond(w, m, err)
 }
 
 func (s *Service) handleGroupInvite(w http.ResponseWriter, r *http.Request) {
@@ -224,11 +195,7 @@ func (s *Service) handleGroupLeave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.LeaveGroup(r.Context(), g)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleGroupRename(w http.ResponseWriter, r *http.Request) {
@@ -241,11 +208,7 @@ func (s *Service) handleGroupRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.RenameGroup(r.Context(), g, req.Name)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }
 
 func (s *Service) handleGroupTimer(w http.ResponseWriter, r *http.Request) {
@@ -263,9 +226,5 @@ func (s *Service) handleGroupTimer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.SetGroupTimer(r.Context(), g, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, info)
+	respond(w, info, err)
 }

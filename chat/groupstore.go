@@ -53,15 +53,10 @@ func gpKey(g GroupID, id MsgID) []byte { return append(gpPrefix(g), id[:]...) }
 
 // groupMeta is what the store keeps about one group.
 type groupMeta struct {
-	State    []byte    `json:"state"` // signed state of the current epoch
-	Left     bool      `json:"left,omitempty"`
-	Unread   int       `json:"unread"`
-	ReadSeq  uint64    `json:"read_seq"`
-	Count    int       `json:"count"`
-	NextSeq  uint64    `json:"next_seq"`
-	LastAt   time.Time `json:"last_at"`
-	Rejected uint64    `json:"rejected,omitempty"`
-	Pending  int       `json:"pending,omitempty"`
+	State   []byte `json:"state"` // signed state of the current epoch
+	Left    bool   `json:"left,omitempty"`
+	Pending int    `json:"pending,omitempty"`
+	thread
 }
 
 // groupLocks serialize work on one group. Lock order: a conversation's
@@ -81,7 +76,7 @@ func (s *Service) lockGroup(g GroupID) func() {
 func (s *Service) loadGroup(g GroupID) (*groupMeta, *groupState, bool, error) {
 	v, err := s.space.Get(gmKey(g))
 	if errors.Is(err, ledger.ErrNotFound) {
-		return &groupMeta{NextSeq: 1}, nil, false, nil
+		return &groupMeta{thread: thread{NextSeq: 1}}, nil, false, nil
 	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("chat: read group %s: %w", g, err)
@@ -154,21 +149,8 @@ func (s *Service) groupSeen(g GroupID, id MsgID) (bool, error) {
 // addGroupMessage adds m to b as the next message of group g and updates
 // meta (the caller writes meta).
 func addGroupMessage(b *ledger.Batch, g GroupID, meta *groupMeta, m *Message, id MsgID) {
-	m.Seq = meta.NextSeq
-	meta.NextSeq++
-	meta.Count++
-	meta.LastAt = m.Sent
-	if m.Direction == DirIn {
-		meta.Unread++
-	}
-	v, _ := json.Marshal(m)
-	b.Set(gmsgKey(g, m.Seq), v)
-	var exp uint64
-	if !m.Expires.IsZero() {
-		exp = uint64(m.Expires.UnixMilli())
-		b.Set(gxKey(m.Expires, g, id), nil)
-	}
-	b.Set(gidKey(g, id), binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, m.Seq), exp))
+	meta.add(m)
+	putMessage(b, m, gmsgKey(g, m.Seq), gidKey(g, id), gxKey(m.Expires, g, id))
 }
 
 func (s *Service) loadGroupMessage(g GroupID, seq uint64) (*Message, error) {

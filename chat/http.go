@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,34 @@ func (s *Service) resolvePeer(ctx context.Context, field, v string) (peer.ID, er
 	return p, nil
 }
 
+// pageQuery reads a page's since (cursor) and limit parameters, answering
+// 400 when one is malformed.
+func pageQuery(w http.ResponseWriter, q url.Values) (since uint64, limit int, ok bool) {
+	var err error
+	if v := q.Get("since"); v != "" {
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			apiutil.BadRequest(w, fmt.Sprintf("since: %q is not a cursor (use the `next` of the previous page)", v))
+			return 0, 0, false
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 {
+			apiutil.BadRequest(w, fmt.Sprintf("limit: %q is not a positive number", v))
+			return 0, 0, false
+		}
+	}
+	return since, limit, true
+}
+
+// respond answers v, or the error err maps to.
+func respond(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	apiutil.WriteJSON(w, http.StatusOK, v)
+}
+
 func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrBadRequest):
@@ -137,20 +166,12 @@ func (s *Service) handleSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.Send(r.Context(), to, req.Text, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, m)
+	respond(w, m, err)
 }
 
 func (s *Service) handleInbox(w http.ResponseWriter, r *http.Request) {
 	in, err := s.Inbox()
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, in)
+	respond(w, in, err)
 }
 
 func (s *Service) handleMessages(w http.ResponseWriter, r *http.Request) {
@@ -160,26 +181,12 @@ func (s *Service) handleMessages(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	var since uint64
-	if v := q.Get("since"); v != "" {
-		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
-			apiutil.BadRequest(w, fmt.Sprintf("since: %q is not a cursor (use the `next` of the previous page)", v))
-			return
-		}
-	}
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 {
-			apiutil.BadRequest(w, fmt.Sprintf("limit: %q is not a positive number", v))
-			return
-		}
-	}
-	page, err := s.Messages(p, since, limit)
-	if err != nil {
-		writeErr(w, err)
+	since, limit, ok := pageQuery(w, q)
+	if !ok {
 		return
 	}
-	apiutil.WriteJSON(w, http.StatusOK, page)
+	page, err := s.Messages(p, since, limit)
+	respond(w, page, err)
 }
 
 func (s *Service) handleTimer(w http.ResponseWriter, r *http.Request) {
@@ -198,11 +205,7 @@ func (s *Service) handleTimer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.SetTimer(r.Context(), p, ttl)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	apiutil.WriteJSON(w, http.StatusOK, m)
+	respond(w, m, err)
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {

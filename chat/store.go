@@ -58,13 +58,44 @@ func leftKey(exp time.Time, id MsgID) []byte {
 
 // convMeta is what the store keeps about one conversation.
 type convMeta struct {
-	Timer    int64     `json:"timer_s,omitempty"` // default message timer, seconds
-	Unread   int       `json:"unread"`            // incoming messages after ReadSeq
-	ReadSeq  uint64    `json:"read_seq"`          // the last message the user has read
+	Timer int64 `json:"timer_s,omitempty"` // default message timer, seconds
+	thread
+}
+
+// thread is what a conversation's and a group's metadata share: the
+// numbering and counts of their messages (its fields are stored flat in
+// the metadata's JSON).
+type thread struct {
+	Unread   int       `json:"unread"`   // incoming messages after ReadSeq
+	ReadSeq  uint64    `json:"read_seq"` // the last message the user has read
 	Count    int       `json:"count"`
 	NextSeq  uint64    `json:"next_seq"`
 	LastAt   time.Time `json:"last_at"`
 	Rejected uint64    `json:"rejected,omitempty"`
+}
+
+// add numbers m as the thread's next message and counts it.
+func (t *thread) add(m *Message) {
+	m.Seq = t.NextSeq
+	t.NextSeq++
+	t.Count++
+	t.LastAt = m.Sent
+	if m.Direction == DirIn {
+		t.Unread++
+	}
+}
+
+// putMessage writes m under msgKey with its ID index at idKey (seq and
+// expiry) and, for a message with a timer, its expiry index at expKey.
+func putMessage(b *ledger.Batch, m *Message, msgKey, idKey, expKey []byte) {
+	v, _ := json.Marshal(m)
+	b.Set(msgKey, v)
+	var exp uint64
+	if !m.Expires.IsZero() {
+		exp = uint64(m.Expires.UnixMilli())
+		b.Set(expKey, nil)
+	}
+	b.Set(idKey, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, m.Seq), exp))
 }
 
 // leftItem records a message this node left in mailboxes, to delete it
@@ -77,7 +108,7 @@ type leftItem struct {
 func (s *Service) loadMeta(p peer.ID) (*convMeta, bool, error) {
 	v, err := s.space.Get(convKey(p))
 	if errors.Is(err, ledger.ErrNotFound) {
-		return &convMeta{NextSeq: 1}, false, nil
+		return &convMeta{thread: thread{NextSeq: 1}}, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("chat: read conversation %s: %w", p, err)
@@ -173,21 +204,8 @@ func (s *Service) seen(p peer.ID, id MsgID) (bool, error) {
 // addMessage adds m to b as the next message of the conversation with p and
 // updates meta (the caller writes meta).
 func addMessage(b *ledger.Batch, p peer.ID, meta *convMeta, m *Message, id MsgID) {
-	m.Seq = meta.NextSeq
-	meta.NextSeq++
-	meta.Count++
-	meta.LastAt = m.Sent
-	if m.Direction == DirIn {
-		meta.Unread++
-	}
-	v, _ := json.Marshal(m)
-	b.Set(msgKey(p, m.Seq), v)
-	var exp uint64
-	if !m.Expires.IsZero() {
-		exp = uint64(m.Expires.UnixMilli())
-		b.Set(expKey(m.Expires, p, id), nil)
-	}
-	b.Set(idKey(p, id), binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, m.Seq), exp))
+	meta.add(m)
+	putMessage(b, m, msgKey(p, m.Seq), idKey(p, id), expKey(m.Expires, p, id))
 }
 
 // loadMessage reads one stored message.
