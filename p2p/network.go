@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -298,6 +299,7 @@ func (n *Network) Close() error {
 	clear(n.topics)
 	stopStart, mdnsSvc := n.stopStart, n.mdns
 	n.mu.Unlock()
+	n.stopAnnouncing()
 	if mdnsSvc != nil {
 		mdnsSvc.Close()
 	}
@@ -320,6 +322,17 @@ func (n *Network) Close() error {
 	}
 	n.log.Info("p2p network closed")
 	return nil
+}
+
+// stopAnnouncing stops identify before anything else shuts down. The
+// parts that stop below remove protocol handlers and listen addresses,
+// and identify would push each shrunken state to the connected peers;
+// a peer that takes in the last push (no addresses at all) forgets how
+// to reach this node, so after a restart it cannot dial it back.
+func (n *Network) stopAnnouncing() {
+	if h, ok := n.host.(interface{ IDService() identify.IDService }); ok {
+		_ = h.IDService().Close()
+	}
 }
 
 // closeParts closes the DHT and host if they were built. Pubsub stops with
