@@ -136,6 +136,7 @@ type VaultConfig struct {
 	ShardsN       int    `toml:"shards_n"`       // shards written per element, each to a different peer
 	QuotaMB       int    `toml:"quota_mb"`       // space this node lends to other owners' shards
 	AuditInterval string `toml:"audit_interval"` // Go duration between audits of this node's shards
+	ReplaceAfter  string `toml:"replace_after"`  // Go duration a holder may stay unanswering before its shard is rebuilt elsewhere
 }
 
 // ComputeConfig configures confidential inference: the roles this node
@@ -178,7 +179,7 @@ func Default(profile string) (*Config, error) {
 		P2P: P2PConfig{DHTMode: DHTModeServer, MDNS: false, Reachability: ReachabilityAuto,
 			RelayMaxReservations: 128, RelayMaxCircuits: 16, RelayLimitDuration: "2m", RelayLimitKB: 1024},
 		TON:   TONConfig{WalletVersion: WalletV5R1, FaucetMaxTON: 100, AnchorInterval: "10m"},
-		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "10m"},
+		Vault: VaultConfig{ShardsK: 4, ShardsN: 6, QuotaMB: 1024, AuditInterval: "10m", ReplaceAfter: "6h"},
 		Compute: ComputeConfig{Backend: BackendLlama2c, PricePrompt: 20_000_000, PriceCompletion: 20_000_000,
 			Concurrency: 4, Attestation: AttestNone, CommissionPercent: 5, ChannelDepositTON: 10},
 		Market: MarketConfig{FeePercent: 5, NumberPriceTON: 9, CodeTTL: "5m"},
@@ -193,6 +194,7 @@ func Default(profile string) (*Config, error) {
 		c.TON.Network = NetworkEmu
 		c.TON.AnchorInterval = "1m"
 		c.Vault.AuditInterval = "1m"
+		c.Vault.ReplaceAfter = "10m"
 		c.Compute.AllowUnattested = true
 	case ProfileServer:
 		c.P2P.Listen = []string{

@@ -255,6 +255,7 @@ func (c *Config) validateVault(bad reporter) {
 		bad("vault.quota_mb", "%d is negative (use 0 or more)", v.QuotaMB)
 	}
 	checkDuration(bad, "vault.audit_interval", v.AuditInterval, time.Second, 30*24*time.Hour, "10m, 1h")
+	checkDuration(bad, "vault.replace_after", v.ReplaceAfter, time.Second, 90*24*time.Hour, "6h, 2d is 48h")
 }
 
 func (c *Config) validateCompute(bad reporter) {

@@ -175,6 +175,8 @@ func keyDoc(key string) string {
 		return "MiB of disk this node lends to other owners' encrypted shards; shards over\nit are refused. 0 holds nothing for others."
 	case "vault.audit_interval":
 		return "How often this node challenges the holders of its shards and repairs\nmissing ones, as a duration (10m, 1h)."
+	case "vault.replace_after":
+		return "How long a holder may fail every audit before its shard is rebuilt on\nanother peer, even with enough shards left (6h). A shorter time replaces\nrestarting peers too; a longer one waits for them."
 	case "compute.roles":
 		return "Roles besides client: worker (serve models, earn TON), proxy (route\nand bill requests for a commission). Example: [\"worker\"]."
 	case "compute.backend":

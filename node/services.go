@@ -64,9 +64,11 @@ func tons(n int) *big.Int {
 func (n *Node) newVault() error {
 	c := n.cfg.Vault
 	audit, _ := time.ParseDuration(c.AuditInterval)
+	replace, _ := time.ParseDuration(c.ReplaceAfter)
 	var err error
 	n.vault, err = vault.New(n.store, n.net, n.id, vault.Config{
 		K: c.ShardsK, N: c.ShardsN, Quota: int64(c.QuotaMB) << 20, AuditInterval: audit,
+		ReplaceAfter: replace,
 	}, n.log.With("service", "vault"))
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,10 @@ type HolderView struct {
 	Peer      string `json:"peer"`
 	Reachable bool   `json:"reachable"` // the holder proved it has the shard
 	Status    string `json:"status"`    // ok, unreachable or lost
-	Error     string `json:"error,omitempty"`
+	// AwaySince: the holder has not answered any check since then (it is
+	// replaced once that is Config.ReplaceAfter ago).
+	AwaySince time.Time `json:"away_since,omitzero"`
+	Error     string    `json:"error,omitempty"`
 }
 
 // AuditReport sums up one audit pass.
@@ -54,7 +58,8 @@ type shardCheck struct {
 	holder peer.ID
 	status shardStatus
 	err    error
-	data   []byte // the shard, when the check fetched it
+	data   []byte    // the shard, when the check fetched it
+	away   time.Time // since when the holder has not answered (zero: it did now)
 }
 
 // challenge is a reserved audit nonce of one shard.
@@ -173,12 +178,19 @@ func (v *Vault) checkElement(ctx context.Context, t passport.ElementType, key [3
 		if e == nil || e.Key != key {
 			return false, nil
 		}
-		for _, r := range res {
+		for i, r := range res {
 			s := e.Shards[r.index]
 			if !s.CID.Equals(r.cid) || s.Holder != r.holder {
 				continue
 			}
 			s.Status = r.status
+			switch {
+			case r.status != statusUnreachable:
+				s.Away = time.Time{}
+			case s.Away.IsZero():
+				s.Away = now
+			}
+			res[i].away = s.Away
 			if a, ok := fresh[r.index]; ok && s.Next == cs[r.index].nonceIdx {
 				s.Answers = a
 			}
@@ -212,7 +224,7 @@ func (v *Vault) Holders(ctx context.Context, t passport.ElementType) ([]HolderVi
 	v.kickPublish()
 	out := make([]HolderView, len(res))
 	for i, r := range res {
-		out[i] = HolderView{Index: r.index, CID: r.cid.String(), Peer: r.holder.String(), Reachable: r.status == statusOK, Status: r.status.String()}
+		out[i] = HolderView{Index: r.index, CID: r.cid.String(), Peer: r.holder.String(), Reachable: r.status == statusOK, Status: r.status.String(), AwaySince: r.away}
 		if r.err != nil {
 			out[i].Error = r.err.Error()
 		}
@@ -275,7 +287,14 @@ func (v *Vault) auditElement(ctx context.Context, e *elementEntry) ElementAudit 
 		}
 	}
 	if item.Lost == 0 && item.Healthy >= v.threshold(e) {
-		return item
+		// Enough shards pass: replace only holders that stayed away.
+		bad = slices.DeleteFunc(bad, func(r shardCheck) bool {
+			return r.away.IsZero() || time.Since(r.away) < v.cfg.ReplaceAfter
+		})
+		if len(bad) == 0 {
+			return item
+		}
+		v.log.Info("vault replaces holders that stayed away", "type", e.Type, "shards", len(bad), "after", v.cfg.ReplaceAfter)
 	}
 	n, err := v.repair(ctx, e, res, bad)
 	item.Repaired = n

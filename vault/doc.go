@@ -52,7 +52,10 @@
 // fetches the shard instead and computes the next ones. A holder that is unreachable counts as
 // unreachable; one that lacks the shard, answers wrongly or serves bytes
 // that fail the CID check counts as lost. An element with any lost shard,
-// or with fewer than Config.RepairThreshold (K+1) passing, is repaired:
+// or with fewer than Config.RepairThreshold (K+1) passing, is repaired;
+// so is a shard whose holder has answered no check for Config.ReplaceAfter
+// (the first unanswered check in a row is kept in the manifest), while a
+// shorter absence replaces nothing:
 // K intact shards are fetched, the missing ones rebuilt (shard.Rebuild) and
 // placed on the closest peers that hold no shard of the element yet, and
 // the manifest is updated and republished.
@@ -74,7 +77,5 @@
 //     checks made since.)
 //   - A shard is trusted only after its bytes match its CID.
 //
-// Not done: a cache of decrypted elements (every read fetches K shards);
-// holders that are unreachable for long are only replaced when fewer than
-// RepairThreshold shards pass.
+// Not done: a cache of decrypted elements (every read fetches K shards).
 package vault

@@ -17,7 +17,7 @@ import (
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
-// Manifest wire format, version 1 (the plaintext that keys.seal encrypts;
+// Manifest wire format, version 2 (the plaintext that keys.seal encrypts;
 // integers are minimal uvarints unless a width is given):
 //
 //	version   1 byte, = 1
@@ -39,10 +39,13 @@ import (
 //	    next      uvarint, index of the first unused challenge nonce
 //	    answers   1 byte count (at most answersPerShard), then 16 bytes each:
 //	              the expected answers to nonces next, next+1, ...
+//	    away      uvarint, unix milliseconds of the first of the checks in a
+//	              row the holder did not answer (0: it answered the last one)
 //
+// Version 1 is version 2 without away; it is still read (as never away).
 // No trailing bytes are allowed, so decode(encode(m)) == m.
 const (
-	manifestVersion = 1
+	manifestVersion = 2
 	maxElements     = 64
 	maxShards       = 64
 	maxTypeLen      = 32
@@ -106,6 +109,7 @@ type shardEntry struct {
 	Status  shardStatus
 	Next    uint64            // index of the first unused challenge nonce
 	Answers [][answerLen]byte // expected answers to nonces Next, Next+1, ...
+	Away    time.Time         // since when the holder has not answered; zero: it answered the last check
 }
 
 // element returns the entry of type t, or nil.
@@ -174,9 +178,13 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// encode writes the manifest in the version-1 format.
-func (m *manifest) encode() []byte {
-	out := []byte{manifestVersion}
+// encode writes the manifest in the version-2 format.
+func (m *manifest) encode() []byte { return m.encodeVersion(manifestVersion) }
+
+// encodeVersion writes version 2, or version 1 (which has no away times)
+// for the tests of reading old manifests.
+func (m *manifest) encodeVersion(version byte) []byte {
+	out := []byte{version}
 	out = binary.AppendUvarint(out, m.Seq)
 	out = binary.AppendUvarint(out, uint64(len(m.Elements)))
 	for _, e := range m.Elements {
@@ -202,20 +210,28 @@ func (m *manifest) encode() []byte {
 			for _, a := range s.Answers {
 				out = append(out, a[:]...)
 			}
+			if version >= 2 {
+				var away uint64
+				if !s.Away.IsZero() {
+					away = uint64(s.Away.UnixMilli())
+				}
+				out = binary.AppendUvarint(out, away)
+			}
 		}
 	}
 	return out
 }
 
-// decodeManifest strictly decodes a version-1 manifest. It accepts only
-// what encode can produce from a valid manifest.
+// decodeManifest strictly decodes a version-2 (or version-1) manifest. It
+// accepts only what encode can produce from a valid manifest.
 func decodeManifest(b []byte) (*manifest, error) {
 	if len(b) > maxManifest {
 		return nil, fmt.Errorf("vault: decode manifest: %d bytes exceeds %d", len(b), maxManifest)
 	}
 	rd := wire.NewReader(b)
-	if v := rd.Byte("version"); rd.Err() == nil && v != manifestVersion {
-		return nil, fmt.Errorf("vault: decode manifest: unsupported version %d (want %d; upgrade tonmesh)", v, manifestVersion)
+	version := rd.Byte("version")
+	if rd.Err() == nil && (version < 1 || version > manifestVersion) {
+		return nil, fmt.Errorf("vault: decode manifest: unsupported version %d (want 1 to %d; upgrade tonmesh)", version, manifestVersion)
 	}
 	m := &manifest{Seq: rd.Uvarint("seq")}
 	count := rd.Uvarint("element count")
@@ -223,7 +239,7 @@ func decodeManifest(b []byte) (*manifest, error) {
 		rd.Fail(fmt.Errorf("element count %d exceeds %d", count, maxElements))
 	}
 	for i := 0; rd.Err() == nil && i < int(count); i++ {
-		e := decodeElement(rd)
+		e := decodeElement(rd, version)
 		if rd.Err() != nil {
 			break
 		}
@@ -239,7 +255,7 @@ func decodeManifest(b []byte) (*manifest, error) {
 	return m, nil
 }
 
-func decodeElement(rd *wire.Reader) *elementEntry {
+func decodeElement(rd *wire.Reader, version byte) *elementEntry {
 	e := &elementEntry{Type: passport.ElementType(rd.LenPrefixed("type", maxTypeLen))}
 	if rd.Err() == nil && !e.Type.Valid() {
 		rd.Fail(fmt.Errorf("element type %q is not a passport element type", e.Type))
@@ -256,12 +272,12 @@ func decodeElement(rd *wire.Reader) *elementEntry {
 		rd.Fail(fmt.Errorf("element %q: %d of %d shards: need 1 <= k <= n", e.Type, e.K, e.N))
 	}
 	for i := 0; rd.Err() == nil && i < e.N; i++ {
-		e.Shards = append(e.Shards, decodeShard(rd))
+		e.Shards = append(e.Shards, decodeShard(rd, version))
 	}
 	return e
 }
 
-func decodeShard(rd *wire.Reader) *shardEntry {
+func decodeShard(rd *wire.Reader, version byte) *shardEntry {
 	s := &shardEntry{CID: readCID(rd, "shard cid")}
 	raw := rd.LenPrefixed("holder", maxPeerIDLen)
 	if rd.Err() == nil {
@@ -284,6 +300,9 @@ func decodeShard(rd *wire.Reader) *shardEntry {
 		var a [answerLen]byte
 		copy(a[:], rd.Fixed("answer", answerLen))
 		s.Answers = append(s.Answers, a)
+	}
+	if version >= 2 {
+		s.Away = readMillis(rd, "away", true)
 	}
 	return s
 }

@@ -113,6 +113,17 @@ func TestManifestRoundTrip(t *testing.T) {
 			t.Fatal("elements are not sorted by type")
 		}
 	}
+	away := time.UnixMilli(1_700_000_000_123)
+	m.Elements[1].Shards[2].Away = away
+	got, err = decodeManifest(m.encode())
+	if err != nil || !got.Elements[1].Shards[2].Away.Equal(away) || !got.Elements[1].Shards[1].Away.IsZero() {
+		t.Fatalf("away time did not survive a round trip: %v", err)
+	}
+	// A version-1 manifest (before away times) still reads, as never away.
+	old, err := decodeManifest(m.encodeVersion(1))
+	if err != nil || old.Elements[1].Shards[3].Next != 900 || !old.Elements[1].Shards[2].Away.IsZero() {
+		t.Fatalf("version-1 manifest: %v", err)
+	}
 	empty, err := decodeManifest((&manifest{}).encode())
 	if err != nil || len(empty.Elements) != 0 {
 		t.Fatalf("empty manifest: %+v, %v", empty, err)
@@ -129,7 +140,9 @@ func TestManifestDecodeRefuses(t *testing.T) {
 	badKN.Elements[0].K = 4
 	for name, b := range map[string][]byte{
 		"empty":          nil,
-		"version 2":      append([]byte{2}, good[1:]...),
+		"version 0":      append([]byte{0}, good[1:]...),
+		"version 3":      append([]byte{3}, good[1:]...),
+		"v1 read as v2":  append([]byte{2}, sampleManifest(t, 2, 3).encodeVersion(1)[1:]...),
 		"trailing byte":  append(append([]byte(nil), good...), 0),
 		"truncated":      good[:len(good)-1],
 		"unsorted":       swapped.encode(),

@@ -70,6 +70,12 @@ type Config struct {
 	// this pass the audit (K+1 of the element). A shard a holder answered
 	// for wrongly or lost is always replaced.
 	RepairThreshold int
+	// ReplaceAfter: a shard whose holder has not answered any check for
+	// this long is rebuilt on another peer even while the element has
+	// RepairThreshold passing shards (6h), so holders that left for good
+	// are replaced before enough of them leave to put the element at risk;
+	// a short absence (a restart, a network blip) replaces nothing.
+	ReplaceAfter time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -87,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ManifestRepublish <= 0 {
 		c.ManifestRepublish = 12 * time.Hour
+	}
+	if c.ReplaceAfter <= 0 {
+		c.ReplaceAfter = 6 * time.Hour
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -23,7 +24,8 @@ import (
 //  1. A passport with a 5 MB scan and personal details are stored on six
 //     distinct peers, read back intact, and no store holds them in clear.
 //  2. A corrupted shard is found by the audit and rebuilt on a new peer.
-//  3. A holder that left is replaced by the audit.
+//  3. A holder that left is kept while briefly away and replaced by the
+//     audit once it stayed away for Config.ReplaceAfter.
 //  4. Two more holders and the owner's node go away; a fresh node with the
 //     same mnemonic restores the vault from the DHT and reads both elements
 //     back byte for byte.
@@ -111,24 +113,45 @@ func TestVaultScenario(t *testing.T) {
 			t.Fatalf("shard %d: %+v, want the same CID on another peer than %s", i, after[i], x.Net.ID())
 		}
 	})
-	step("departed holder is replaced", func(t *testing.T) {
+	step("departed holder is replaced once it stayed away", func(t *testing.T) {
 		before := checkHolders(t, owner, passport.TypePassport, 6)
 		i, y := pickHolder(t, ns, before, ns[0])
 		y.stop()
-		owner.v.cfg.RepairThreshold = 6 // the default (k+1) waits for a second loss
+		// Five of six shards pass, the default threshold (k+1): a holder
+		// that is only briefly away is not replaced...
+		owner.v.cfg.ReplaceAfter = time.Hour
 		rep, err := owner.v.Audit(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		item := itemOf(t, rep, passport.TypePassport)
-		if item.Unreachable != 1 || item.Repaired != 1 || item.Error != "" {
-			t.Fatalf("audit after holder %d left: %+v", i, item)
+		if item := itemOf(t, rep, passport.TypePassport); item.Unreachable != 1 || item.Repaired != 0 || item.Error != "" {
+			t.Fatalf("first audit after holder %d left: %+v, want it unreachable and kept", i, item)
+		}
+		hs, err := owner.v.Holders(ctx, passport.TypePassport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hs[i].Peer != y.Net.ID().String() || hs[i].AwaySince.IsZero() || !hs[(i+1)%6].AwaySince.IsZero() {
+			t.Fatalf("holders after the first audit: %+v, want shard %d away since the audit, the others not", hs, i)
+		}
+		// ...and one away for ReplaceAfter is.
+		owner.v.cfg.ReplaceAfter = time.Nanosecond
+		rep, err = owner.v.Audit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if item := itemOf(t, rep, passport.TypePassport); item.Unreachable != 1 || item.Repaired != 1 || item.Error != "" {
+			t.Fatalf("audit once holder %d stayed away: %+v", i, item)
 		}
 		after := checkHolders(t, owner, passport.TypePassport, 6)
 		if peerIDs(after)[y.Net.ID().String()] != 0 {
 			t.Fatalf("the departed holder still holds a shard: %+v", after)
 		}
+		if after[i].CID != before[i].CID || !after[i].AwaySince.IsZero() {
+			t.Fatalf("shard %d after the repair: %+v", i, after[i])
+		}
 		checkHolders(t, owner, passport.TypePersonalDetails, 6)
+		owner.v.cfg.ReplaceAfter = time.Hour
 	})
 	step("restore on a fresh node with two holders down", func(t *testing.T) {
 		hs := checkHolders(t, owner, passport.TypePassport, 6)

@@ -162,6 +162,7 @@ func (c *Cluster) configure(cfg *config.Config, n *Node, bootstrap, relays []str
 	cfg.Compute.AllowUnattested = true
 	cfg.Vault.ShardsK, cfg.Vault.ShardsN = 2, 4
 	cfg.Vault.AuditInterval = "5s"
+	cfg.Vault.ReplaceAfter = "5s"
 }
 
 // Start runs every daemon and waits until each answers its API.
