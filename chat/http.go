@@ -27,6 +27,7 @@ func (s *Service) Routes(handle func(pattern string, h http.Handler)) {
 	handle("DELETE /api/v1/chat/conversations/{peer}", http.HandlerFunc(s.handleDelete))
 	handle("POST /api/v1/chat/fetch", http.HandlerFunc(s.handleFetch))
 	s.groupRoutes(handle)
+	s.deviceRoutes(handle)
 }
 
 // SendRequest is the body of POST /api/v1/chat/send.

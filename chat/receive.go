@@ -44,7 +44,9 @@ type Message struct {
 	Status    string    `json:"status,omitempty"`  // outgoing only
 	Holders   int       `json:"holders,omitempty"` // StatusMailbox: how many peers hold it
 	Group     string    `json:"group,omitempty"`   // group messages: the group ID
-	Fanout    *Fanout   `json:"fanout,omitempty"`  // outgoing group messages: how members got it
+	Fanout    *Fanout   `json:"fanout,omitempty"`  // outgoing group messages: how members got it; to an identity with linked devices: how its devices did
+	Device    string    `json:"device,omitempty"`  // the device of the identity that sent it, when not its primary or this node
+	Synced    int       `json:"synced,omitempty"`  // outgoing: how many other devices of this identity got a copy
 }
 
 // handleMsg serves MsgProtocol: one envelope from its sender, answered after
@@ -85,9 +87,7 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 	if env.Group {
 		return s.receiveGroup(env, now)
 	}
-	unlock := s.lockPeer(env.Sender)
-	st, durable, drain, err := s.receiveLocked(env, now)
-	unlock()
+	st, durable, drain, err := s.receiveLocking(env, now) // devicereceive.go
 	ctl := drain != nil
 	if durable != nil {
 		// statusOK and statusDuplicate promise the message is on disk; the
@@ -113,20 +113,23 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 //
 // drain, when not nil, marks a group control message: the caller runs it
 // after the answer is durable, to open group messages it made readable.
-func (s *Service) receiveLocked(env *envelope, now time.Time) (st byte, durable func() error, drain func(), err error) {
+//
+// hold says which conversation's lock is held beyond the sender's (device
+// content, devicereceive.go).
+func (s *Service) receiveLocked(env *envelope, now time.Time, hold recvHold) (st byte, durable func() error, drain func(), err error) {
 	defer func() {
 		if st != statusOK {
 			s.sessions.drop(env.Sender) // a session may have advanced without being stored
 		}
 	}()
-	st, durable, drain, err = s.receiveChecked(env, now)
+	st, durable, drain, err = s.receiveChecked(env, now, hold)
 	if (st == statusDuplicate || st == statusOK) && durable == nil {
 		durable = s.store.Sync
 	}
 	return st, durable, drain, err
 }
 
-func (s *Service) receiveChecked(env *envelope, now time.Time) (byte, func() error, func(), error) {
+func (s *Service) receiveChecked(env *envelope, now time.Time, hold recvHold) (byte, func() error, func(), error) {
 	if err := env.checkTimes(now); err != nil {
 		if errors.Is(err, errExpired) {
 			s.metrics.inc(DirIn, "expired")
@@ -156,6 +159,9 @@ func (s *Service) receiveChecked(env *envelope, now time.Time) (byte, func() err
 	if err != nil {
 		s.reject(env.Sender, "decryption failed", err)
 		return statusRejected, nil, nil, err
+	}
+	if isDeviceContent(pt) {
+		return s.receiveDevice(env, pt, sessions, newInit, now, hold)
 	}
 	c, err := decodeContent(pt)
 	if err != nil {

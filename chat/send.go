@@ -92,6 +92,11 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 			return nil, err
 		}
 	}
+	if plan, err := s.planDevices(ctx, to); err != nil {
+		return nil, err
+	} else if plan != nil {
+		return s.sendDevices(ctx, to, c, ttl, plan) // devicesend.go
+	}
 	env, raw, m, durable, err := s.seal(ctx, to, c, ttl)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -39,6 +38,9 @@ const MaxTTL = 365 * 24 * time.Hour
 // (at start the node may not have peers yet).
 const mailboxRetry = 5 * time.Second
 
+// peerLocks is how many per-peer locks the service has.
+const peerLocks = 64
+
 // maxClockSkew is how far a peer's clock may be ahead of ours.
 const maxClockSkew = 5 * time.Minute
 
@@ -55,6 +57,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// DirectTimeout bounds one direct delivery attempt (5s).
 	DirectTimeout time.Duration
+	// DeviceRefresh is how long a contact's device list is used before it
+	// is fetched again from the DHT, in the background (10 min).
+	DeviceRefresh time.Duration
 	// MailboxReplicas is how many peers hold an offline message (3).
 	MailboxReplicas int
 	// Holder limits what this node keeps for others.
@@ -86,6 +91,7 @@ func (c *Config) setDefaults() {
 	def(&c.MailboxPoll, time.Minute)
 	def(&c.SweepInterval, time.Second)
 	def(&c.DirectTimeout, 5*time.Second)
+	def(&c.DeviceRefresh, 10*time.Minute)
 	def(&c.Holder.MaxAge, 14*24*time.Hour)
 	if c.MailboxReplicas <= 0 {
 		c.MailboxReplicas = 3
@@ -114,9 +120,10 @@ type Service struct {
 	space *ledger.Space // SpaceName
 	mbox  *ledger.Space // MailboxSpaceName
 
-	locks    [64]sync.Mutex // per-peer conversation locks, by hash of the peer ID
-	sessions sessionCache   // decoded sessions; see sessionCache
-	glocks   groupLocks     // per-group locks (groupstore.go)
+	locks    [peerLocks]sync.Mutex // per-peer conversation locks, by hash of the peer ID (peerLockIndex)
+	sessions sessionCache          // decoded sessions; see sessionCache
+	glocks   groupLocks            // per-group locks (groupstore.go)
+	devices  deviceState           // linked devices (devices.go)
 
 	prekeys   prekeyState
 	listeners listeners
@@ -172,7 +179,13 @@ func New(store *ledger.Store, net *p2p.Network, id *identity.Identity, cfg Confi
 	if err := s.loadPrekeys(time.Now()); err != nil {
 		return nil, err
 	}
+	if err := s.loadDevices(); err != nil {
+		return nil, err
+	}
 	if err := net.Records().Register(PrekeyNamespace, p2p.RecordValidatorFunc(validatePrekeyRecord)); err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	if err := net.Records().Register(DeviceNamespace, p2p.RecordValidatorFunc(validateDeviceRecord)); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 	return s, nil
@@ -195,6 +208,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.net.HandleRequest(MsgProtocol, s.handleMsg, maxEnvelope, 30*time.Second)
 	s.net.HandleRequest(MailboxProtocol, s.handleMailbox, maxMailboxReq, 30*time.Second)
 	s.loop(runCtx, "prekeys", s.cfg.PrekeyRefresh, s.publishLoopStep)
+	s.startDevices(runCtx)
 	s.startResend(runCtx)
 	s.loop(runCtx, "mailbox", s.cfg.MailboxPoll, func(ctx context.Context) time.Duration {
 		if _, err := s.FetchMailbox(ctx); err != nil {
@@ -251,18 +265,17 @@ func (s *Service) Stop() {
 	}
 	s.net.RemoveHandler(MsgProtocol)
 	s.net.RemoveHandler(MailboxProtocol)
+	s.net.RemoveHandler(DeviceProtocol)
 	cancel()
 	s.wg.Wait()
 }
 
 // lockPeer serializes work on one conversation (session state, counters).
 func (s *Service) lockPeer(p peer.ID) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(p))
-	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	m := &s.locks[peerLockIndex(p)]
 	m.Lock()
 	return m.Unlock
 }
 
-// PeerID is the identity this service chats as.
+// PeerID is this node's peer ID; Identity is who it chats as.
 func (s *Service) PeerID() peer.ID { return s.self }

@@ -1,0 +1,171 @@
+package chat
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// messagesOf returns the stored messages of the conversation with p,
+// without marking them read.
+func messagesOf(t *testing.T, s *Service, p peer.ID) []Message {
+	t.Helper()
+	var out []Message
+	err := s.space.Iterate(msgPrefix(p), func(k, _ []byte) error {
+		m, err := s.loadMessage(p, binaryTail(k))
+		if err != nil {
+			return err
+		}
+		out = append(out, *m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// linkDevice joins dev to primary's identity through a link, and waits
+// until each of watchers sees the new list in the DHT.
+func linkDevice(t *testing.T, primary, dev *Service, name string, watchers ...*Service) {
+	t.Helper()
+	ctx := context.Background()
+	link, _, err := primary.CreateDeviceLink(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := dev.JoinDevice(ctx, link, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Identity != primary.self || !l.has(dev.self) || dev.Identity() != primary.self {
+		t.Fatalf("after join: list of %s, device listed %v, identity %s", l.Identity, l.has(dev.self), dev.Identity())
+	}
+	if _, err := dev.JoinDevice(ctx, link, name); err != nil {
+		t.Fatalf("joining again the same identity: %v", err)
+	}
+	for _, w := range watchers {
+		waitFor(t, w.self.String()+" sees "+dev.self.String()+" in the DHT", func() bool {
+			return w.refreshDeviceList(ctx, primary.self, 0).has(dev.self)
+		})
+	}
+}
+
+func wantTexts(t *testing.T, who string, s *Service, p peer.ID, want ...string) {
+	t.Helper()
+	if got := texts(t, s, p); !slices.Equal(got, want) {
+		t.Fatalf("%s: conversation with %s holds %q, want %q", who, p, got, want)
+	}
+}
+
+// TestLinkedDevices: a user with two devices gets a message on both; a
+// reply from the second device reaches the other user under the identity
+// and syncs to the primary; after the second device is removed a new
+// message does not reach it, and it can no longer speak for the identity.
+func TestLinkedDevices(t *testing.T) {
+	_, svcs := chatCluster(t, 4)
+	a, b, b2 := svcs[0], svcs[1], svcs[2]
+	ctx := context.Background()
+	linkDevice(t, b, b2, "laptop", a)
+
+	link, _, err := b.CreateDeviceLink(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b2.CreateDeviceLink(0); err == nil {
+		t.Fatal("a linked device made a link of its own")
+	}
+	// A used link admits nobody else.
+	if _, err := svcs[3].JoinDevice(ctx, link, "x"); err != nil {
+		t.Fatalf("a fresh link: %v", err)
+	}
+	if _, err := b.RemoveDevice(ctx, svcs[3].self); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the fourth node unlinked", func() bool { return svcs[3].Identity() == svcs[3].self })
+	if _, err := svcs[3].JoinDevice(ctx, link, "again"); err == nil {
+		t.Fatal("a used link admitted a device again")
+	}
+	waitFor(t, "a sees version 3", func() bool { return a.refreshDeviceList(ctx, b.self, 0).Version == 3 })
+
+	// Both devices of b receive.
+	m, err := a.Send(ctx, b.self, "hello both", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fanout == nil || m.Fanout.Members != 2 || m.Fanout.Delivered != 2 || m.Status != StatusDelivered {
+		t.Fatalf("send to two devices: status %s, fanout %+v", m.Status, m.Fanout)
+	}
+	wantTexts(t, "primary", b, a.self, "hello both")
+	wantTexts(t, "laptop", b2, a.self, "hello both")
+
+	// The laptop replies: a sees it from b; b gets the sync copy.
+	r, err := b2.Send(ctx, a.self, "reply from laptop", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Synced != 1 || r.Status != StatusDelivered {
+		t.Fatalf("reply: status %s, synced %d, want delivered and 1", r.Status, r.Synced)
+	}
+	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop")
+	got := messagesOf(t, a, b.self)[1]
+	if got.Direction != DirIn || got.Device != b2.self.String() || got.Peer != b.self.String() {
+		t.Fatalf("a stored the reply as %+v", got)
+	}
+	if in, _ := a.Inbox(); len(in.Conversations) != 1 {
+		t.Fatalf("a has %d conversations, want 1 (the laptop is b)", len(in.Conversations))
+	}
+	wantTexts(t, "primary", b, a.self, "hello both", "reply from laptop")
+	sync := messagesOf(t, b, a.self)[1]
+	if sync.Direction != DirOut || sync.Status != StatusSynced || sync.Device != b2.self.String() {
+		t.Fatalf("primary stored the sync copy as %+v", sync)
+	}
+
+	// The primary writes: a gets it, the laptop gets the sync copy.
+	if m, err := b.Send(ctx, a.self, "from the primary", 0); err != nil || m.Synced != 1 {
+		t.Fatalf("primary send: %v, synced %d", err, m.Synced)
+	}
+	wantTexts(t, "laptop", b2, a.self, "hello both", "reply from laptop", "from the primary")
+	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop", "from the primary")
+
+	// Removal.
+	l, err := b.RemoveDevice(ctx, b2.self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.has(b2.self) || l.Version != 4 {
+		t.Fatalf("after removal: version %d, laptop listed %v", l.Version, l.has(b2.self))
+	}
+	waitFor(t, "the laptop is told", func() bool { return b2.Identity() == b2.self })
+	waitFor(t, "a sees the removal", func() bool {
+		l := a.refreshDeviceList(ctx, b.self, 0)
+		return l != nil && l.Version == 4
+	})
+	m, err = a.Send(ctx, b.self, "after removal", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fanout != nil {
+		t.Fatalf("a still fans out to b: %+v", m.Fanout)
+	}
+	wantTexts(t, "primary", b, a.self, "hello both", "reply from laptop", "from the primary", "after removal")
+	wantTexts(t, "removed laptop", b2, a.self, "hello both", "reply from laptop", "from the primary")
+
+	// The removed laptop can no longer speak for b.
+	rejected := a.stats.rejected.Load()
+	dc := &deviceContent{Kind: kindText, Identity: b.self, ListVer: 3, Text: "forged"}
+	plain, err := dc.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := newMsgID()
+	b2.sealAndDeliver(ctx, a.self, id, time.UnixMilli(time.Now().UnixMilli()), 0, plain)
+	if a.stats.rejected.Load() == rejected {
+		t.Fatal("a did not reject a message from a removed device")
+	}
+	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop", "from the primary", "after removal")
+	wantTexts(t, "a", a, b2.self)
+}
