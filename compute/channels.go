@@ -23,11 +23,31 @@ func channelKey(payee peer.ID) []byte { return []byte("pay/" + payee.String()) }
 type clientState struct {
 	mu    sync.Mutex
 	locks map[peer.ID]*sync.Mutex // serialises opening a channel per payee
+	// open caches the store's "pay/<payee>" entries, read or written
+	// under the payee's lock: the channel is looked up on every request.
+	open map[peer.ID]*address.Address
 
 	forwarded atomic.Uint64 // requests whose envelope sealed ahead the proxy forwarded
 }
 
-func (c *clientState) init() { c.locks = make(map[peer.ID]*sync.Mutex) }
+func (c *clientState) init() {
+	c.locks = make(map[peer.ID]*sync.Mutex)
+	c.open = make(map[peer.ID]*address.Address)
+}
+
+// cached returns the channel to payee remembered in memory, if any.
+func (c *clientState) cached(payee peer.ID) *address.Address {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open[payee]
+}
+
+// remember keeps ch as the channel to payee once it is in the store.
+func (c *clientState) remember(payee peer.ID, ch *address.Address) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open[payee] = ch
+}
 
 func (c *clientState) lock(p peer.ID) func() {
 	c.mu.Lock()
@@ -51,10 +71,14 @@ func (s *Service) channelTo(ctx context.Context, payee peer.ID) (*address.Addres
 
 func (s *Service) channelLocked(ctx context.Context, payee peer.ID, fresh bool) (*address.Address, error) {
 	if !fresh {
+		if ch := s.client.cached(payee); ch != nil {
+			return ch, nil
+		}
 		raw, err := s.space.Get(channelKey(payee))
 		if err == nil {
 			ch, perr := address.ParseRawAddr(string(raw))
 			if perr == nil {
+				s.client.remember(payee, ch)
 				return ch, nil
 			}
 			s.log.Warn("stored payment channel address is corrupt; opening a new channel", "payee", payee, "err", perr)
@@ -69,6 +93,7 @@ func (s *Service) channelLocked(ctx context.Context, payee peer.ID, fresh bool) 
 	if err := s.space.Set(channelKey(payee), []byte(ch.StringRaw())); err != nil {
 		return nil, fmt.Errorf("compute: remember the channel to %s: %w", payee, err)
 	}
+	s.client.remember(payee, ch)
 	s.log.Info("payment channel opened", "payee", payee, "channel", ch.StringRaw(), "deposit", s.cfg.ChannelDeposit)
 	return ch, nil
 }

@@ -37,7 +37,7 @@ type buffered struct {
 	r *bufio.Reader
 }
 
-func newBuffered(c conn) *buffered { return &buffered{conn: c, r: bufio.NewReaderSize(c, 16<<10)} }
+func newBuffered(c conn) *buffered { return &buffered{conn: c, r: bufio.NewReaderSize(c, 4<<10)} }
 
 func (b *buffered) Read(p []byte) (int, error) { return b.r.Read(p) }
 

@@ -335,7 +335,7 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 		}
 		_ = ws.SetReadDeadline(time.Now().Add(wait))
 		m, err := readMsg(ws)
-		if m == nil || m.Type != msgRecord {
+		if m == nil || (m.Type != msgRecord && m.Type != msgFinal) {
 			if ferr := out.flush(); ferr != nil {
 				return relayResult{err: ferr}
 			}
@@ -362,14 +362,18 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 		case msgFinal:
 			var fh finalHead
 			if err := m.decodeHead(&fh); err != nil {
-				return s.failClient(st, codeWorker, "the worker's final message is malformed; you are not charged", nil)
+				return s.flushFail(out, st, codeWorker, "the worker's final message is malformed; you are not charged")
 			}
 			r, err := openReceipt(fh.Receipt, c.id, c.lo.offer, pr.route.RequestID, pr.route.Model, int64(pr.route.MaxTokens))
 			if err != nil {
-				return s.failClient(st, codeWorker, fmt.Sprintf("the worker's usage receipt is invalid (%v); you are not charged", err), nil)
+				return s.flushFail(out, st, codeWorker, fmt.Sprintf("the worker's usage receipt is invalid (%v); you are not charged", err))
 			}
 			in.answered.Store(true)
-			if err := writeMsg(st, msgFinal, fh, m.Body); err != nil {
+			err = writeMsg(out, msgFinal, fh, m.Body) // with the records before it, in one write
+			if err == nil {
+				err = out.flush()
+			}
+			if err != nil {
 				return relayResult{err: err}
 			}
 			return relayResult{receipt: r}
@@ -384,6 +388,14 @@ func (s *Service) relayRecords(ctx context.Context, st, ws conn, in *inbox, pr *
 			return s.failClient(st, codeWorker, fmt.Sprintf("worker %s broke the protocol (a %s message); you are not charged", c.id, msgName(m.Type)), nil)
 		}
 	}
+}
+
+// flushFail sends the records gathered in out, then fails the client.
+func (s *Service) flushFail(out *frameBatch, st conn, code, msg string) relayResult {
+	if err := out.flush(); err != nil {
+		return relayResult{err: err}
+	}
+	return s.failClient(st, code, msg, nil)
 }
 
 // failClient tells the client its request failed (with the worker's sealed

@@ -276,42 +276,15 @@ func (s *Service) runJob(ctx context.Context, st conn, proxy peer.ID, j *job) er
 		}
 		paid <- m
 	}()
-	usage, err := s.cfg.Backend.Complete(jobCtx, j.req, func(chunk json.RawMessage) error {
-		rec, err := j.sealer.Seal(chunk)
-		if err != nil {
-			return err
-		}
-		return writeMsg(st, msgRecord, nil, rec)
-	})
-	j.release()
-	j.release = func() {}
-	if err != nil {
-		w.mu.Lock()
-		w.stats.Failed++
-		w.mu.Unlock()
-		if jobCtx.Err() != nil {
-			return fmt.Errorf("request %s cancelled: %w", j.meta.RequestID, context.Cause(jobCtx))
-		}
-		s.log.Info("backend failed", "request", j.meta.RequestID, "err", err)
-		rec, serr := j.sealer.Error(err.Error())
-		if serr != nil {
-			return serr
-		}
-		return writeMsg(st, msgError, errorHead{Code: codeWorker, Message: "the worker's backend failed (the sealed error says why)"}, rec)
+	// Records go out through a group writer: those the backend produces
+	// while one is being written leave together, and the final message
+	// with them.
+	out := newGroupWriter(st)
+	r, err := s.doJob(jobCtx, out, j)
+	if cerr := out.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("send the answer: %w", cerr)
 	}
-	r := &Receipt{Peer: s.self.String(), RequestID: j.meta.RequestID, Model: j.meta.Model,
-		PromptTokens: int64(usage.PromptTokens), CompletionTokens: int64(usage.CompletionTokens),
-		PricePrompt: s.cfg.PricePrompt.String(), PriceCompletion: s.cfg.PriceCompletion.String()}
-	receipt, err := sign(s.id.PeerKey, kindReceipt, r)
-	if err != nil {
-		return err
-	}
-	tr, _ := json.Marshal(trailer{Usage: usage, Receipt: receipt})
-	rec, err := j.sealer.Final(tr)
-	if err != nil {
-		return err
-	}
-	if err := writeMsg(st, msgFinal, finalHead{Receipt: receipt}, rec); err != nil {
+	if err != nil || r == nil {
 		return err
 	}
 	w.mu.Lock()
@@ -320,6 +293,52 @@ func (s *Service) runJob(ctx context.Context, st conn, proxy peer.ID, j *job) er
 	w.stats.CompletionTokens += r.CompletionTokens
 	w.mu.Unlock()
 	return s.awaitPayment(ctx, proxy, r, paid)
+}
+
+// doJob runs the backend and queues its sealed records on out, then the
+// final message with the receipt, which it returns, or the error (a nil
+// receipt: the job failed and nothing is owed).
+func (s *Service) doJob(jobCtx context.Context, out *groupWriter, j *job) (*Receipt, error) {
+	w := s.worker
+	usage, err := s.cfg.Backend.Complete(jobCtx, j.req, func(chunk json.RawMessage) error {
+		rec, err := j.sealer.Seal(chunk)
+		if err != nil {
+			return err
+		}
+		return writeMsg(out, msgRecord, nil, rec)
+	})
+	j.release()
+	j.release = func() {}
+	if err != nil {
+		w.mu.Lock()
+		w.stats.Failed++
+		w.mu.Unlock()
+		if jobCtx.Err() != nil {
+			return nil, fmt.Errorf("request %s cancelled: %w", j.meta.RequestID, context.Cause(jobCtx))
+		}
+		s.log.Info("backend failed", "request", j.meta.RequestID, "err", err)
+		rec, serr := j.sealer.Error(err.Error())
+		if serr != nil {
+			return nil, serr
+		}
+		return nil, writeMsg(out, msgError, errorHead{Code: codeWorker, Message: "the worker's backend failed (the sealed error says why)"}, rec)
+	}
+	r := &Receipt{Peer: s.self.String(), RequestID: j.meta.RequestID, Model: j.meta.Model,
+		PromptTokens: int64(usage.PromptTokens), CompletionTokens: int64(usage.CompletionTokens),
+		PricePrompt: s.cfg.PricePrompt.String(), PriceCompletion: s.cfg.PriceCompletion.String()}
+	receipt, err := sign(s.id.PeerKey, kindReceipt, r)
+	if err != nil {
+		return nil, err
+	}
+	tr, _ := json.Marshal(trailer{Usage: usage, Receipt: receipt})
+	rec, err := j.sealer.Final(tr)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeMsg(out, msgFinal, finalHead{Receipt: receipt}, rec); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // awaitPayment waits for the proxy's paid message and credits it if the

@@ -21,7 +21,7 @@ type sseReader struct {
 }
 
 func newSSEReader(r io.Reader, max int) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &sseReader{r: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 var errEventTooLarge = errors.New("a stream event is over the size limit")
