@@ -39,7 +39,7 @@ everywhere (locally, at the recipient, in mailboxes) when they run out.`,
   tonmesh chat timer 12D3KooW… 7d
   tonmesh chat delete 12D3KooW…`,
 	}
-	cmd.AddCommand(newChatSendCmd(g), newChatInboxCmd(g), newChatReadCmd(g), newChatTimerCmd(g), newChatDeleteCmd(g), newChatGroupCmd(g))
+	cmd.AddCommand(newChatSendCmd(g), newChatInboxCmd(g), newChatReadCmd(g), newChatTimerCmd(g), newChatDeleteCmd(g), newChatGroupCmd(g), newChatDeviceCmd(g))
 	return cmd
 }
 
