@@ -20,7 +20,7 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestFlagsRefuseNonsense(t *testing.T) {
-	for _, args := range [][]string{{"--messages", "0"}, {"--workers", "0"}, {"--size", "0"}, {"--size", "100000"}, {"extra"}} {
+	for _, args := range [][]string{{"--messages", "0"}, {"--workers", "0"}, {"--size", "0"}, {"--size", "100000"}, {"--group", "1"}, {"--group", "-1"}, {"--group-messages", "0"}, {"extra"}} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

@@ -9,7 +9,13 @@
 //   - mailbox messages: the recipient stops answering the message protocol,
 //     so Send leaves each message with the mailbox peers (latency p50/p99 of
 //     that deposit, messages/s); then the recipient fetches them all (fetch,
-//     store durably, signed delete at the holders: messages/s).
+//     store durably, signed delete at the holders: messages/s);
+//   - groups, on their own nodes after those four stop: a group of --group
+//     members (50), one node and identity each, and from one member, per
+//     round, one group message until every other member acknowledged its
+//     copy durably, beside the same text as one 1:1 message to each other
+//     member (as many at once as the group fan-out sends) until all
+//     acknowledged; p50/p99 over --group-messages rounds.
 //
 // Run it with scripts/bench-chat; --json prints the figures as JSON.
 package main

@@ -30,6 +30,10 @@ type config struct {
 	Size     int
 	Dir      string
 	JSON     bool
+	// Group is the size of the group measure's group (0: skip it), with
+	// one node per member; GroupMessages how many group messages it times.
+	Group         int
+	GroupMessages int
 	// CPUProfile, if set, is where a CPU profile of the chat measures (not
 	// the raw round trips) is written.
 	CPUProfile string
@@ -43,6 +47,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.Size, "size", 100, "text size in bytes")
 	fs.StringVar(&c.Dir, "dir", "", "directory for the nodes' stores (default: a temporary one)")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	fs.IntVar(&c.Group, "group", 50, "members of the group measure, one in-process node each (0: skip it)")
+	fs.IntVar(&c.GroupMessages, "group-messages", 50, "group messages (and as many rounds of pairwise messages) in the group measure")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the chat measures to this file (read it with `go tool pprof`)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -52,6 +58,8 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.Messages < 1 || c.Workers < 1:
 		return c, errors.New("--messages and --workers must be at least 1")
+	case c.Group == 1 || c.Group < 0 || c.GroupMessages < 1:
+		return c, errors.New("--group must be 0 (skip) or at least 2, and --group-messages at least 1")
 	case c.Size < 1 || c.Size > chat.MaxText:
 		return c, fmt.Errorf("--size must be 1..%d", chat.MaxText)
 	}
@@ -78,6 +86,8 @@ type Results struct {
 	// side during the parallel measure (below 1: messages shared them).
 	SenderFsyncs   float64 `json:"parallel_sender_fsyncs_per_message"`
 	ReceiverFsyncs float64 `json:"parallel_receiver_fsyncs_per_message"`
+	// Group is the group measure, on its own nodes; nil when skipped.
+	Group *GroupResults `json:"group,omitempty"`
 }
 
 func nearestRank(sorted []time.Duration, p int) time.Duration {
@@ -134,6 +144,16 @@ func printTable(w io.Writer, c config, r *Results) {
 		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
 	}
 	fmt.Fprintf(w, "WAL fsyncs per message with %d senders: sender %.2f, receiver %.2f\n", c.Workers, r.SenderFsyncs, r.ReceiverFsyncs)
+	if g := r.Group; g != nil {
+		fmt.Fprintf(w, "\ngroup of %d members on %d in-process nodes (one each; up in %.0f s), %d bytes, from one member to the %d others\n\n",
+			g.Members, g.Nodes, g.StartS, c.Size, g.Members-1)
+		fmt.Fprintf(w, "%-44s %8s %10s %10s %12s\n", "measure", "n", "p50 ms", "p99 ms", "per second")
+		row("group send -> all acked (one message)", g.Group)
+		row(fmt.Sprintf("%d pairwise sends -> all acked", g.Members-1), g.Pairwise)
+		if g.Group.P50MS > 0 {
+			fmt.Fprintf(w, "\npairwise p50 / group p50 = %.1fx (both fan out %d at a time)\n", g.Pairwise.P50MS/g.Group.P50MS, pairwiseLimit)
+		}
+	}
 }
 
 // benchNode is one in-process node: store, network and chat service.
@@ -323,6 +343,17 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	}
 	fetchWall := time.Since(start)
 	res.MailboxFetch = Latency{N: got, PerS: float64(got) / fetchWall.Seconds()}
+	if c.Group == 0 {
+		return res, nil
+	}
+	// The group measure runs on its own nodes, with these stopped.
+	for _, n := range nodes {
+		n.close()
+	}
+	nodes = nil
+	if res.Group, err = runGroup(ctx, c, dir, progress); err != nil {
+		return nil, fmt.Errorf("group measure: %w", err)
+	}
 	return res, nil
 }
 
