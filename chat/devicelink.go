@@ -234,6 +234,10 @@ func (s *Service) handleJoin(ctx context.Context, from peer.ID, req []byte) ([]b
 	if s.identity() != s.self {
 		return refuse("this node is itself a linked device; join its primary")
 	}
+	if l := s.ownList(); l != nil && l.has(from) && from != s.self {
+		// Joined before (its answer was lost): the current list again.
+		return (&joinResp{Status: joinOK, List: l.Raw}).encode(), nil
+	}
 	if !s.useLinkSecret(from, r.Proof) {
 		return refuse("no valid link: it was used, expired, or the primary restarted; make a new one with `tonmesh chat device link`")
 	}
@@ -316,7 +320,9 @@ func (s *Service) changeDevices(ctx context.Context, change func(*deviceList) er
 	}
 	s.adoptOwn(next)
 	d.edit.Unlock()
-	if err := s.publishOwnList(ctx); err != nil {
+	pubCtx, cancel := context.WithTimeout(ctx, deviceFetchTimeout)
+	defer cancel()
+	if err := s.publishOwnList(pubCtx); err != nil {
 		s.log.Warn("device list stored but not yet in the DHT; it is republished later", "err", err)
 	}
 	var to []peer.ID

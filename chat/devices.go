@@ -36,6 +36,10 @@ const deviceFetchGap = 5 * time.Second
 // deviceFetchTimeout bounds one DHT fetch of a device list.
 const deviceFetchTimeout = 10 * time.Second
 
+// deviceRetry is when a list whose first fetch failed is fetched again (in
+// the background, with the next message).
+const deviceRetry = 30 * time.Second
+
 // deviceState is what the service knows about devices: its own list and
 // the lists of the identities it talks to. mu guards the maps and own; the
 // store is written before the memory.
@@ -208,7 +212,14 @@ func (s *Service) refreshDeviceList(ctx context.Context, p peer.ID, gap time.Dur
 	l, err := s.fetchDeviceList(ctx, p)
 	if err != nil {
 		s.log.Debug("device list fetch failed", "identity", p, "err", err)
-		c, _ := s.cachedDeviceList(p)
+		c, ok := s.cachedDeviceList(p)
+		if !ok {
+			// Sends do not wait on a failing DHT again before the next
+			// background try, deviceRetry from now; nothing is stored.
+			s.devices.mu.Lock()
+			s.devices.cache[p] = &cachedList{fetched: time.Now().Add(deviceRetry - s.cfg.DeviceRefresh)}
+			s.devices.mu.Unlock()
+		}
 		return c.list
 	}
 	return l

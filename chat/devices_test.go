@@ -131,6 +131,18 @@ func TestLinkedDevices(t *testing.T) {
 	wantTexts(t, "laptop", b2, a.self, "hello both", "reply from laptop", "from the primary")
 	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop", "from the primary")
 
+	// A first contact of the laptop finds b's list in the DHT and shows
+	// the message under b; b gets the sync copy.
+	c := svcs[3]
+	if _, err := b2.Send(ctx, c.self, "first contact", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantTexts(t, "a first contact", c, b.self, "first contact")
+	wantTexts(t, "a first contact", c, b2.self)
+	waitFor(t, "the primary's sync copy of the first contact", func() bool {
+		return slices.Equal(texts(t, b, c.self), []string{"first contact"})
+	})
+
 	// Removal.
 	l, err := b.RemoveDevice(ctx, b2.self)
 	if err != nil {

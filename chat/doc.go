@@ -21,9 +21,29 @@
 // mailbox at start and every Config.MailboxPoll, stores each message, then
 // has the holders delete it by a request it signs.
 //
+// Linked devices (devicelist.go, devicelink.go). An identity is the peer ID
+// of its primary node; other nodes join it as devices, each with its own
+// peer key, prekeys and sessions. The primary signs the list of its devices
+// as a record in namespace "chat-devices" under its peer ID, the record's
+// Seq being the list's version (a join or a removal takes the next one),
+// and republishes it every Config.PrekeyRefresh; a device joins with a
+// one-time link the primary printed, proving its secret over
+// /tonmesh/chat/device/1.0.0. A message to an identity with devices is
+// sealed once per device, each in the pairwise session with that device,
+// and a copy goes to the sender's own other devices (devicesend.go): the
+// message is durable before any copy is sealed, and each device's session
+// before its copy leaves.
+// Linked devices, and copies to one's own devices, carry content version 2
+// (devicecontent.go): the sender's identity and the version of its list;
+// a primary writing to others keeps version 1. A sender uses the
+// recipient's list it knows, fetched the first time and refreshed in the
+// background every Config.DeviceRefresh; a removed device is told, and
+// chats as itself again.
+//
 // It owns: the store spaces "chat" (the user's conversations, sessions,
-// prekeys; store.go) and "chat-mailbox" (items held for others;
-// mailbox.go), the record namespace "chat-prekey", and both protocols.
+// prekeys, device lists; store.go, devices.go) and "chat-mailbox" (items
+// held for others; mailbox.go), the record namespaces "chat-prekey" and
+// "chat-devices", and the three protocols.
 //
 // Invariants:
 //   - A session's new state is durable before its message leaves the node
@@ -47,11 +67,20 @@
 //     quotas (items and bytes) and a maximum age, return a mailbox only to
 //     a fetch signed by its owner, and delete an item only on a request
 //     signed by the owner or by the item's sender.
+//   - A message from a linked device is stored under its identity only when
+//     the identity's signed list, of at least the version the message
+//     claims, names the sending device (else the list is fetched once from
+//     the DHT, outside every lock, and the message refused if it still does
+//     not); a copy of one's own outgoing message only from a device of
+//     one's own list; a pushed list only from one's own primary, and only a
+//     newer version. Only the primary signs and changes its list; changes
+//     are serialized and durable before they are published or pushed.
 //   - A message with a timer is deleted from this node's store when it
 //     expires (Config.SweepInterval), by the recipient likewise, by holders
 //     at the same time, and the sender also asks the holders it used to
 //     delete it.
 //
-// Not done: TON addresses, usernames and +888 numbers as recipients (a
-// directory is needed); groups; re-sending a failed message.
+// Not done: groups across linked devices (a group member is one node); a
+// linked device does not get the history from before it joined; failed
+// copies to devices are not re-sent.
 package chat

@@ -25,6 +25,7 @@ import (
 //	x/<expires ms:8>P<msgid:16>     expiry index of messages with a timer
 //	in/P<initkey>                   init keys already responded to
 //	left/<expires ms:8><msgid:16>   mailbox copies this node left: leftItem JSON
+//	dv/, dl/P                       device lists (devices.go)
 //
 // All the entries of one message are written in one batch; sessions are
 // written in the same batch as the message they sent or received.
