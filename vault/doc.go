@@ -33,10 +33,13 @@
 // adopts a published one, so a reinstall never hides the old vault behind a
 // lower sequence number.
 //
-// Reading. Element asks every holder for its shard in parallel, each
-// fetched into its slot of one buffer and hashed as it arrives, keeps the
-// first K that match their CIDs, cancels the others, and decodes and
-// decrypts in that buffer. The owner keeps no plaintext: every read goes
+// Reading. Element asks K holders for their shards in parallel (those that
+// passed their last check first, data shards before parity), each fetched
+// into its slot of one buffer and hashed as it arrives, and decodes and
+// decrypts in that buffer once K match their CIDs. The other holders are
+// asked only when needed (fetch.go): one more for each that fails, all of
+// them when the read stalls. So a read moves about the element's size,
+// not N/K times it, over the owner's link. The owner keeps no plaintext: every read goes
 // to the holders.
 //
 // Audit and repair. Audit (every Config.AuditInterval, or on demand)

@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -190,56 +189,6 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
 	}
 	return el, nil
-}
-
-// fetch gets shards of e from all their holders in parallel, each into
-// its slot of one buffer and checked against its CID as it arrives, and
-// returns as soon as want of them are intact, cancelling the others. It
-// fails when fewer than want can be had.
-func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Buffer, error) {
-	buf, err := shard.NewBuffer(e.EncSize, e.K, e.N)
-	if err != nil {
-		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
-	}
-	type result struct {
-		i   int
-		err error
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make(chan result, len(e.Shards))
-	var wg sync.WaitGroup
-	for i, s := range e.Shards {
-		wg.Go(func() {
-			gctx, gcancel := context.WithTimeout(fctx, transferTimeout)
-			defer gcancel()
-			data, err := shard.GetInto(gctx, v.net, s.Holder, s.CID, buf.Slot(i))
-			if err == nil && len(data) != len(buf.Slot(i)) {
-				err = fmt.Errorf("vault: shard %s from %s is %d bytes, want %d: %w", s.CID, s.Holder, len(data), len(buf.Slot(i)), shard.ErrCorrupt)
-			}
-			results <- result{i, err}
-		})
-	}
-	got := 0
-	var errs []error
-	for range e.Shards {
-		r := <-results
-		if r.err != nil {
-			errs = append(errs, r.err)
-			continue
-		}
-		buf.Mark(r.i)
-		if got++; got == want {
-			break
-		}
-	}
-	cancel()
-	wg.Wait() // no transfer writes into the buffer any more
-	if got < want {
-		return nil, fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
-			ErrUnavailable, e.Type, got, len(e.Shards), want, e.Type, errors.Join(errs...))
-	}
-	return buf, nil
 }
 
 // Types lists the types of the stored elements.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -76,6 +77,10 @@ type Config struct {
 	// are replaced before enough of them leave to put the element at risk;
 	// a short absence (a restart, a network blip) replaces nothing.
 	ReplaceAfter time.Duration
+
+	// hedgeScale multiplies the read hedging delays (fetch.go); tests
+	// stretch them to count exactly which holders a read asks. 0 is 1.
+	hedgeScale time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -96,6 +101,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReplaceAfter <= 0 {
 		c.ReplaceAfter = 6 * time.Hour
+	}
+	if c.hedgeScale <= 0 {
+		c.hedgeScale = 1
 	}
 }
 
@@ -126,6 +134,8 @@ type Vault struct {
 	published uint64        // Seq of the last manifest published; under publishMu
 	auditMu   sync.Mutex    // one audit pass at a time
 	kick      chan struct{} // asks the publish loop to publish now
+
+	shardReads atomic.Int64 // shard requests that reads sent to holders
 
 	runMu   sync.Mutex
 	started bool

@@ -35,7 +35,8 @@ import (
 func TestVaultScenario(t *testing.T) {
 	ctx := context.Background()
 	top := t // nodes started inside a step must outlive it
-	ns := startNodes(t, 8, Config{})
+	// Hedging delays stretched: a read asks exactly the holders it must.
+	ns := startNodes(t, 8, Config{hedgeScale: 1000})
 	owner := ns[1]
 	const docNo = "ZX-PLAINTEXT-7731"
 	const firstName = "Quetzalcoatlina"
@@ -63,11 +64,15 @@ func TestVaultScenario(t *testing.T) {
 		if peerIDs(hs)[owner.Net.ID().String()] != 0 {
 			t.Fatal("the owner holds one of its own shards")
 		}
+		reads := owner.v.shardReads.Load()
 		got, err := owner.v.Element(ctx, passport.TypePassport)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameElement(t, got, scan)
+		if n := owner.v.shardReads.Load() - reads; n != 4 {
+			t.Fatalf("a read with every holder up asked %d holders, want k = 4", n)
+		}
 		types, _ := owner.v.Types(ctx)
 		if !slices.Equal(types, []passport.ElementType{passport.TypePassport, passport.TypePersonalDetails}) {
 			t.Fatalf("Types = %v", types)
@@ -99,6 +104,16 @@ func TestVaultScenario(t *testing.T) {
 		i, x := pickHolder(t, ns, before, ns[0])
 		if err := x.v.holder.CorruptForTest(cid.MustParse(before[i].CID)); err != nil {
 			t.Fatal(err)
+		}
+		// A read fails that shard's CID check and asks one holder more.
+		reads := owner.v.shardReads.Load()
+		got, err := owner.v.Element(ctx, passport.TypePassport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameElement(t, got, scan)
+		if n := owner.v.shardReads.Load() - reads; i >= 4 || n != 5 {
+			t.Fatalf("a read with data shard %d corrupt asked %d holders, want k+1 = 5", i, n)
 		}
 		rep, err := owner.v.Audit(ctx)
 		if err != nil {
