@@ -44,9 +44,11 @@
 //  5. The worker ends with a final record whose trailer holds its signed
 //     usage receipt, which it also sends in clear beside the record so the
 //     proxy can bill without reading content.
-//  6. The client checks the receipt (the worker's signature, the offer's
-//     prices, no more completion tokens than max_tokens, the sealed and
-//     clear receipts identical) and hands the answer to its caller at once:
+//  6. The client checks the receipt (the sealed and clear receipts
+//     identical, the offer's prices, no more completion tokens than
+//     max_tokens; the sealed record proves it is the worker's, so the
+//     worker's signature, which the proxy verified to bill, is not
+//     verified again) and hands the answer to its caller at once:
 //     payment is off the answer's path. On the same stream, in the
 //     background (at most maxSettling at a time; past that the caller
 //     waits for its own payment), the proxy bills cost = ceil((prompt ×
@@ -58,9 +60,12 @@
 //     credits the payment only if the channel's vouchers cover it. Client,
 //     proxy and worker journal the job (kind job_paid, key
 //     "compute:job:<request ID>"). Bills are group-committed (book.go) and
-//     concurrent payments on a channel share one cumulative voucher
-//     (ledger/service), so concurrency makes durability cheaper per
-//     request, never weaker.
+//     payments on a channel share one cumulative voucher: those made
+//     within payLinger (5 ms) of each other are paid as one (payround.go;
+//     ledger/service merges concurrent ones too), so load makes
+//     durability cheaper per request, never weaker. A worker's records
+//     leave through a group writer (groupwrite.go): records produced
+//     while one is written go out together, with the final message.
 //
 // Cancelling a request anywhere cancels it everywhere: the client's HTTP
 // request context resets its stream, the proxy's reader sees it and

@@ -118,6 +118,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		if m.decodeHead(&fh) == nil && len(fh.Receipt) > 0 {
 			_, _ = openReceipt(fh.Receipt, "", &Offer{}, "", "", 0)
+			_, _ = openSealedReceipt(fh.Receipt, "", &Offer{}, "", "", 0)
 		}
 	})
 }

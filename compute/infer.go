@@ -470,7 +470,7 @@ func (c *clientCall) onFinal(m *message) (*InferResult, *owed, error) {
 	if err := decodeBody(payload, &tr); err != nil || string(tr.Receipt) != string(h.Receipt) {
 		return nil, nil, newError(codeWorker, fmt.Sprintf("worker %s's sealed receipt differs from the one the proxy relayed; not paying", c.worker))
 	}
-	r, err := openReceipt(h.Receipt, c.worker, c.offer, c.id, c.req.model, int64(c.req.maxTokens))
+	r, err := openSealedReceipt(tr.Receipt, c.worker, c.offer, c.id, c.req.model, int64(c.req.maxTokens))
 	if err != nil {
 		return nil, nil, newError(codeWorker, fmt.Sprintf("worker %s: %v; not paying", c.worker, err))
 	}
@@ -541,7 +541,10 @@ func (c *clientCall) payBill(ctx context.Context, r *Receipt, amount *big.Int) e
 	// voucher fits on the channel the proxy checks.
 	ph := paidHead{RequestID: c.id, Channel: c.channel.StringRaw(), Amount: amount.String()}
 	if amount.Sign() > 0 {
-		cum, err := c.s.pay.Pay(ctx, c.channel, amount)
+		_, cum, err := c.s.rounds.pay(ctx, c.channel.StringRaw(), amount, func(ctx context.Context, total *big.Int) (*address.Address, *big.Int, error) {
+			cum, err := c.s.pay.Pay(ctx, c.channel, total)
+			return c.channel, cum, err
+		})
 		if err != nil {
 			return newError(codePayment, fmt.Sprintf("paying proxy %s %s nanoTON failed: %v", c.proxy, amount, err))
 		}

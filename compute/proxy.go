@@ -465,7 +465,12 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 // payWorker pays the worker its share by voucher and tells it on the work
 // stream.
 func (s *Service) payWorker(ctx context.Context, res relayResult, worker peer.ID, id string, amount *big.Int) error {
-	ch, cum, err := s.payOn(ctx, worker, res.wch, amount)
+	if amount.Sign() == 0 {
+		return writeMsg(res.ws, msgPaid, paidHead{RequestID: id, Channel: res.wch.StringRaw(), Amount: "0"}, nil)
+	}
+	ch, cum, err := s.rounds.pay(ctx, res.wch.StringRaw(), amount, func(ctx context.Context, total *big.Int) (*address.Address, *big.Int, error) {
+		return s.payOn(ctx, worker, res.wch, total)
+	})
 	if err != nil {
 		return err
 	}

@@ -188,6 +188,8 @@ type Service struct {
 	// the worker each proxy picked last, per model.
 	verified verifiedOffers
 	picks    lastPicks
+	// rounds gathers payments per channel into one voucher (payround.go).
+	rounds payRounds
 
 	mu       sync.Mutex
 	started  bool
@@ -392,6 +394,7 @@ func (s *Service) Stop() {
 	s.settling.Wait()
 	s.cancel()
 	s.handlers.Wait()
+	s.rounds.wg.Wait()
 	s.wg.Wait()
 	if s.proxy != nil {
 		// Counters not yet written with a bill (refusals, failures, free jobs).
