@@ -79,6 +79,7 @@ func FuzzDecodeDeviceContent(f *testing.F) {
 	for _, c := range []deviceContent{
 		{Kind: kindText, Identity: id, ListVer: 3, Text: "hello"},
 		{Kind: kindText, Sync: true, Identity: id, ListVer: 3, Peer: other, Text: "copy"},
+		{Kind: kindText, Sync: true, In: true, Identity: id, ListVer: 3, Peer: other, Text: "history"},
 		{Kind: kindTimer, Identity: id, Timer: time.Hour},
 		{Kind: kindDeviceList, Identity: l.Identity, ListVer: l.Version, List: l.Raw},
 	} {
@@ -102,7 +103,7 @@ func FuzzDecodeDeviceContent(f *testing.F) {
 			t.Fatalf("decoded device content does not encode: %v", err)
 		}
 		c2, err := decodeDeviceContent(re)
-		if err != nil || c2.Kind != c.Kind || c2.Sync != c.Sync || c2.Identity != c.Identity || c2.Peer != c.Peer ||
+		if err != nil || c2.Kind != c.Kind || c2.Sync != c.Sync || c2.In != c.In || c2.Identity != c.Identity || c2.Peer != c.Peer ||
 			c2.Text != c.Text || c2.Timer != c.Timer || !bytes.Equal(c2.List, c.List) || c2.ListVer != c.ListVer {
 			t.Fatalf("device content does not survive a round trip: %v", err)
 		}
@@ -110,8 +111,9 @@ func FuzzDecodeDeviceContent(f *testing.F) {
 }
 
 func FuzzDecodeJoinRequest(f *testing.F) {
-	f.Add((&joinReq{Name: "laptop", Proof: joinProof([]byte("secret"), "a", "b")}).encode())
-	f.Add((&joinReq{}).encode())
+	f.Add((&joinReq{Op: opJoin, Name: "laptop", Proof: joinProof([]byte("secret"), "a", "b")}).encode())
+	f.Add((&joinReq{Op: opJoin}).encode())
+	f.Add((&joinReq{Op: opHistory}).encode())
 	f.Add([]byte{joinVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeJoinReq(b)

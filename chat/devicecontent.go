@@ -18,8 +18,10 @@ import (
 //
 //	version   1 byte, = 2
 //	kind      1 byte: kindText, kindTimer or kindDeviceList
-//	flags     1 byte: flagSync (a copy of the identity's own outgoing
-//	          message); other bits zero
+//	flags     1 byte: flagSync (a copy of a message of the identity's
+//	          conversation with peer: its own outgoing one, or with
+//	          flagIn, from the history the primary hands a new device, an
+//	          incoming one); other bits zero
 //	identity  uvarint length, peer ID: the sender's identity (primary)
 //	listver   8 bytes: the version of that identity's device list the
 //	          sender holds (0: none), so a receiver with an older one
@@ -34,6 +36,7 @@ const (
 	deviceContentVersion = 2
 	kindDeviceList       = 8
 	flagSync             = 1
+	flagIn               = 2 // with flagSync only
 	// MaxDeviceText is the largest text a linked device sends or syncs:
 	// the device header takes room in the largest bucket.
 	MaxDeviceText = maxBucket - 256
@@ -43,6 +46,7 @@ const (
 type deviceContent struct {
 	Kind     byte
 	Sync     bool
+	In       bool // Sync: the copy is of an incoming message (history)
 	Identity peer.ID
 	ListVer  uint64
 	Peer     peer.ID // Sync: the other identity of the conversation
@@ -58,6 +62,9 @@ func (c *deviceContent) encode() ([]byte, error) {
 	var flags byte
 	if c.Sync {
 		flags |= flagSync
+	}
+	if c.Sync && c.In {
+		flags |= flagIn
 	}
 	out := []byte{deviceContentVersion, c.Kind, flags}
 	out = wire.AppendLenPrefixed(out, []byte(c.Identity))
@@ -102,10 +109,10 @@ func decodeDeviceContent(b []byte) (*deviceContent, error) {
 	}
 	c := &deviceContent{Kind: rd.Byte("kind")}
 	flags := rd.Byte("flags")
-	if rd.Err() == nil && flags&^flagSync != 0 {
+	if rd.Err() == nil && (flags&^(flagSync|flagIn) != 0 || flags == flagIn) {
 		return nil, fmt.Errorf("decode device content: unknown flags %#x", flags)
 	}
-	c.Sync = flags&flagSync != 0
+	c.Sync, c.In = flags&flagSync != 0, flags&flagIn != 0
 	c.Identity = readPeerID(rd, "identity")
 	c.ListVer = rd.Uint64("list version")
 	if c.Sync {

@@ -24,14 +24,16 @@ import (
 //
 // whose secret it keeps in memory until it is used or expires. The new node
 // dials the primary over DeviceProtocol and proves it holds the secret
-// without sending it; the libp2p connection authenticates its peer ID. A
-// join request, version 1:
+// without sending it; the libp2p connection authenticates its peer ID.
+// Once it has stored the list, it asks for the history (devicehistory.go).
+// A request, version 1:
 //
 //	version  1 byte, = 1
-//	name     uvarint length, UTF-8, at most maxDeviceName bytes
-//	proof    32 bytes, HMAC-SHA256(secret, joinDomain || primary || device)
+//	op       1 byte: opJoin or opHistory (from a listed device; no fields)
+//	name     opJoin: uvarint length, UTF-8, at most maxDeviceName bytes
+//	proof    opJoin: 32 bytes, HMAC-SHA256(secret, joinDomain || primary || device)
 //
-// and the answer:
+// and the answer (to both; the list is the current one):
 //
 //	version  1 byte, = 1
 //	status   1 byte: joinOK or joinRefused
@@ -43,6 +45,8 @@ const (
 	DeviceProtocol  = "/tonmesh/chat/device/1.0.0"
 	joinVersion     = 1
 	joinDomain      = "tonmesh/chat/device-join/v1"
+	opJoin          = 1
+	opHistory       = 2
 	joinOK          = 0
 	joinRefused     = 1
 	maxJoinReason   = 512
@@ -61,12 +65,16 @@ const (
 var ErrNotPrimary = fmt.Errorf("%w: only the primary device changes the device list", ErrForbidden)
 
 type joinReq struct {
+	Op    byte
 	Name  string
 	Proof [sha256.Size]byte
 }
 
 func (r *joinReq) encode() []byte {
-	out := wire.AppendLenPrefixed([]byte{joinVersion}, []byte(r.Name))
+	if r.Op != opJoin {
+		return []byte{joinVersion, r.Op}
+	}
+	out := wire.AppendLenPrefixed([]byte{joinVersion, r.Op}, []byte(r.Name))
 	return append(out, r.Proof[:]...)
 }
 
@@ -75,8 +83,16 @@ func decodeJoinReq(b []byte) (*joinReq, error) {
 	if v := rd.Byte("version"); rd.Err() == nil && v != joinVersion {
 		return nil, fmt.Errorf("decode join request: unsupported version %d (want %d)", v, joinVersion)
 	}
-	r := &joinReq{Name: string(rd.LenPrefixed("name", maxDeviceName))}
-	copy(r.Proof[:], rd.Fixed("proof", sha256.Size))
+	r := &joinReq{Op: rd.Byte("op")}
+	switch {
+	case rd.Err() != nil:
+	case r.Op == opJoin:
+		r.Name = string(rd.LenPrefixed("name", maxDeviceName))
+		copy(r.Proof[:], rd.Fixed("proof", sha256.Size))
+	case r.Op == opHistory:
+	default:
+		return nil, fmt.Errorf("decode join request: unknown op %d", r.Op)
+	}
 	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode join request: %w", err)
 	}
@@ -235,8 +251,15 @@ func (s *Service) handleJoin(ctx context.Context, from peer.ID, req []byte) ([]b
 		return refuse("this node is itself a linked device; join its primary")
 	}
 	if l := s.ownList(); l != nil && l.has(from) && from != s.self {
-		// Joined before (its answer was lost): the current list again.
+		// A listed device asks for the history, or joined before (its
+		// answer was lost): the current list.
+		if r.Op == opHistory {
+			s.sendHistoryLater(from)
+		}
 		return (&joinResp{Status: joinOK, List: l.Raw}).encode(), nil
+	}
+	if r.Op != opJoin {
+		return refuse("this node is not listed as a device of this identity")
 	}
 	if !s.useLinkSecret(from, r.Proof) {
 		return refuse("no valid link: it was used, expired, or the primary restarted; make a new one with `tonmesh chat device link`")
@@ -382,7 +405,7 @@ func (s *Service) JoinDevice(ctx context.Context, link, name string) (*deviceLis
 	if len(l.Addrs) > 0 {
 		s.net.Host().Peerstore().AddAddrs(l.Primary, l.Addrs, peerstore.TempAddrTTL)
 	}
-	req := (&joinReq{Name: name, Proof: joinProof(l.Secret, l.Primary, s.self)}).encode()
+	req := (&joinReq{Op: opJoin, Name: name, Proof: joinProof(l.Secret, l.Primary, s.self)}).encode()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	raw, err := s.net.Request(rctx, l.Primary, DeviceProtocol, req, maxJoinResp)
@@ -415,6 +438,9 @@ func (s *Service) JoinDevice(ctx context.Context, link, name string) (*deviceLis
 		return nil, fmt.Errorf("chat: store the device list: %w", err)
 	}
 	s.log.Info("linked to identity", "identity", list.Identity, "version", list.Version)
+	if _, err := s.net.Request(rctx, l.Primary, DeviceProtocol, (&joinReq{Op: opHistory}).encode(), maxJoinResp); err != nil {
+		s.log.Warn("linked, but the primary was not asked for the history", "err", err)
+	}
 	return list, nil
 }
 

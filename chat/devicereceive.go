@@ -130,12 +130,15 @@ func (s *Service) receiveDevice(env *envelope, pt []byte, sessions []*ratchet.Se
 			s.reject("", "forged sync copy", err)
 			return statusRejected, nil, nil, err
 		}
-		if dc.Peer == ident {
-			err := errors.New("sync copy of a message to this identity itself")
+		if dc.Peer == ident || (dc.In && env.Sender != ident) {
+			err := fmt.Errorf("sync copy from %s of a message with %s (incoming: %v)", env.Sender, dc.Peer, dc.In)
 			s.reject("", "bad sync copy", err)
 			return statusRejected, nil, nil, err
 		}
 		conv, dir = dc.Peer, DirOut
+		if dc.In {
+			dir = DirIn // history from the primary
+		}
 	case dc.Identity == ident:
 		err := fmt.Errorf("device %s of this identity sent a message that is no sync copy", env.Sender)
 		s.reject("", "bad device message", err)
@@ -169,7 +172,7 @@ func (s *Service) receiveDevice(env *envelope, pt []byte, sessions []*ratchet.Se
 		return statusError, nil, nil, err
 	}
 	m := &Message{ID: env.ID.String(), Peer: conv.String(), Direction: dir, Sent: env.Sent, Received: now, Expires: env.Expires()}
-	if env.Sender != conv {
+	if env.Sender != conv && !dc.In {
 		m.Device = env.Sender.String()
 	}
 	if dir == DirOut {
@@ -190,6 +193,13 @@ func (s *Service) receiveDevice(env *envelope, pt []byte, sessions []*ratchet.Se
 		b.Set(initKey(env.Sender, newInit), nil)
 	}
 	addMessage(b, conv, meta, m, env.ID)
+	if dc.In {
+		// History the user has seen on the primary: not unread here.
+		meta.Unread--
+		if meta.ReadSeq+1 == m.Seq {
+			meta.ReadSeq = m.Seq
+		}
+	}
 	putMeta(b, conv, meta)
 	durable, err := b.CommitAsync()
 	if err != nil {

@@ -54,6 +54,8 @@ func linkDevice(t *testing.T, primary, dev *Service, name string, watchers ...*S
 	}
 }
 
+func after(pre []string, more ...string) []string { return append(slices.Clone(pre), more...) }
+
 func wantTexts(t *testing.T, who string, s *Service, p peer.ID, want ...string) {
 	t.Helper()
 	if got := texts(t, s, p); !slices.Equal(got, want) {
@@ -69,7 +71,23 @@ func TestLinkedDevices(t *testing.T) {
 	_, svcs := chatCluster(t, 4)
 	a, b, b2 := svcs[0], svcs[1], svcs[2]
 	ctx := context.Background()
+	if _, err := a.Send(ctx, b.self, "before the laptop", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, a.self, "answer before the laptop", time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	linkDevice(t, b, b2, "laptop", a)
+	pre := []string{"before the laptop", "answer before the laptop"}
+	waitFor(t, "the laptop gets the history", func() bool { return len(texts(t, b2, a.self)) == 2 })
+	wantTexts(t, "laptop history", b2, a.self, "before the laptop", "answer before the laptop")
+	hist := messagesOf(t, b2, a.self)
+	if hist[0].Direction != DirIn || hist[1].Direction != DirOut || hist[1].Expires.IsZero() || hist[0].ID != messagesOf(t, b, a.self)[0].ID {
+		t.Fatalf("history on the laptop = %+v", hist)
+	}
+	if in, _ := b2.Inbox(); len(in.Conversations) != 1 || in.Conversations[0].Unread != 0 {
+		t.Fatalf("the laptop's inbox after the history = %+v", in)
+	}
 
 	link, _, err := b.CreateDeviceLink(0)
 	if err != nil {
@@ -99,8 +117,8 @@ func TestLinkedDevices(t *testing.T) {
 	if m.Fanout == nil || m.Fanout.Members != 2 || m.Fanout.Delivered != 2 || m.Status != StatusDelivered {
 		t.Fatalf("send to two devices: status %s, fanout %+v", m.Status, m.Fanout)
 	}
-	wantTexts(t, "primary", b, a.self, "hello both")
-	wantTexts(t, "laptop", b2, a.self, "hello both")
+	wantTexts(t, "primary", b, a.self, after(pre, "hello both")...)
+	wantTexts(t, "laptop", b2, a.self, after(pre, "hello both")...)
 
 	// The laptop replies: a sees it from b; b gets the sync copy.
 	r, err := b2.Send(ctx, a.self, "reply from laptop", 0)
@@ -110,16 +128,16 @@ func TestLinkedDevices(t *testing.T) {
 	if r.Synced != 1 || r.Status != StatusDelivered {
 		t.Fatalf("reply: status %s, synced %d, want delivered and 1", r.Status, r.Synced)
 	}
-	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop")
-	got := messagesOf(t, a, b.self)[1]
+	wantTexts(t, "a", a, b.self, after(pre, "hello both", "reply from laptop")...)
+	got := messagesOf(t, a, b.self)[3]
 	if got.Direction != DirIn || got.Device != b2.self.String() || got.Peer != b.self.String() {
 		t.Fatalf("a stored the reply as %+v", got)
 	}
 	if in, _ := a.Inbox(); len(in.Conversations) != 1 {
 		t.Fatalf("a has %d conversations, want 1 (the laptop is b)", len(in.Conversations))
 	}
-	wantTexts(t, "primary", b, a.self, "hello both", "reply from laptop")
-	sync := messagesOf(t, b, a.self)[1]
+	wantTexts(t, "primary", b, a.self, after(pre, "hello both", "reply from laptop")...)
+	sync := messagesOf(t, b, a.self)[3]
 	if sync.Direction != DirOut || sync.Status != StatusSynced || sync.Device != b2.self.String() {
 		t.Fatalf("primary stored the sync copy as %+v", sync)
 	}
@@ -128,8 +146,8 @@ func TestLinkedDevices(t *testing.T) {
 	if m, err := b.Send(ctx, a.self, "from the primary", 0); err != nil || m.Synced != 1 {
 		t.Fatalf("primary send: %v, synced %d", err, m.Synced)
 	}
-	wantTexts(t, "laptop", b2, a.self, "hello both", "reply from laptop", "from the primary")
-	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop", "from the primary")
+	wantTexts(t, "laptop", b2, a.self, after(pre, "hello both", "reply from laptop", "from the primary")...)
+	wantTexts(t, "a", a, b.self, after(pre, "hello both", "reply from laptop", "from the primary")...)
 
 	// A first contact of the laptop finds b's list in the DHT and shows
 	// the message under b; b gets the sync copy.
@@ -163,8 +181,8 @@ func TestLinkedDevices(t *testing.T) {
 	if m.Fanout != nil {
 		t.Fatalf("a still fans out to b: %+v", m.Fanout)
 	}
-	wantTexts(t, "primary", b, a.self, "hello both", "reply from laptop", "from the primary", "after removal")
-	wantTexts(t, "removed laptop", b2, a.self, "hello both", "reply from laptop", "from the primary")
+	wantTexts(t, "primary", b, a.self, after(pre, "hello both", "reply from laptop", "from the primary", "after removal")...)
+	wantTexts(t, "removed laptop", b2, a.self, after(pre, "hello both", "reply from laptop", "from the primary")...)
 
 	// The removed laptop can no longer speak for b.
 	rejected := a.stats.rejected.Load()
@@ -178,6 +196,6 @@ func TestLinkedDevices(t *testing.T) {
 	if a.stats.rejected.Load() == rejected {
 		t.Fatal("a did not reject a message from a removed device")
 	}
-	wantTexts(t, "a", a, b.self, "hello both", "reply from laptop", "from the primary", "after removal")
+	wantTexts(t, "a", a, b.self, after(pre, "hello both", "reply from laptop", "from the primary", "after removal")...)
 	wantTexts(t, "a", a, b2.self)
 }
