@@ -33,7 +33,7 @@ func TestRunMinimal(t *testing.T) {
 		t.Fatalf("throughput %+v, runner %+v", res.Throughput, res.Runner)
 	}
 	for _, tp := range res.Throughput {
-		if tp.Requests == 0 || tp.PerS <= 0 || tp.CommitsPerRequest <= 0 || tp.FsyncsPerRequest <= 0 {
+		if tp.Requests == 0 || tp.PerS <= 0 || tp.CommitsPerRequest <= 0 || tp.FsyncsPerRequest <= 0 || tp.CPUMSPerRequest <= 0 {
 			t.Errorf("throughput %+v: want requests and the durable writes they cost", tp)
 		}
 	}

@@ -4,7 +4,8 @@
 // fast local OpenAI-compatible server (an httptest fixture that answers at
 // once with a fixed short completion), and a client node whose
 // OpenAI-compatible API is served on an httptest server. Payments are real
-// (ledger services on the emulated chain, one voucher per request) unless
+// (ledger services on the emulated chain; payments made within a few
+// milliseconds of each other share one voucher) unless
 // --payments=false. In one run, against the same fixture, it reports:
 //
 //   - latency p50/p99 of a small non-streaming chat completion called
@@ -12,11 +13,16 @@
 //     difference is the network's overhead: libp2p streams, HPKE sealing,
 //     the receipt and the voucher);
 //   - time to first token of a streaming request, both ways;
-//   - requests per second through the one proxy from --concurrency
-//     concurrent requests on the client node;
+//   - requests per second through the one proxy from --concurrency and
+//     --high-concurrency concurrent requests on the client node, with the
+//     synced commits and WAL fsyncs of the four peers per request and the
+//     process's CPU time per request (the figure to compare changes by on
+//     a machine shared with other load);
 //   - the built-in llama2.c runner's tokens per second on stories260K
 //     (a random-weight model of the same shape, labelled, when the
 //     checkpoint is not found).
 //
-// Progress goes to stderr; the table (or --json) to stdout.
+// Progress goes to stderr; the table (or --json) to stdout. To profile the
+// proxy path alone: go test -run '^$' -bench Throughput -cpuprofile cpu.prof
+// ./scripts/benchcompute (BENCH_CONCURRENCY sets the concurrent requests).
 package main

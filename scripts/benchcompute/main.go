@@ -109,6 +109,10 @@ type Throughput struct {
 	// four peers.
 	CommitsPerRequest float64 `json:"commits_per_request"`
 	FsyncsPerRequest  float64 `json:"fsyncs_per_request"`
+	// CPUMSPerRequest is the process's CPU time (user and system) per
+	// request: all four peers, the fixture and the HTTP client together.
+	// Unlike requests/s it barely moves with other load on the machine.
+	CPUMSPerRequest float64 `json:"cpu_ms_per_request"`
 }
 
 // Runner is the built-in llama2.c runner's speed.
@@ -167,8 +171,8 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\noverhead (through - direct): latency p50 %+.3f ms, p99 %+.3f ms; first token p50 %+.3f ms\n",
 		r.Overhead.LatencyP50MS, r.Overhead.LatencyP99MS, r.Overhead.TTFTP50MS)
 	for _, t := range r.Throughput {
-		fmt.Fprintf(w, "through one proxy: %7.1f requests/s (%3d concurrent, %d done, %d failed); per request %.2f synced commits in %.2f fsyncs\n",
-			t.PerS, t.Concurrency, t.Requests, t.Failed, t.CommitsPerRequest, t.FsyncsPerRequest)
+		fmt.Fprintf(w, "through one proxy: %7.1f requests/s (%3d concurrent, %d done, %d failed); per request %.2f synced commits in %.2f fsyncs, %.2f ms CPU\n",
+			t.PerS, t.Concurrency, t.Requests, t.Failed, t.CommitsPerRequest, t.FsyncsPerRequest, t.CPUMSPerRequest)
 	}
 	fmt.Fprintf(w, "built-in runner: %.0f tokens/s on %s (%d tokens, one goroutine)\n", r.Runner.PerS, r.Runner.Model, r.Runner.Tokens)
 	fmt.Fprintf(w, "\n%d CPUs, %s, took %.1f s\n", r.Machine.CPUs, r.Machine.GoVersion, r.TookS)

@@ -86,10 +86,11 @@ func measure(ctx context.Context, c config, prog *benchutil.Progress, res *Resul
 	for _, n := range []int{c.Concurrency, c.HighConcurrency} {
 		prog.Printf("requests per second: %d concurrent for %v", n, c.Duration)
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * n}}
-		before := b.durability()
+		before, cpu0 := b.durability(), cpuTime()
 		t := throughput(ctx, hc, through, n, c.Duration)
 		if t.Requests > 0 {
-			d := b.durability()
+			d, cpu := b.durability(), cpuTime()-cpu0
+			t.CPUMSPerRequest = benchutil.Ratio(float64(cpu.Microseconds())/1000, float64(t.Requests))
 			t.CommitsPerRequest = benchutil.Ratio(float64(d.Commits-before.Commits), float64(t.Requests))
 			t.FsyncsPerRequest = benchutil.Ratio(float64(d.Fsyncs-before.Fsyncs), float64(t.Requests))
 		}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,14 +54,4 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/req")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	b.ReportMetric(float64(d.Fsyncs-before.Fsyncs)/float64(b.N), "fsyncs/req")
-}
-
-// cpuTime is the CPU time this process has used (user and system): the
-// figure to compare changes by on a machine shared with other load.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

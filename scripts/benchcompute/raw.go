@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -85,4 +86,14 @@ func (b *bench) durability() ledger.Durability {
 		d.Fsyncs += pd.Fsyncs
 	}
 	return d
+}
+
+// cpuTime is the CPU time this process has used (user and system): the
+// figure to compare changes by on a machine shared with other load.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
