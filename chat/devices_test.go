@@ -199,3 +199,27 @@ func TestLinkedDevices(t *testing.T) {
 	wantTexts(t, "a", a, b.self, after(pre, "hello both", "reply from laptop", "from the primary", "after removal")...)
 	wantTexts(t, "a", a, b2.self)
 }
+
+// TestOfflineDeviceGetsMailbox: a device that is away gets its copy from
+// its own mailbox, the other device directly.
+func TestOfflineDeviceGetsMailbox(t *testing.T) {
+	_, svcs := chatCluster(t, 4)
+	a, b, b2 := svcs[0], svcs[1], svcs[2]
+	ctx := context.Background()
+	linkDevice(t, b, b2, "phone", a)
+	b2.Stop() // it serves nothing more; its store and network stay
+	m, err := a.Send(ctx, b.self, "while away", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fanout == nil || m.Fanout.Delivered != 1 || m.Fanout.Mailbox != 1 || m.Status != StatusMailbox {
+		t.Fatalf("send with one device away: status %s, fanout %+v", m.Status, m.Fanout)
+	}
+	wantTexts(t, "primary", b, a.self, "while away")
+	wantTexts(t, "phone before fetching", b2, a.self)
+	n, err := b2.FetchMailbox(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("fetch = %d, %v", n, err)
+	}
+	wantTexts(t, "phone", b2, a.self, "while away")
+}

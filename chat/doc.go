@@ -81,6 +81,6 @@
 //     delete it.
 //
 // Not done: groups across linked devices (a group member is one node); a
-// linked device does not get the history from before it joined; failed
-// copies to devices are not re-sent.
+// new device gets only recent history (devicehistory.go), no group
+// history; failed copies to devices are not re-sent.
 package chat
