@@ -70,7 +70,11 @@ func (s *Service) receiveLocking(env *envelope, now time.Time) (byte, func() err
 	}
 	if rl.resolve != "" {
 		ctx, cancel := s.devicesCtx()
-		s.refreshDeviceList(ctx, rl.resolve, deviceFetchGap)
+		if rl.resolve == s.identity() {
+			s.pullOwnList(ctx)
+		} else {
+			s.refreshDeviceList(ctx, rl.resolve, deviceFetchGap)
+		}
 		cancel()
 	}
 	unlock = s.lockPeers(env.Sender, rl.conv)

@@ -50,6 +50,7 @@ type deviceState struct {
 	cache      map[peer.ID]*cachedList
 	links      map[[32]byte]pendingLink // pending link secrets, by their SHA-256
 	refreshing map[peer.ID]bool
+	pulled     time.Time       // last pullOwnList fetch
 	ctx        context.Context // the service's run context (nil before Start)
 }
 
@@ -268,12 +269,65 @@ func (s *Service) startDevices(ctx context.Context) {
 	s.devices.mu.Unlock()
 	s.net.HandleRequest(DeviceProtocol, s.handleJoin, maxJoinReq, 30*time.Second)
 	s.loop(ctx, "devices", s.cfg.PrekeyRefresh, func(ctx context.Context) time.Duration {
+		s.pullOwnList(ctx)
 		if err := s.publishOwnList(ctx); err != nil {
 			s.log.Debug("publish the device list; will retry", "err", err)
 			return time.Minute
 		}
 		return 0
 	})
+}
+
+// pullOwnList, on a linked device, adopts a newer list of its identity
+// from the DHT, as if the primary had pushed it (a push it missed): one
+// that no longer names this node unlinks it. At most one fetch per
+// deviceFetchGap.
+func (s *Service) pullOwnList(ctx context.Context) {
+	d := &s.devices
+	own := s.ownList()
+	if own == nil || own.Identity == s.self {
+		return
+	}
+	d.mu.Lock()
+	if time.Since(d.pulled) < deviceFetchGap {
+		d.mu.Unlock()
+		return
+	}
+	d.pulled = time.Now()
+	d.mu.Unlock()
+	fctx, cancel := context.WithTimeout(ctx, deviceFetchTimeout)
+	defer cancel()
+	rec, err := s.net.Records().Get(fctx, DeviceNamespace, own.Identity.String())
+	if err != nil {
+		s.log.Debug("pull the own device list", "err", err)
+		return
+	}
+	raw, err := rec.Marshal()
+	if err != nil {
+		return
+	}
+	l, err := listFromRecord(rec, raw)
+	if err != nil {
+		return
+	}
+	d.edit.Lock()
+	defer d.edit.Unlock()
+	cur := s.ownList()
+	if cur == nil || cur.Identity != l.Identity || l.Version <= cur.Version {
+		return
+	}
+	var next *deviceList
+	if l.has(s.self) {
+		next = l
+	}
+	b := s.space.NewBatch()
+	s.setOwn(b, next)
+	if err := b.Commit(); err != nil {
+		s.log.Warn("store the pulled device list", "err", err)
+		return
+	}
+	s.adoptOwn(next)
+	s.log.Info("device list pulled from the DHT", "identity", l.Identity, "version", l.Version, "linked", next != nil)
 }
 
 // publishOwnList puts this node's own list in the DHT: the primary signs

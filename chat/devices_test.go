@@ -223,3 +223,38 @@ func TestOfflineDeviceGetsMailbox(t *testing.T) {
 	}
 	wantTexts(t, "phone", b2, a.self, "while away")
 }
+
+// TestDeviceMissesPush: a device away when the list changed takes the
+// newer list from the DHT, here when a sync copy claims a newer version.
+func TestDeviceMissesPush(t *testing.T) {
+	_, svcs := chatCluster(t, 4)
+	a, b, b2, b3 := svcs[0], svcs[1], svcs[2], svcs[3]
+	ctx := context.Background()
+	linkDevice(t, b, b2, "laptop")
+	link, _, err := b.CreateDeviceLink(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b3 joins while b2 misses the push: b2 still holds version 1.
+	b2.net.RemoveHandler(MsgProtocol)
+	if _, err := b3.JoinDevice(ctx, link, "phone"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the DHT has version 2", func() bool { return a.refreshDeviceList(ctx, b.self, 0).Version == 2 })
+	b2.net.HandleRequest(MsgProtocol, b2.handleMsg, maxEnvelope, 30*time.Second)
+	if v := b2.ownList().Version; v != 1 {
+		t.Fatalf("the laptop holds version %d before the copy, want 1", v)
+	}
+	// b3 writes to a: the laptop's copy names version 2, so it pulls it.
+	m, err := b3.Send(ctx, a.self, "from the phone", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Synced != 2 {
+		t.Fatalf("the phone's message synced to %d devices, want 2", m.Synced)
+	}
+	if v := b2.ownList().Version; v != 2 || !b2.ownList().has(b3.self) {
+		t.Fatalf("the laptop holds version %d after the copy, want 2 with the phone", v)
+	}
+	waitFor(t, "the laptop's copy", func() bool { return slices.Equal(texts(t, b2, a.self), []string{"from the phone"}) })
+}
