@@ -72,8 +72,9 @@
 //     claims, names the sending device (else the list is fetched once from
 //     the DHT, outside every lock, and the message refused if it still does
 //     not); a copy of one's own outgoing message only from a device of
-//     one's own list; a pushed list only from one's own primary, and only a
-//     newer version. Only the primary signs and changes its list; changes
+//     one's own list; a list of one's own identity only signed by its primary
+//     (pushed by it, or pulled from the DHT when a push was missed), and
+//     only a newer version. Only the primary signs and changes its list; changes
 //     are serialized and durable before they are published or pushed.
 //   - A message with a timer is deleted from this node's store when it
 //     expires (Config.SweepInterval), by the recipient likewise, by holders
