@@ -50,9 +50,11 @@ func TestBrowser(t *testing.T) {
 	fund(t, b)
 	t.Run("node", func(t *testing.T) { testNodePage(t, b) })
 	t.Run("chat", func(t *testing.T) { testChat(t, b) })
+	t.Run("chat group", func(t *testing.T) { testChatGroup(t, b) })
 	t.Run("market", func(t *testing.T) { testMarket(t, b) })
 	t.Run("passport", func(t *testing.T) { testPassport(t, b) })
 	t.Run("compute", func(t *testing.T) { testCompute(t, b, gate) })
+	t.Run("devices", func(t *testing.T) { testDevices(t, b) })
 	t.Run("login", func(t *testing.T) { testLogin(t, b) })
 }
 

@@ -80,6 +80,8 @@ func (s *Server) fragments() map[string]loader {
 		"codes":         s.marketData,
 		"conversations": s.chatData,
 		"messages":      s.chatData,
+		"groups":        s.chatData,
+		"devices":       s.chatData,
 		"offers":        s.computeData,
 		"earnings":      s.computeData,
 	}

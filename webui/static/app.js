@@ -46,7 +46,12 @@
     ev.preventDefault();
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const body = {};
-    for (const [k, v] of new FormData(form)) if (v !== '') body[k] = v;
+    // Fields marked data-list are sent as arrays (split at commas and spaces).
+    const lists = new Set($$('[data-list]', form).map((el) => el.name));
+    for (const [k, v] of new FormData(form)) {
+      if (v === '') continue;
+      body[k] = lists.has(k) ? v.split(/[\s,]+/).filter(Boolean) : v;
+    }
     const result = $('.result', form);
     if (result) { result.hidden = true; result.textContent = ''; }
     const err = $('.error', form);
