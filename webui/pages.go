@@ -42,6 +42,10 @@ var funcs = template.FuncMap{
 		return t.Local().Format("15:04:05")
 	},
 	"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+	"claimKnown": func(m map[string]bool, k string) bool {
+		_, ok := m[k]
+		return ok
+	},
 }
 
 // render executes template name into a buffer first, so that a template

@@ -38,7 +38,25 @@ type askView struct {
 	OneOf  []string `json:"one_of"`
 	Fields []string `json:"fields"`
 	Files  []string `json:"files"`
+	// A claims ask: what it asks, what the user's attestations would
+	// disclose (by which verifier), and what none of them proves.
+	Claims     []string        `json:"claims"`
+	Disclose   map[string]bool `json:"disclose"`
+	Verifier   string          `json:"verifier"`
+	Unattested []string        `json:"unattested"`
 }
+
+// attestationView is one attestation the user holds, with its claims.
+type attestationView struct {
+	Type      string          `json:"type"`
+	Verifier  string          `json:"verifier"`
+	Statement string          `json:"statement"`
+	ExpiresAt int64           `json:"expires_at"`
+	Claims    map[string]bool `json:"claims"`
+}
+
+// Expires is when the attestation stops being valid.
+func (a attestationView) Expires() time.Time { return time.Unix(a.ExpiresAt, 0) }
 
 type pendingView struct {
 	ID         string    `json:"id"`
@@ -76,6 +94,7 @@ type passportView struct {
 	Elements []elementView
 	Pending  []pendingView
 	Shares   []shareView
+	Attested []attestationView
 	Form     *elementForm
 }
 
@@ -91,7 +110,8 @@ func (s *Server) passportView(r *http.Request, form *elementForm) (passportView,
 	}
 	err := firstErr(s.get(ctx, "/api/v1/passport/elements", &v.Elements),
 		s.get(ctx, "/api/v1/passport/requests", &v.Pending),
-		s.get(ctx, "/api/v1/passport/shares", &v.Shares))
+		s.get(ctx, "/api/v1/passport/shares", &v.Shares),
+		s.get(ctx, "/api/v1/passport/attestations", &v.Attested))
 	if form == nil {
 		q := r.URL.Query()
 		if t, perr := passport.ParseType(q.Get("type")); perr == nil {

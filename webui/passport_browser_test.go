@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -131,6 +132,7 @@ func testPassport(t *testing.T, b *browser) {
 	b.waitJS(t, user, "the share in the history", `document.querySelectorAll('#shares .share').length === 1 && document.querySelector('#no-requests') !== null`)
 
 	var got []struct {
+		ID       string              `json:"id"`
 		Elements []*passport.Element `json:"elements"`
 		Error    string              `json:"error"`
 	}
@@ -177,6 +179,71 @@ func testPassport(t *testing.T, b *browser) {
 	b.waitJS(t, user, "no request left", `document.querySelector('#no-requests') !== null`)
 	b.noReload(t, user)
 	b.screenshots(t, "passport")
+	testClaims(t, b, user, got[0].ID, privPEM, pubPEM)
+}
+
+// testClaims: node 1, having received the user's personal details, attests
+// them with claims; the user's page lists the attestation; node 2, another
+// service, asks only for age_over_18, and the consent screen shows that
+// claim with the value it would disclose and the verifier; approving gives
+// node 2 age_over_18 = true and no birth date.
+func testClaims(t *testing.T, b *browser, user int, shareID, privPEM, pubPEM string) {
+	ctx := context.Background()
+	verifier, service := b.c.Client(t, 0), b.c.Client(t, 1)
+	var att struct {
+		Claims map[string]bool `json:"claims"`
+	}
+	if err := verifier.Post(ctx, "/api/v1/passport/received/"+shareID+"/attest", map[string]any{
+		"type": "personal_details", "private_key": privPEM, "claims": []string{"all"}}, &att); err != nil || !att.Claims["age_over_18"] {
+		t.Fatalf("attest with claims: %+v, %v", att, err)
+	}
+	b.open(t, user, "/ui/passport")
+	b.waitJS(t, user, "the attestation with its claims", `document.querySelector('.attestation[data-type="personal_details"] .claim[data-claim="age_over_18"]') !== null`)
+	b.mark(t, user)
+
+	var req struct {
+		Delivered bool `json:"delivered"`
+	}
+	if err := service.Post(ctx, "/api/v1/passport/requests/new", map[string]any{
+		"scope":      json.RawMessage(`{"v":1,"data":[{"type":"personal_details","claims":["age_over_18"]}]}`),
+		"public_key": pubPEM, "to": b.ids[user].PeerID,
+	}, &req); err != nil || !req.Delivered {
+		t.Fatalf("the claims request: %+v, %v", req, err)
+	}
+	b.waitJS(t, user, "the claims request on the consent screen", `document.querySelector('#consent .request .ask .claim') !== null`)
+	claim := run(t, b, user, "read the claim shown", chromedp.Text(chromedp.CSS(`#consent .request .ask .claim[data-claim="age_over_18"]`)))
+	ask := run(t, b, user, "read the ask", chromedp.Text(chromedp.CSS(`#consent .request .ask`)))
+	if claim != "age_over_18 = yes" || !strings.Contains(ask, "nothing else of your personal_details") || strings.Contains(ask, "birth_date") {
+		t.Fatalf("the consent screen shows %q (claim %q); want age_over_18 = yes, the verifier, no fields", ask, claim)
+	}
+	b.do(t, user, "approve the claims", chromedp.Click(chromedp.CSS(`#consent .request .approve button`)))
+	var recv []struct {
+		Claims       map[string]bool `json:"claims"`
+		PassportData json.RawMessage `json:"passport_data"`
+	}
+	eventually(t, "the service gets the claim", func(ctx context.Context) error {
+		if err := service.Get(ctx, "/api/v1/passport/received", &recv); err != nil {
+			return err
+		}
+		if len(recv) != 1 {
+			return fmt.Errorf("%d shares received", len(recv))
+		}
+		return nil
+	})
+	if !recv[0].Claims["age_over_18"] || len(recv[0].Claims) != 1 {
+		t.Fatalf("the service received claims %v, want age_over_18 = true only", recv[0].Claims)
+	}
+	var dec []struct {
+		Elements []*passport.Element `json:"elements"`
+	}
+	if err := service.Post(ctx, "/api/v1/passport/received/decrypt", map[string]string{"private_key": privPEM}, &dec); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := json.Marshal(dec); bytes.Contains(raw, []byte("1815")) || bytes.Contains(raw, []byte("Lovelace")) {
+		t.Fatalf("the claims share carries personal data: %s", raw)
+	}
+	b.noReload(t, user)
+	b.screenshots(t, "claims")
 }
 
 func nonNil(s []string) []string {
