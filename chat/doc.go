@@ -17,9 +17,15 @@
 // /tonmesh/chat/msg/1.0.0 when the recipient answers, else to the
 // Config.MailboxReplicas peers closest (Kad-DHT) to the recipient's mailbox
 // key SHA-256("tonmesh/chat/mailbox" || peer ID) over
-// /tonmesh/chat/mailbox/1.0.0 (mailboxwire.go). The recipient fetches its
-// mailbox at start and every Config.MailboxPoll, stores each message, then
-// has the holders delete it by a request it signs.
+// /tonmesh/chat/mailbox/1.0.0 (mailboxwire.go), sealed (sealed.go): the
+// signed envelope encrypted to an X25519 key derived from the recipient's
+// peer key, padded to a size class, filed under that mailbox key with an
+// expiry, paid with a proof of work per holder (sealedpow.go) instead of a
+// sender's signature. The recipient fetches its mailbox at start and every
+// Config.MailboxPoll, opens each sealed item, verifies and stores the
+// envelope inside as if it came directly, then has the holders delete it
+// by a request it signs; the sender deletes its item (its timer ran out)
+// by a secret only it can derive, whose hash the deposit carried.
 //
 // Linked devices (devicelist.go, devicelink.go). An identity is the peer ID
 // of its primary node; other nodes join it as devices, each with its own
@@ -61,12 +67,20 @@
 //     shown twice. An envelope whose signature, addressing, time, decryption
 //     or content fails a check is dropped, logged and counted (Inbox.Rejected
 //     and the conversation's Rejected).
-//   - Mailbox holders keep only signed envelopes whose bodies are ratchet
-//     ciphertext of content padded to one of a few sizes: never plaintext or
-//     keys. They accept an item only from its sender, within per-sender
-//     quotas (items and bytes) and a maximum age, return a mailbox only to
-//     a fetch signed by its owner, and delete an item only on a request
-//     signed by the owner or by the item's sender.
+//   - Mailbox holders learn the recipient of an item (its mailbox key), its
+//     size class and expiry, not its sender: a sealed item names none, and
+//     a holder neither stores nor logs the peer a deposit came from (its
+//     connection still shows it: a relay hop would hide that). They never
+//     hold plaintext
+//     or keys. They take a sealed item only with a fresh, unused stamp of
+//     Holder.PowBits work bound to them and to the item (used stamps are
+//     stored until they are stale), within per-mailbox quotas (items and
+//     bytes), the holder's space and a maximum age; they return a mailbox
+//     only to a fetch signed by its owner, and delete an item only on a
+//     request signed by the owner or with the item's delete secret. Plain
+//     items (signed envelopes, from nodes that do not seal yet, and those
+//     stored before) are still taken from their sender only, within
+//     per-sender quotas too, unless Holder.RefusePlain, and still served.
 //   - A message from a linked device is stored under its identity only when
 //     the identity's signed list, of at least the version the message
 //     claims, names the sending device (else the list is fetched once from

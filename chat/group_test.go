@@ -98,26 +98,15 @@ func storeContains(t *testing.T, dir string, needle []byte) bool {
 	return found
 }
 
-// heldGroupEnvelopes returns the group envelopes s holds in mailboxes.
-func heldGroupEnvelopes(t *testing.T, s *Service) []*envelope {
+// heldGroupEnvelopes returns the group envelopes s holds in mailboxes for
+// rcpt, opening the sealed items with rcpt's key (heldEnvelopes).
+func heldGroupEnvelopes(t *testing.T, s, rcpt *Service) []*envelope {
 	t.Helper()
 	var out []*envelope
-	err := s.mbox.Iterate([]byte("i/"), func(_, v []byte) error {
-		it, err := decodeHeldItem(bytes.Clone(v))
-		if err != nil {
-			return err
-		}
-		env, err := decodeEnvelope(it.Envelope)
-		if err != nil {
-			return err
-		}
+	for _, env := range heldEnvelopes(t, s, rcpt) {
 		if env.Group {
 			out = append(out, env)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -236,11 +225,7 @@ func TestGroupOf50(t *testing.T) {
 	var post []*envelope
 	for _, sv := range s {
 		if sv != s[late] {
-			for _, env := range heldGroupEnvelopes(t, sv) {
-				if env.Recipient == s[late].self {
-					post = append(post, env)
-				}
-			}
+			post = append(post, heldGroupEnvelopes(t, sv, s[late])...)
 		}
 	}
 	if len(post) == 0 {

@@ -22,6 +22,18 @@ import (
 //	fetch:   owner (uvarint length, peer ID) | at (8 bytes, unix ms) | sig (64)
 //	delete:  signer (peer ID) | owner (peer ID) | at (8) |
 //	         count (uvarint, 1..maxDeleteIDs) | count × 16-byte IDs | sig (64)
+//	sealed put (opSealedPut): mailbox key (32) | expires (8, unix ms) |
+//	         delete hash (32) | stamp at (8, unix ms) | stamp nonce (8) |
+//	         uvarint length, sealed item (sealed.go; proof of work:
+//	         sealedpow.go)
+//	sealed delete (opSealedDelete): mailbox key (32) |
+//	         count (uvarint, 1..maxDeleteIDs) | count × 32-byte delete secrets
+//
+// A sealed put or delete names no sender and carries no signature: the
+// put is paid with proof of work, the delete authorized by knowledge of
+// the secret whose hash the put carried. A plain put (opPut) is the format
+// of nodes that do not seal yet; a holder with Holder.RefusePlain refuses
+// it.
 //
 // Signatures are Ed25519 by the signer's peer key (the owner's for fetch)
 // over mailboxDomain || every byte before the signature. A delete signed by
@@ -40,12 +52,16 @@ const (
 	opPut    = 1
 	opFetch  = 2
 	opDelete = 3
+	// opSealedPut and opSealedDelete deposit and delete sealed items.
+	opSealedPut    = 4
+	opSealedDelete = 5
 
 	maxDeleteIDs  = 256
 	maxFetchItems = 256
 	maxReason     = 256
-	// maxMailboxReq bounds a request frame: a put of the largest envelope.
-	maxMailboxReq = maxEnvelope + 64
+	// maxMailboxReq bounds a request frame: a sealed put of the largest
+	// envelope.
+	maxMailboxReq = maxSealed + 256
 	// maxFetchResp bounds a fetch answer.
 	maxFetchResp = 8 << 20
 )
@@ -57,6 +73,7 @@ const (
 	statusRejected  = 2 // refused for good (signature, decryption, schema)
 	statusQuota     = 3 // mailbox: over the sender's quota or the holder's space
 	statusError     = 4 // failed on the answering side: try again later
+	statusMoreWork  = 5 // mailbox: the stamp has too few bits; body: the bits wanted
 )
 
 // mailboxKey is the DHT key whose closest peers hold owner's mailbox.
@@ -75,6 +92,14 @@ type mailboxReq struct {
 	IDs      []MsgID // delete
 	Sig      []byte
 	signed   []byte // the bytes Sig covers, without the domain
+
+	// Sealed put and delete.
+	Mailbox    []byte     // mailbox key, 32 bytes
+	Expires    time.Time  // put: when the holder drops the item
+	DeleteHash []byte     // put: 32 bytes, deleteHash of the secret
+	Stamp      stamp      // put
+	Item       []byte     // put: the sealed item
+	Secrets    [][32]byte // delete
 }
 
 func (q *mailboxReq) body() []byte {
@@ -82,6 +107,20 @@ func (q *mailboxReq) body() []byte {
 	switch q.Op {
 	case opPut:
 		return wire.AppendLenPrefixed(out, q.Envelope)
+	case opSealedPut:
+		out = append(out, q.Mailbox...)
+		out = binary.BigEndian.AppendUint64(out, uint64(q.Expires.UnixMilli()))
+		out = append(out, q.DeleteHash...)
+		out = binary.BigEndian.AppendUint64(out, uint64(q.Stamp.At.UnixMilli()))
+		out = binary.BigEndian.AppendUint64(out, q.Stamp.Nonce)
+		return wire.AppendLenPrefixed(out, q.Item)
+	case opSealedDelete:
+		out = append(out, q.Mailbox...)
+		out = binary.AppendUvarint(out, uint64(len(q.Secrets)))
+		for _, sec := range q.Secrets {
+			out = append(out, sec[:]...)
+		}
+		return out
 	case opFetch:
 		out = wire.AppendLenPrefixed(out, []byte(q.Owner))
 	case opDelete:
@@ -128,6 +167,11 @@ func decodeMailboxReq(b []byte) (*mailboxReq, error) {
 			return nil, fmt.Errorf("decode mailbox request: %w", err)
 		}
 		return q, nil
+	case q.Op == opSealedPut || q.Op == opSealedDelete:
+		if err := decodeSealedReq(rd, q); err != nil {
+			return nil, fmt.Errorf("decode mailbox request: %w", err)
+		}
+		return q, nil
 	case q.Op == opFetch:
 		q.Owner = readPeerID(rd, "owner")
 		q.Signer = q.Owner
@@ -163,6 +207,37 @@ func decodeMailboxReq(b []byte) (*mailboxReq, error) {
 	return q, nil
 }
 
+// decodeSealedReq reads the rest of a sealed put or delete.
+func decodeSealedReq(rd *wire.Reader, q *mailboxReq) error {
+	q.Mailbox = rd.Fixed("mailbox key", sha256.Size)
+	if q.Op == opSealedDelete {
+		n := rd.Uvarint("secret count")
+		if rd.Err() == nil && (n == 0 || n > maxDeleteIDs) {
+			return fmt.Errorf("%d delete secrets (want 1..%d)", n, maxDeleteIDs)
+		}
+		raw := rd.Fixed("secrets", int(n)*32)
+		for i := 0; rd.Err() == nil && i < int(n); i++ {
+			var sec [32]byte
+			copy(sec[:], raw[i*32:])
+			q.Secrets = append(q.Secrets, sec)
+		}
+		return rd.Finish()
+	}
+	exp := rd.Uint64("expires")
+	q.DeleteHash = rd.Fixed("delete hash", sha256.Size)
+	at := rd.Uint64("stamp time")
+	q.Stamp.Nonce = rd.Uint64("stamp nonce")
+	q.Item = rd.LenPrefixed("sealed item", maxSealed)
+	if err := rd.Finish(); err != nil {
+		return err
+	}
+	if exp == 0 || exp > math.MaxInt64 || at == 0 || at > math.MaxInt64 {
+		return fmt.Errorf("expiry %d or stamp time %d is out of range", exp, at)
+	}
+	q.Expires, q.Stamp.At = time.UnixMilli(int64(exp)), time.UnixMilli(int64(at))
+	return nil
+}
+
 // verify checks a decoded fetch or delete: the signer's signature, and that
 // it was made within maxClockSkew of now.
 func (q *mailboxReq) verify(now time.Time) error {
@@ -185,8 +260,9 @@ type response struct {
 	Status byte
 	Reason string
 	More   bool     // fetch
-	Items  [][]byte // fetch: envelopes
+	Items  [][]byte // fetch: envelopes and sealed items
 	Count  uint64   // delete
+	Bits   int      // statusMoreWork: the bits the holder wants
 }
 
 func encodeResponse(status byte, reason string) []byte {
@@ -210,17 +286,22 @@ func encodeFetchResponse(more bool, items [][]byte) []byte {
 	return out
 }
 
+func encodeMoreWorkResponse(bits int, reason string) []byte {
+	return append(encodeResponse(statusMoreWork, reason), byte(bits))
+}
+
 func encodeDeleteResponse(n uint64) []byte {
 	return binary.AppendUvarint(encodeResponse(statusOK, ""), n)
 }
 
 // decodeResponse strictly decodes an answer to a request of kind op (0 for
-// the msg protocol). A status other than OK carries no body.
+// the msg protocol). A status other than OK or statusMoreWork carries no
+// body.
 func decodeResponse(b []byte, op byte) (*response, error) {
 	rd := wire.NewReader(b)
 	r := &response{Status: rd.Byte("status")}
 	r.Reason = string(rd.LenPrefixed("reason", maxReason))
-	if rd.Err() == nil && r.Status > statusError {
+	if rd.Err() == nil && r.Status > statusMoreWork {
 		return nil, fmt.Errorf("decode response: unknown status %d", r.Status)
 	}
 	if rd.Err() == nil && r.Status == statusOK {
@@ -236,11 +317,14 @@ func decodeResponse(b []byte, op byte) (*response, error) {
 				return nil, fmt.Errorf("decode response: %d items exceeds %d", n, maxFetchItems)
 			}
 			for i := 0; rd.Err() == nil && i < int(n); i++ {
-				r.Items = append(r.Items, rd.LenPrefixed("item", maxEnvelope))
+				r.Items = append(r.Items, rd.LenPrefixed("item", maxSealed))
 			}
-		case opDelete:
+		case opDelete, opSealedDelete:
 			r.Count = rd.Uvarint("count")
 		}
+	}
+	if rd.Err() == nil && r.Status == statusMoreWork {
+		r.Bits = int(rd.Byte("bits"))
 	}
 	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)

@@ -64,6 +64,11 @@ type Config struct {
 	MailboxReplicas int
 	// Holder limits what this node keeps for others.
 	Holder HolderLimits
+	// PlainDeposits leaves the signed envelope itself with mailbox holders,
+	// as nodes did before sealed deposits: the holders learn the sender.
+	// Only for holders that do not take sealed items yet, and for
+	// comparison in bench-chat.
+	PlainDeposits bool
 	// Metrics, if set, receives the service's counters.
 	Metrics prometheus.Registerer
 	// ResolveName, if set, turns a name (@username or +888 number) into
@@ -78,6 +83,18 @@ type HolderLimits struct {
 	MaxBytesPerSender int64         // 16 MiB
 	MaxBytes          int64         // 256 MiB in all
 	MaxAge            time.Duration // 14 days
+	// MaxItemsPerMailbox and MaxBytesPerMailbox bound what is held for
+	// one recipient, sealed and plain items together (1000, 16 MiB).
+	MaxItemsPerMailbox int
+	MaxBytesPerMailbox int64
+	// PowBits is the proof of work a sealed deposit must carry, in leading
+	// zero bits of its stamp (17: about 11 ms of one core with SHA-256
+	// instructions); senders offer it first. Negative: none.
+	PowBits int
+	// RefusePlain refuses plain (unsealed, sender-signed) deposits, which
+	// nodes that do not seal yet make; while they are taken, a depositor
+	// can avoid the proof of work by signing with a fresh peer key.
+	RefusePlain bool
 }
 
 func (c *Config) setDefaults() {
@@ -104,6 +121,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Holder.MaxBytes <= 0 {
 		c.Holder.MaxBytes = 256 << 20
+	}
+	if c.Holder.MaxItemsPerMailbox <= 0 {
+		c.Holder.MaxItemsPerMailbox = 1000
+	}
+	if c.Holder.MaxBytesPerMailbox <= 0 {
+		c.Holder.MaxBytesPerMailbox = 16 << 20
+	}
+	if c.Holder.PowBits == 0 {
+		c.Holder.PowBits = 17
 	}
 }
 

@@ -8,8 +8,11 @@
 //     (latency p50/p99) and from several senders at once (messages/s);
 //   - mailbox messages: the recipient stops answering the message protocol,
 //     so Send leaves each message with the mailbox peers (latency p50/p99 of
-//     that deposit, messages/s); then the recipient fetches them all (fetch,
-//     store durably, signed delete at the holders: messages/s);
+//     that deposit, messages/s), sealed with proof of work from one node and
+//     plain, as before sealing, from another; the proof of work alone (one
+//     stamp, as paid per holder); then the recipient fetches them all
+//     (fetch, open, store durably, signed delete at the holders:
+//     messages/s);
 //   - groups, on their own nodes after those four stop: a group of --group
 //     members (50), one node and identity each, and from one member, per
 //     round, one group message until every other member acknowledged its

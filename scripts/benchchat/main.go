@@ -79,9 +79,14 @@ type Results struct {
 	RawRoundTrip   Latency `json:"raw_stream_round_trip"`
 	DirectSeq      Latency `json:"direct_sequential"`
 	DirectParallel Latency `json:"direct_parallel"`
-	MailboxDeposit Latency `json:"mailbox_deposit"`
-	MailboxFetch   Latency `json:"mailbox_fetch"`
-	Holders        int     `json:"mailbox_holders"`
+	MailboxDeposit Latency `json:"mailbox_deposit"` // sealed, with proof of work
+	// PlainDeposit is the deposit as before sealing (the holders see the
+	// signed envelope); Stamp is the proof of work alone, per holder.
+	PlainDeposit Latency `json:"mailbox_deposit_plain"`
+	Stamp        Latency `json:"proof_of_work_per_holder"`
+	PowBits      int     `json:"pow_bits"`
+	MailboxFetch Latency `json:"mailbox_fetch"`
+	Holders      int     `json:"mailbox_holders"`
 	// SenderFsyncs and ReceiverFsyncs are WAL fsyncs per message on each
 	// side during the parallel measure (below 1: messages shared them).
 	SenderFsyncs   float64 `json:"parallel_sender_fsyncs_per_message"`
@@ -138,8 +143,10 @@ func printTable(w io.Writer, c config, r *Results) {
 	row("raw stream round trip (same two nodes)", r.RawRoundTrip)
 	row("direct send -> durable ack, sequential", r.DirectSeq)
 	row(fmt.Sprintf("direct send -> durable ack, %d senders", c.Workers), r.DirectParallel)
-	row(fmt.Sprintf("mailbox deposit (%d holders), sequential", r.Holders), r.MailboxDeposit)
-	fmt.Fprintf(w, "%-44s %8d %10s %10s %12.0f\n", "mailbox fetch + store + delete (one fetch)", r.MailboxFetch.N, "-", "-", r.MailboxFetch.PerS)
+	row(fmt.Sprintf("mailbox deposit, sealed (%d holders), one by one", r.Holders), r.MailboxDeposit)
+	row(fmt.Sprintf("mailbox deposit, plain as before (%d holders)", r.Holders), r.PlainDeposit)
+	row(fmt.Sprintf("  of a sealed one: proof of work (%d bits)", r.PowBits), r.Stamp)
+	fmt.Fprintf(w, "%-44s %8d %10s %10s %12.0f\n", "mailbox fetch + store + delete (both kinds)", r.MailboxFetch.N, "-", "-", r.MailboxFetch.PerS)
 	if r.RawRoundTrip.P50MS > 0 {
 		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
 	}
@@ -176,7 +183,7 @@ func (n *benchNode) close() {
 	}
 }
 
-func startNode(ctx context.Context, dir string, bootstrap []string, log *slog.Logger) (*benchNode, error) {
+func startNode(ctx context.Context, dir string, bootstrap []string, cfg chat.Config, log *slog.Logger) (*benchNode, error) {
 	words, err := identity.NewMnemonic()
 	if err != nil {
 		return nil, err
@@ -198,7 +205,7 @@ func startNode(ctx context.Context, dir string, bootstrap []string, log *slog.Lo
 		n.close()
 		return nil, err
 	}
-	if n.chat, err = chat.New(n.store, n.net, id, chat.Config{MailboxPoll: time.Hour}, log); err != nil {
+	if n.chat, err = chat.New(n.store, n.net, id, cfg, log); err != nil {
 		n.close()
 		return nil, err
 	}
@@ -230,7 +237,10 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	}()
 	var boot []string
 	for i := range 4 {
-		n, err := startNode(ctx, filepath.Join(dir, "node"+strconv.Itoa(i)), boot, log)
+		// Node 1 deposits plain items, as nodes did before sealing, for the
+		// comparison; node 0 seals.
+		cfg := chat.Config{MailboxPoll: time.Hour, PlainDeposits: i == 1}
+		n, err := startNode(ctx, filepath.Join(dir, "node"+strconv.Itoa(i)), boot, cfg, log)
 		if err != nil {
 			return nil, fmt.Errorf("start node %d: %w", i, err)
 		}
@@ -310,34 +320,55 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	res.DirectParallel = summarize(par, wall)
 	fmt.Fprintln(progress, "direct parallel done")
 
-	// Mailboxes: the recipient stops answering the message protocol.
-	if _, err := a.chat.Send(ctx, rcpt.net.ID(), "warm up", 0); err != nil {
-		return nil, fmt.Errorf("first message to the mailbox recipient: %w", err)
+	// Mailboxes: the recipient stops answering the message protocol. a
+	// seals its deposits; b deposits plain ones, as before sealing.
+	for _, n := range []*benchNode{a, b} {
+		if _, err := n.chat.Send(ctx, rcpt.net.ID(), "warm up", 0); err != nil {
+			return nil, fmt.Errorf("first message to the mailbox recipient: %w", err)
+		}
 	}
 	rcpt.net.RemoveHandler(chat.MsgProtocol)
-	var deposits []time.Duration
-	start = time.Now()
-	for range c.Messages {
-		t0 := time.Now()
-		m, err := a.chat.Send(ctx, rcpt.net.ID(), text, 0)
-		if err != nil || m.Status != chat.StatusMailbox {
-			return nil, fmt.Errorf("mailbox send: %+v: %w", m, err)
+	deposit := func(from *benchNode) (Latency, error) {
+		var deposits []time.Duration
+		start := time.Now()
+		for range c.Messages {
+			t0 := time.Now()
+			m, err := from.chat.Send(ctx, rcpt.net.ID(), text, 0)
+			if err != nil || m.Status != chat.StatusMailbox {
+				return Latency{}, fmt.Errorf("mailbox send: %+v: %w", m, err)
+			}
+			res.Holders = m.Holders
+			deposits = append(deposits, time.Since(t0))
 		}
-		res.Holders = m.Holders
-		deposits = append(deposits, time.Since(t0))
+		return summarize(deposits, time.Since(start)), nil
 	}
-	res.MailboxDeposit = summarize(deposits, time.Since(start))
+	if res.MailboxDeposit, err = deposit(a); err != nil {
+		return nil, err
+	}
+	if res.PlainDeposit, err = deposit(b); err != nil {
+		return nil, err
+	}
+	stamps, err := chat.MintStamps(ctx, 0, c.Messages)
+	if err != nil {
+		return nil, err
+	}
+	var mint time.Duration
+	for _, d := range stamps {
+		mint += d
+	}
+	res.Stamp = summarize(stamps, mint)
+	res.PowBits = chat.DefaultPowBits()
 	fmt.Fprintln(progress, "mailbox deposits done")
 
 	start = time.Now()
 	got := 0
-	for got < c.Messages {
+	for got < 2*c.Messages {
 		n, err := rcpt.chat.FetchMailbox(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("fetch mailbox: %w", err)
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("fetch mailbox: got %d of %d messages", got, c.Messages)
+			return nil, fmt.Errorf("fetch mailbox: got %d of %d messages", got, 2*c.Messages)
 		}
 		got += n
 	}
