@@ -152,8 +152,10 @@ func start(ctx context.Context, c config, dir string, prog interface{ Printf(str
 	b.api = httptest.NewServer(mux)
 	deadline := time.Now().Add(time.Minute)
 	for {
+		// The proxy must know the worker's offer too, or the first
+		// request finds no worker.
 		ms := b.svcs[3].Models()
-		if len(ms.Data) > 0 && len(b.svcs[3].Offers().Proxies) > 0 {
+		if len(ms.Data) > 0 && len(b.svcs[3].Offers().Proxies) > 0 && len(b.svcs[1].Offers().Offers) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -165,6 +167,6 @@ func start(ctx context.Context, c config, dir string, prog interface{ Printf(str
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	prog.Printf("network up: the client sees the worker's offer and the proxy")
+	prog.Printf("network up: the client sees the worker's offer and the proxy; the proxy sees the offer")
 	return b, nil
 }
