@@ -94,7 +94,7 @@ func (b *bench) close() {
 
 // start launches peer 0 (chain host), 1 (proxy), 2 (worker of the
 // fixture) and 3 (client, serving the API), and waits until the client
-// sees the worker's offer and the proxy.
+// sees the worker's offer and the proxy, and the proxy sees the offer.
 func start(ctx context.Context, c config, dir string, prog interface{ Printf(string, ...any) }) (*bench, error) {
 	b := &bench{fixture: newFixture()}
 	log := slog.New(slog.DiscardHandler)
