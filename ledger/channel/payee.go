@@ -45,8 +45,14 @@ type payeeChannel struct {
 	addr     *address.Address
 	payerKey ed25519.PublicKey // immutable once tracked
 
-	mu        sync.Mutex // guards below; held across the durable write
-	deposited *big.Int
+	// accept serialises Accept, whose durable write runs outside mu: the
+	// readers of the channel (Holding, Latest, on every paid request)
+	// never wait behind an fsync. latest changes only under both, after
+	// its voucher is on disk.
+	accept sync.Mutex
+
+	mu        sync.Mutex     // guards below
+	deposited *big.Int       // only grows
 	latest    *SignedVoucher // nil until the first voucher
 }
 
@@ -265,23 +271,28 @@ func (p *Payee) Accept(ctx context.Context, sv *SignedVoucher) (*big.Int, error)
 	if err != nil {
 		return nil, err
 	}
+	pc.accept.Lock()
+	defer pc.accept.Unlock()
 	pc.mu.Lock()
-	defer pc.mu.Unlock()
 	prev := new(big.Int)
 	if pc.latest != nil {
 		prev = pc.latest.Cumulative
 	}
+	deposited := new(big.Int).Set(pc.deposited)
+	pc.mu.Unlock()
 	if sv.Cumulative.Cmp(prev) <= 0 {
 		return nil, fmt.Errorf("%w: %s nanoTON, already holding %s for %s", ErrStale, sv.Cumulative, prev, sv.Channel)
 	}
-	if sv.Cumulative.Cmp(pc.deposited) > 0 {
-		return nil, fmt.Errorf("%w: %s nanoTON, %s holds %s (sync the deposit if it was topped up)", ErrOverDeposit, sv.Cumulative, sv.Channel, pc.deposited)
+	if sv.Cumulative.Cmp(deposited) > 0 {
+		return nil, fmt.Errorf("%w: %s nanoTON, %s holds %s (sync the deposit if it was topped up)", ErrOverDeposit, sv.Cumulative, sv.Channel, deposited)
 	}
 	if err := p.space.Set(recKey(recVoucher, chanKey(sv.Channel)), wire); err != nil {
 		return nil, fmt.Errorf("channel: store voucher for %s (not accepted): %w", sv.Channel, err)
 	}
 	stored := &SignedVoucher{Voucher: sv.clone(), Signature: append([]byte(nil), sv.Signature...)}
+	pc.mu.Lock()
 	pc.latest = stored
+	pc.mu.Unlock()
 	return new(big.Int).Sub(sv.Cumulative, prev), nil
 }
 
