@@ -122,16 +122,11 @@ func (s *Service) storeOutgoing(to peer.ID, c content, ttl time.Duration) (*Mess
 		return nil, id, 0, err
 	}
 	sent := time.UnixMilli(time.Now().UnixMilli())
-	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: sent, Status: StatusSending}
+	var expires time.Time
 	if ttl > 0 {
-		m.Expires = sent.Add(ttl)
+		expires = sent.Add(ttl)
 	}
-	switch c.Kind {
-	case kindText:
-		m.Kind, m.Text = KindText, c.Text
-	case kindTimer:
-		m.Kind, m.TimerS = KindTimer, int64(c.Timer/time.Second)
-	}
+	m := outgoing(id, to, sent, expires, c)
 	b := s.space.NewBatch()
 	addMessage(b, to, meta, m, id)
 	putMeta(b, to, meta)

@@ -200,13 +200,7 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 		}
 		return env, raw, nil, &sealed{batch: b, sessions: sessions}, nil
 	}
-	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: env.Sent, Expires: env.Expires(), Status: StatusSending}
-	switch c.Kind {
-	case kindText:
-		m.Kind, m.Text = KindText, c.Text
-	case kindTimer:
-		m.Kind, m.TimerS = KindTimer, int64(c.Timer/time.Second)
-	}
+	m := outgoing(id, to, env.Sent, env.Expires(), c)
 	b := s.space.NewBatch()
 	if err := putSessions(b, to, sessions); err != nil {
 		return nil, nil, nil, nil, err
@@ -352,4 +346,17 @@ func (s *Service) closestPeers(ctx context.Context, key []byte, n int, skip ...p
 		}
 	}
 	return out
+}
+
+// outgoing is the stored form of message id with content c to peer to,
+// still sending.
+func outgoing(id MsgID, to peer.ID, sent, expires time.Time, c content) *Message {
+	m := &Message{ID: id.String(), Peer: to.String(), Direction: DirOut, Sent: sent, Expires: expires, Status: StatusSending}
+	switch c.Kind {
+	case kindText:
+		m.Kind, m.Text = KindText, c.Text
+	case kindTimer:
+		m.Kind, m.TimerS = KindTimer, int64(c.Timer/time.Second)
+	}
+	return m
 }
