@@ -153,7 +153,8 @@ func (s *Service) sealAndDeliver(ctx context.Context, d peer.ID, id MsgID, sent 
 	return status
 }
 
-// sealTo encrypts plain in the current session with device d (starting one
+// sealTo encrypts plain as message id in the current session with d (a
+// device, or a peer a failed message is re-sent to; starting a session
 // from d's prekey bundle if there is none) and makes the advanced session
 // durable before it returns the envelope.
 func (s *Service) sealTo(ctx context.Context, d peer.ID, id MsgID, sent time.Time, ttl time.Duration, plain []byte) (env *envelope, raw []byte, err error) {

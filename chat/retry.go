@@ -211,7 +211,7 @@ func (s *Service) resend(ctx context.Context, it resendItem, now time.Time) (ok 
 		s.dropResend(key)
 		return false, nil
 	}
-	env, raw, err := s.reseal(it.to, it.id, m, c)
+	env, raw, err := s.reseal(ctx, it.to, it.id, m, c)
 	if err != nil {
 		return false, err
 	}
@@ -236,7 +236,7 @@ func (s *Service) resend(ctx context.Context, it resendItem, now time.Time) (ok 
 
 // reseal encrypts c again, as message id of m, in the current session with
 // to, and stores the advanced session before the envelope leaves.
-func (s *Service) reseal(to peer.ID, id MsgID, m *Message, c content) (env *envelope, raw []byte, err error) {
+func (s *Service) reseal(ctx context.Context, to peer.ID, id MsgID, m *Message, c content) (env *envelope, raw []byte, err error) {
 	plain, err := c.encode()
 	if err != nil {
 		return nil, nil, err
@@ -245,42 +245,5 @@ func (s *Service) reseal(to peer.ID, id MsgID, m *Message, c content) (env *enve
 	if !m.Expires.IsZero() {
 		ttl = m.Expires.Sub(m.Sent).Round(time.Second)
 	}
-	unlock := s.lockPeer(to)
-	durable, err := func() (func() error, error) {
-		sessions, err := s.loadSessions(to)
-		if err != nil {
-			return nil, err
-		}
-		if len(sessions) == 0 {
-			return nil, fmt.Errorf("chat: no session with %s to re-send %s in", to, m.ID)
-		}
-		env = &envelope{Sender: s.self, Recipient: to, ID: id, Sent: time.UnixMilli(m.Sent.UnixMilli()), TTL: ttl}
-		if env.Body, err = sessions[0].Encrypt(plain, env.ad()); err != nil {
-			return nil, fmt.Errorf("chat: encrypt to %s: %w", to, err)
-		}
-		if raw, err = env.seal(s.id.PeerKey); err != nil {
-			return nil, err
-		}
-		b := s.space.NewBatch()
-		if err := putSessions(b, to, sessions); err != nil {
-			return nil, err
-		}
-		durable, err := b.CommitAsync()
-		if err != nil {
-			return nil, fmt.Errorf("chat: store session with %s: %w", to, err)
-		}
-		s.sessions.set(to, sessions)
-		return durable, nil
-	}()
-	if err != nil {
-		s.sessions.drop(to) // a session may have advanced without being stored
-	}
-	unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := durable(); err != nil {
-		return nil, nil, fmt.Errorf("chat: store session with %s: %w", to, err)
-	}
-	return env, raw, nil
+	return s.sealTo(ctx, to, id, time.UnixMilli(m.Sent.UnixMilli()), ttl, plain)
 }

@@ -122,7 +122,7 @@ func TestResendAfterPartition(t *testing.T) {
 	raw0, _ := hex.DecodeString(m.ID)
 	var id MsgID
 	copy(id[:], raw0)
-	env, raw, err := a.reseal(b.self, id, stored, content{Kind: kindText, Text: stored.Text})
+	env, raw, err := a.reseal(ctx, b.self, id, stored, content{Kind: kindText, Text: stored.Text})
 	if err != nil {
 		t.Fatal(err)
 	}
