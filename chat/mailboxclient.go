@@ -225,37 +225,30 @@ func (s *Service) takeItem(raw []byte) (MsgID, bool, int) {
 // which name no sender (with Config.PlainDeposits, by a signed request).
 func (s *Service) deleteAt(ctx context.Context, h, owner peer.ID, ids []MsgID) error {
 	if owner != s.self && !s.cfg.PlainDeposits {
-		return s.deleteSealedAt(ctx, h, owner, ids)
+		mk := mailboxKey(owner)
+		return s.deleteInBatches(ctx, h, ids, opSealedDelete, func(ids []MsgID) ([]byte, error) {
+			q := &mailboxReq{Op: opSealedDelete, Mailbox: mk}
+			for _, id := range ids {
+				q.Secrets = append(q.Secrets, deleteSecret(s.sign, owner, id))
+			}
+			return q.body(), nil
+		})
 	}
+	return s.deleteInBatches(ctx, h, ids, opDelete, func(ids []MsgID) ([]byte, error) {
+		return (&mailboxReq{Op: opDelete, Signer: s.self, Owner: owner, At: time.Now(), IDs: ids}).encodeSigned(s.id.PeerKey)
+	})
+}
+
+// deleteInBatches sends holder h one delete request (op, made by build) per
+// maxDeleteIDs of ids.
+func (s *Service) deleteInBatches(ctx context.Context, h peer.ID, ids []MsgID, op byte, build func([]MsgID) ([]byte, error)) error {
 	for len(ids) > 0 {
 		n := min(len(ids), maxDeleteIDs)
-		req, err := (&mailboxReq{Op: opDelete, Signer: s.self, Owner: owner, At: time.Now(), IDs: ids[:n]}).encodeSigned(s.id.PeerKey)
+		req, err := build(ids[:n])
 		if err != nil {
 			return err
 		}
-		r, err := s.mailboxRequest(ctx, h, req, opDelete)
-		if err != nil {
-			return fmt.Errorf("chat: delete mailbox items at %s: %w", h, err)
-		}
-		if r.Status != statusOK {
-			return fmt.Errorf("chat: holder %s refused to delete: %s", h, r.Reason)
-		}
-		ids = ids[n:]
-	}
-	return nil
-}
-
-// deleteSealedAt deletes this node's sealed items for owner with message
-// ids at holder h.
-func (s *Service) deleteSealedAt(ctx context.Context, h, owner peer.ID, ids []MsgID) error {
-	mk := mailboxKey(owner)
-	for len(ids) > 0 {
-		n := min(len(ids), maxDeleteIDs)
-		q := &mailboxReq{Op: opSealedDelete, Mailbox: mk}
-		for _, id := range ids[:n] {
-			q.Secrets = append(q.Secrets, deleteSecret(s.sign, owner, id))
-		}
-		r, err := s.mailboxRequest(ctx, h, q.body(), opSealedDelete)
+		r, err := s.mailboxRequest(ctx, h, req, op)
 		if err != nil {
 			return fmt.Errorf("chat: delete mailbox items at %s: %w", h, err)
 		}
