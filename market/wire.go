@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/xssnick/tonutils-go/address"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/market/onchain"
 	"github.com/tonmesh/tonmesh/p2p/identity"
@@ -196,7 +197,7 @@ func (l *Listing) verify() error {
 		return fmt.Errorf("listing signer %s: no public key in the peer ID: %w", l.Signer, err)
 	}
 	body := l.raw[:len(l.raw)-ed25519.SignatureSize]
-	ok, err := pub.Verify(append([]byte(listingTag), body...), l.Sig)
+	ok, err := edverify.PeerKey(pub, append([]byte(listingTag), body...), l.Sig)
 	if err != nil || !ok {
 		return fmt.Errorf("listing signature by %s does not verify", l.Signer)
 	}

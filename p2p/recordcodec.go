@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -229,7 +230,7 @@ func (r *SignedRecord) Verify() error {
 	if err != nil {
 		return fmt.Errorf("verify record: %w", err)
 	}
-	ok, err := r.PubKey.Verify(body, r.Sig)
+	ok, err := edverify.PeerKey(r.PubKey, body, r.Sig)
 	if err != nil || !ok {
 		return errors.New("verify record: signature does not match the record and public key")
 	}

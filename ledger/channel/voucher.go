@@ -10,6 +10,8 @@ import (
 
 	"github.com/xssnick/tonutils-go/address"
 	"github.com/xssnick/tonutils-go/tvm/cell"
+
+	"github.com/tonmesh/tonmesh/internal/edverify"
 )
 
 // VoucherTag opens every signed voucher ("tvch"): a domain tag so a voucher
@@ -99,7 +101,7 @@ func (s *SignedVoucher) Verify(payerKey ed25519.PublicKey) error {
 		return err
 	}
 	if len(payerKey) != ed25519.PublicKeySize || len(s.Signature) != ed25519.SignatureSize ||
-		!ed25519.Verify(payerKey, msg, s.Signature) {
+		!edverify.Verify(payerKey, msg, s.Signature) {
 		return ErrBadSignature
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/ledger/ton"
 	"github.com/xssnick/tonutils-go/address"
 	"github.com/xssnick/tonutils-go/tlb"
@@ -83,7 +84,7 @@ func (o *BidOrder) Verify(pub ed25519.PublicKey) error {
 	if !addr.Equals(o.Bidder) {
 		return fmt.Errorf("market: bid order: the key's %s wallet is %s, not the bidder %s", o.Wallet, addr.StringRaw(), o.Bidder.StringRaw())
 	}
-	if !ed25519.Verify(pub, o.signed, o.signature) {
+	if !edverify.Verify(pub, o.signed, o.signature) {
 		return errors.New("market: bid order: signature does not verify: forged or altered")
 	}
 	return nil

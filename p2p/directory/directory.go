@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/xssnick/tonutils-go/address"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/p2p"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 )
@@ -96,7 +97,7 @@ func validate(rec *p2p.SignedRecord) error {
 	if addr.StringRaw() != rec.Key {
 		return fmt.Errorf("directory: the wallet key derives %s, not %s", addr.StringRaw(), rec.Key)
 	}
-	if !ed25519.Verify(e.WalletKey, signedBytes(rec.Key, e.PeerID), e.Sig) {
+	if !edverify.Verify(e.WalletKey, signedBytes(rec.Key, e.PeerID), e.Sig) {
 		return errors.New("directory: the wallet key did not sign this peer")
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tonmesh/tonmesh/internal/benchutil"
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	"github.com/tonmesh/tonmesh/ledger"
 	"github.com/tonmesh/tonmesh/ledger/journal"
@@ -245,7 +246,9 @@ func run(ctx context.Context, c config, prog *benchutil.Progress) (*Result, erro
 	}
 	res.AlonePerS = alone
 	prog.Printf("one node alone validated %d more bids", c.Bids)
-	res.Ed25519PerS = float64(int(ed25519Rate(time.Second)))
+	res.Ed25519PerS = float64(int(verifyRate(ed25519.Verify, time.Second)))
+	res.EdverifyPerS = float64(int(verifyRate(edverify.Verify, time.Second)))
+	res.FastVerifiesPerBidAlone = benchutil.Ratio(res.EdverifyPerS, res.AlonePerS)
 	res.VerifiesPerBid = benchutil.Ratio(res.Ed25519PerS, res.ValidatePerS)
 	res.VerifiesPerBidAlone = benchutil.Ratio(res.Ed25519PerS, res.AlonePerS)
 	return res, nil
@@ -339,8 +342,8 @@ func makeBidders(ctx context.Context, chain *emu.Chain, coll onchain.Collection,
 	return out, nil
 }
 
-// ed25519Rate is single-goroutine Ed25519 verifications per second.
-func ed25519Rate(d time.Duration) float64 {
+// verifyRate is single-goroutine verifications per second by verify.
+func verifyRate(verify func(ed25519.PublicKey, []byte, []byte) bool, d time.Duration) float64 {
 	seed := make([]byte, ed25519.SeedSize)
 	key := ed25519.NewKeyFromSeed(seed)
 	msg := make([]byte, 32)
@@ -350,7 +353,7 @@ func ed25519Rate(d time.Duration) float64 {
 	start := time.Now()
 	for time.Since(start) < d {
 		for range 100 {
-			_ = ed25519.Verify(pub, msg, sig)
+			_ = verify(pub, msg, sig)
 		}
 		n += 100
 	}
