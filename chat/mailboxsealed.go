@@ -44,6 +44,7 @@ type HolderStats struct {
 	BadSecrets    uint64 `json:"unmatched_delete_secrets"`
 	PlainPuts     uint64 `json:"plain_deposits"`
 	PlainRefused  uint64 `json:"plain_deposits_refused"`
+	RefusesPlain  bool   `json:"refuses_plain_deposits"` // Holder.RefusePlain
 }
 
 // HolderStats reports the mailbox items this node holds and its deposit
@@ -51,7 +52,7 @@ type HolderStats struct {
 func (s *Service) HolderStats() HolderStats {
 	st := &s.holder
 	st.mu.Lock()
-	out := HolderStats{Bytes: st.total, UsedStamps: len(st.stamps)}
+	out := HolderStats{Bytes: st.total, UsedStamps: len(st.stamps), RefusesPlain: s.cfg.Holder.RefusePlain}
 	for k, u := range st.usage {
 		if k[0] == 'm' {
 			out.Items += u.items

@@ -71,6 +71,7 @@ type Config struct {
 	P2P     P2PConfig     `toml:"p2p"`
 	API     APIConfig     `toml:"api"`
 	TON     TONConfig     `toml:"ton"`
+	Chat    ChatConfig    `toml:"chat"`
 	Vault   VaultConfig   `toml:"vault"`
 	Compute ComputeConfig `toml:"compute"`
 	Market  MarketConfig  `toml:"market"`
@@ -127,6 +128,12 @@ type TONConfig struct {
 	FaucetMaxTON   int    `toml:"faucet_max_ton"`  // largest faucet payout the emu host grants per request
 	AnchorInterval string `toml:"anchor_interval"` // Go duration between anchors of the journal; "0s" turns anchoring off
 	GlobalConfig   string `toml:"global_config"`   // path or URL of the TON global config (network = mainnet | testnet)
+}
+
+// ChatConfig configures this node's chat service, as a mailbox holder for
+// others too.
+type ChatConfig struct {
+	RefusePlainDeposits bool `toml:"refuse_plain_deposits"` // mailbox holder: take sealed-sender deposits only
 }
 
 // VaultConfig configures identity-document storage: how this node's

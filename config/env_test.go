@@ -121,8 +121,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[f.env] = true
 	}
-	if len(seen) != 52 {
-		t.Errorf("found %d keys, want 52 (update this test when adding keys)", len(seen))
+	if len(seen) != 53 {
+		t.Errorf("found %d keys, want 53 (update this test when adding keys)", len(seen))
 	}
 }
 

@@ -95,6 +95,8 @@ func sectionDoc(name string) string {
 		return "The local HTTP API used by the tonmesh command and by applications\n(bearer token in the node's home)."
 	case "ton":
 		return "The TON chain on which payments and ownership settle."
+	case "chat":
+		return "End-to-end encrypted chat, and the mailboxes this node keeps for\nothers' offline recipients."
 	case "vault":
 		return "Identity documents (tonmesh passport): how this node's documents are\nsplit across peers, and how much it stores for others."
 	case "compute":
@@ -167,6 +169,8 @@ func keyDoc(key string) string {
 		return "Path or http(s) URL of the TON global config JSON listing liteservers\n(network = mainnet or testnet), e.g. https://ton.org/global-config.json.\nEmpty: the ledger stays off on those networks."
 	case "ton.anchor_interval":
 		return "How often the settlements journal is anchored to TON, as a duration\n(10m, 1h); 0s turns anchoring off."
+	case "chat.refuse_plain_deposits":
+		return "As a mailbox holder for others, take only sealed-sender deposits (the\nsender hidden, paid by proof of work) and refuse plain ones, which name\ntheir sender and cost nothing to sign with a fresh key. Nodes of older\nversions send plain deposits only. true or false."
 	case "vault.shards_k":
 		return "Shards that restore one document element; any shards_k of shards_n do.\n1 or more, less than shards_n."
 	case "vault.shards_n":

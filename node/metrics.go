@@ -37,6 +37,26 @@ func (n *Node) registerServiceMetrics() {
 			func() float64 { return float64(n.vault.HolderStats().Used) }),
 		gauge("tonmesh_vault_quota_bytes", "Bytes this node lends to vault owners (vault.quota_mb).",
 			func() float64 { return float64(n.vault.HolderStats().Quota) }),
+		gauge("tonmesh_chat_mailbox_items_held", "Mailbox items this node holds for offline chat recipients.",
+			func() float64 { return float64(n.chat.HolderStats().Items) }),
+		gauge("tonmesh_chat_mailbox_bytes_held", "Bytes of mailbox items this node holds for offline chat recipients.",
+			func() float64 { return float64(n.chat.HolderStats().Bytes) }),
+		gauge("tonmesh_chat_mailbox_refuses_plain_deposits", "1 when this mailbox holder takes sealed-sender deposits only (chat.refuse_plain_deposits).",
+			func() float64 {
+				if n.chat.HolderStats().RefusesPlain {
+					return 1
+				}
+				return 0
+			}),
+		counter("tonmesh_chat_mailbox_sealed_deposits_total", "Sealed-sender deposits this mailbox holder took.",
+			func() float64 { return float64(n.chat.HolderStats().Deposits) }),
+		counter("tonmesh_chat_mailbox_plain_deposits_total", "Plain (sender-signed) deposits this mailbox holder took.",
+			func() float64 { return float64(n.chat.HolderStats().PlainPuts) }),
+		counter("tonmesh_chat_mailbox_refused_total", "Deposits this mailbox holder refused: too little work, a replayed or stale stamp, over quota, malformed, or plain when chat.refuse_plain_deposits.",
+			func() float64 {
+				st := n.chat.HolderStats()
+				return float64(st.RefusedWork + st.RefusedReplay + st.RefusedStale + st.RefusedQuota + st.Rejected + st.PlainRefused)
+			}),
 		gauge("tonmesh_compute_worker_running", "Inference jobs this worker runs now.",
 			func() float64 { return float64(n.compute.WorkerStatus().Running) }),
 		counter("tonmesh_compute_worker_jobs_total", "Inference jobs this worker answered completely.",

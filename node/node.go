@@ -162,6 +162,9 @@ func New(cfg *config.Config, opts ...Option) (_ *Node, err error) {
 	}
 	o.chat.Metrics = n.reg
 	o.chat.ResolveName = n.ownerOf
+	if cfg.Chat.RefusePlainDeposits {
+		o.chat.Holder.RefusePlain = true
+	}
 	if n.chat, err = chat.New(n.store, n.net, n.id, o.chat, n.log.With("service", "chat")); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

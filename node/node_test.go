@@ -33,7 +33,9 @@ func get(t *testing.T, url, token string) (int, []byte) {
 }
 
 func TestAPI(t *testing.T) {
-	c := harness.Start(t, 3)
+	c := harness.Start(t, 3, harness.EditConfig(func(i int, c *config.Config) {
+		c.Chat.RefusePlainDeposits = i == 1
+	}))
 	n := c.Nodes[1]
 	base := n.APIURL()
 	token, err := c.Homes[1].Token()
@@ -86,7 +88,9 @@ func TestAPI(t *testing.T) {
 
 	code, body = get(t, base+"/metrics", token)
 	for _, m := range []string{"tonmesh_node_info", "tonmesh_peers_connected", "tonmesh_store_commits_total", "tonmesh_api_request_duration_seconds", "tonmesh_p2p_connected_peers", "libp2p_rcmgr_limit", "go_goroutines",
-		"tonmesh_vault_bytes_held", "tonmesh_compute_worker_jobs_total", "tonmesh_market_bids_accepted_total"} {
+		"tonmesh_vault_bytes_held", "tonmesh_compute_worker_jobs_total", "tonmesh_market_bids_accepted_total",
+		"tonmesh_chat_mailbox_bytes_held", "tonmesh_chat_mailbox_refused_total",
+		"\ntonmesh_chat_mailbox_refuses_plain_deposits 1\n"} { // chat.refuse_plain_deposits reached the holder
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics (%d) lacks %s", code, m)
 		}
