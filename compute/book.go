@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -150,8 +151,43 @@ func (p *proxyState) charge(ch string, reserved, amount *big.Int) (*big.Int, err
 	p.coverageLocked(ch).open++
 	p.dirty[ch] = true
 	gen := p.bumpLocked()
+	round := p.joinRoundLocked()
 	p.mu.Unlock()
+	if round != nil {
+		<-round
+	}
 	return billed, p.flush(gen)
+}
+
+// joinRoundLocked returns the write round this change waits for, opening
+// one that writes the book p.linger from now; nil when bills are written
+// at once. Bills lingering together share one synced write: a sequence of
+// requests answered back to back then costs one fsync per p.linger on the
+// proxy, not one each, and the writes of a busy node's other syncs (its
+// vouchers, its journal) are fewer to wait behind. No answer waits for it
+// (the bill goes out after the answer), and the bill still reaches the
+// client only once it is durable: the caller flushes its own generation
+// after the round, which returns at once when the round's write holds it
+// and writes again when that write failed. p.mu is held.
+func (p *proxyState) joinRoundLocked() chan struct{} {
+	if p.space == nil || p.linger <= 0 {
+		return nil
+	}
+	if p.round == nil {
+		round := make(chan struct{})
+		p.round = round
+		// Bounded: it ends after one write; the bills waiting on it hold
+		// their request handlers, which Stop waits for.
+		time.AfterFunc(p.linger, func() {
+			p.mu.Lock()
+			p.round = nil
+			gen := p.gen // every change that joined this round
+			p.mu.Unlock()
+			_ = p.flush(gen) // a failure is retried by each waiter's own flush
+			close(round)
+		})
+	}
+	return p.round
 }
 
 // save makes the counters durable (after a settlement, and at Stop).

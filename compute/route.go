@@ -35,6 +35,12 @@ type proxyState struct {
 	dirty    map[string]bool      // client channels billed since the book's last write
 	gen      uint64               // changes to the book so far
 	durable  uint64               // changes the book holds
+	// round is closed once the book write that the bills made since it
+	// opened wait for has run (nil: no bill is waiting); see charge.
+	round chan struct{}
+	// linger is how long the first bill of a round waits for others
+	// before the round's one write (payLinger; 0 in unit tests).
+	linger time.Duration
 }
 
 func newProxyState(bp int) *proxyState {
@@ -50,6 +56,7 @@ func newProxyState(bp int) *proxyState {
 		billedT:      new(big.Int),
 		dirty:        make(map[string]bool),
 		coverage:     make(map[string]*coverage),
+		linger:       payLinger,
 	}
 }
 
