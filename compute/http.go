@@ -160,7 +160,7 @@ func (s *Service) serveFolded(ctx context.Context, w http.ResponseWriter, q *ope
 func (s *Service) serveStream(ctx context.Context, w http.ResponseWriter, q *openAIRequest) {
 	var info routeInfo
 	q.started = func(worker peer.ID, attestation string, confidential bool) {
-		info = routeInfo{worker: worker.String(), attestation: attestation, confidential: confidential}
+		info = routeInfo{worker: s.names.of(worker), attestation: attestation, confidential: confidential}
 	}
 	flusher, _ := w.(http.Flusher)
 	wrote := false

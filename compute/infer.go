@@ -375,7 +375,7 @@ func (c *clientCall) onOffer(ctx context.Context, m *message) error {
 	if refused != nil {
 		c.refused = refused.Error()
 		c.armSilence() // for the proxy's next offer
-		return writeMsg(c.st, msgRefuse, refuseHead{Worker: id.String(), Reason: refused.Error()}, nil)
+		return writeMsg(c.st, msgRefuse, refuseHead{Worker: c.s.names.of(id), Reason: refused.Error()}, nil)
 	}
 	env, opener, err := c.sealFor(o, id)
 	if err != nil {
@@ -394,7 +394,7 @@ type preseal struct {
 // sealFor seals the request to worker id's key in offer o.
 func (c *clientCall) sealFor(o *Offer, id peer.ID) ([]byte, *seal.ResponseOpener, error) {
 	inner, _ := json.Marshal(innerRequest{Kind: c.req.kind, Body: c.req.body})
-	meta := seal.Meta{Model: c.req.model, Worker: id.String(), RequestID: c.id, KeyExpiry: o.KeyExpiry, Stream: c.req.stream}
+	meta := seal.Meta{Model: c.req.model, Worker: c.s.names.of(id), RequestID: c.id, KeyExpiry: o.KeyExpiry, Stream: c.req.stream}
 	env, opener, err := seal.SealRequest(o.HPKEKey, meta, inner)
 	if err != nil {
 		return nil, nil, err
@@ -476,7 +476,7 @@ func (c *clientCall) onFinal(m *message) (*InferResult, *owed, error) {
 	}
 	b := billFor(r, c.pp, c.pc, c.reserved)
 	res := &InferResult{RequestID: c.id, Usage: tr.Usage, Cost: b.client.String(), Confidential: c.conf,
-		Attestation: c.attested, Worker: c.worker.String(), Proxy: c.proxy.String()}
+		Attestation: c.attested, Worker: c.s.names.of(c.worker), Proxy: c.s.names.of(c.proxy)}
 	res.Usage.PromptTokens, res.Usage.CompletionTokens = int(r.PromptTokens), int(r.CompletionTokens)
 	res.Usage.TotalTokens = res.Usage.PromptTokens + res.Usage.CompletionTokens
 	switch {
@@ -555,10 +555,10 @@ func (c *clientCall) payBill(ctx context.Context, r *Receipt, amount *big.Int) e
 	} else if m, err := readMsg(c.st); err != nil || m.Type != msgDone {
 		c.s.log.Debug("proxy did not confirm the payment", "proxy", c.proxy, "err", err)
 	}
-	payload, _ := json.Marshal(map[string]any{"role": "client", "worker": c.worker.String(), "model": c.req.model,
+	payload, _ := json.Marshal(map[string]any{"role": "client", "worker": c.s.names.of(c.worker), "model": c.req.model,
 		"prompt_tokens": r.PromptTokens, "completion_tokens": r.CompletionTokens})
 	if err := c.s.pay.Record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(c.id), Amount: amount,
-		Counterparty: c.proxy.String(), Payload: payload}); err != nil {
+		Counterparty: c.s.names.of(c.proxy), Payload: payload}); err != nil {
 		c.s.log.Warn("journaling a paid job failed", "request", c.id, "err", err)
 	}
 	return nil

@@ -189,7 +189,7 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 	}()
 	head := offerHead{Offer: c.lo.raw, PricePrompt: c.pp.String(), PriceCompletion: c.pc.String(),
 		CommissionBP: s.proxy.commissionBP, Reserved: maxCost.String()}
-	envelope := pr.takePresealed(c.id)
+	envelope := pr.takePresealed(s.names.of(c.id))
 	head.Forwarded = envelope != nil
 	if err := writeMsg(st, msgOffer, head, nil); err != nil {
 		return true, err
@@ -207,7 +207,7 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 		}
 		envelope = m.Body
 	}
-	if err := pr.checkEnvelope(envelope, c.id); err != nil {
+	if err := pr.checkEnvelope(envelope, s.names.of(c.id)); err != nil {
 		return true, writeMsg(st, msgError, errorHead{Code: codeBadRequest, Message: err.Error()}, nil)
 	}
 	res := s.relay(ctx, st, in, pr, c, envelope)
@@ -251,13 +251,13 @@ func (s *Service) attempt(ctx context.Context, st conn, in *inbox, pr *proxyRequ
 
 // takePresealed returns the client's pre-sealed envelope if it is sealed
 // to worker, once; nil otherwise (the client then seals for the offer).
-func (pr *proxyRequest) takePresealed(worker peer.ID) []byte {
+func (pr *proxyRequest) takePresealed(worker string) []byte {
 	env := pr.presealed
 	pr.presealed = nil
 	if len(env) == 0 {
 		return nil
 	}
-	if e, err := seal.UnmarshalEnvelope(env); err != nil || e.Meta.Worker != worker.String() {
+	if e, err := seal.UnmarshalEnvelope(env); err != nil || e.Meta.Worker != worker {
 		return nil
 	}
 	return env
@@ -265,12 +265,12 @@ func (pr *proxyRequest) takePresealed(worker peer.ID) []byte {
 
 // checkEnvelope checks that a client's envelope is for this request and
 // worker and within the size it announced.
-func (pr *proxyRequest) checkEnvelope(body []byte, worker peer.ID) error {
+func (pr *proxyRequest) checkEnvelope(body []byte, worker string) error {
 	env, err := seal.UnmarshalEnvelope(body)
 	if err != nil {
 		return err
 	}
-	if env.Meta.Worker != worker.String() || env.Meta.Model != pr.route.Model || env.Meta.RequestID != pr.route.RequestID ||
+	if env.Meta.Worker != worker || env.Meta.Model != pr.route.Model || env.Meta.RequestID != pr.route.RequestID ||
 		len(body) > pr.route.PromptBytes+64<<10 {
 		return errors.New("the envelope's metadata or size does not match the route request")
 	}
@@ -445,14 +445,14 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 	// The received and paid-out counters go to the book with the next bill
 	// (or at Stop): they are not money (the vouchers are, and are durable
 	// in the ledger), so they need no write of their own.
-	amount, counterparty := b.client, pr.client.String()
+	amount, counterparty := b.client, s.names.of(pr.client)
 	switch {
 	case pr.channel == nil:
-		amount, counterparty = workerPaid, c.id.String() // this node was the client
+		amount, counterparty = workerPaid, s.names.of(c.id) // this node was the client
 	case !received:
 		return nil
 	}
-	payload, _ := json.Marshal(map[string]any{"role": "proxy", "worker": c.id.String(), "model": pr.route.Model,
+	payload, _ := json.Marshal(map[string]any{"role": "proxy", "worker": s.names.of(c.id), "model": pr.route.Model,
 		"worker_paid": workerPaid.String(), "commission": new(big.Int).Sub(amount, workerPaid).String(),
 		"prompt_tokens": res.receipt.PromptTokens, "completion_tokens": res.receipt.CompletionTokens})
 	if err := s.pay.Record(payCtx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(id), Amount: amount,

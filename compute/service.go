@@ -174,7 +174,8 @@ type Service struct {
 	net   *p2p.Network
 	id    *identity.Identity
 	self  peer.ID
-	pay   Payments // nil: requests are free (tests and benchmarks only)
+	names peerNames // text forms of peer IDs, memoised
+	pay   Payments  // nil: requests are free (tests and benchmarks only)
 	space *ledger.Space
 	tap   func([]byte)
 

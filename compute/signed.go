@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -110,7 +111,7 @@ func (s *signed) verify(signer string) (peer.ID, error) {
 	if err != nil {
 		return "", fmt.Errorf("signer %s: no public key in the peer ID: %w", id, err)
 	}
-	ok, err := pub.Verify(signingBytes(s.Kind, s.Body), s.Sig)
+	ok, err := edverify.PeerKey(pub, signingBytes(s.Kind, s.Body), s.Sig)
 	if err != nil || !ok {
 		return "", fmt.Errorf("bad signature by %s", id)
 	}

@@ -201,7 +201,7 @@ type job struct {
 func (s *Service) admit(env *seal.Envelope, head workHead, now time.Time) (*job, *workError) {
 	w := s.worker
 	meta := env.Meta
-	if meta.Worker != s.self.String() {
+	if meta.Worker != s.names.of(s.self) {
 		return nil, &workError{code: codeBadRequest, msg: fmt.Sprintf("the request is sealed for worker %s, not %s", meta.Worker, s.self)}
 	}
 	k := w.key(meta.KeyExpiry)
@@ -323,7 +323,7 @@ func (s *Service) doJob(jobCtx context.Context, out *groupWriter, j *job) (*Rece
 		}
 		return nil, writeMsg(out, msgError, errorHead{Code: codeWorker, Message: "the worker's backend failed (the sealed error says why)"}, rec)
 	}
-	r := &Receipt{Peer: s.self.String(), RequestID: j.meta.RequestID, Model: j.meta.Model,
+	r := &Receipt{Peer: s.names.of(s.self), RequestID: j.meta.RequestID, Model: j.meta.Model,
 		PromptTokens: int64(usage.PromptTokens), CompletionTokens: int64(usage.CompletionTokens),
 		PricePrompt: s.cfg.PricePrompt.String(), PriceCompletion: s.cfg.PriceCompletion.String()}
 	receipt, err := sign(s.id.PeerKey, kindReceipt, r)
@@ -376,7 +376,7 @@ func (s *Service) awaitPayment(ctx context.Context, proxy peer.ID, r *Receipt, p
 	payload, _ := json.Marshal(map[string]any{"role": "worker", "model": r.Model,
 		"prompt_tokens": r.PromptTokens, "completion_tokens": r.CompletionTokens})
 	if err := s.pay.Record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(r.RequestID),
-		Amount: amount, Counterparty: proxy.String(), Payload: payload}); err != nil {
+		Amount: amount, Counterparty: s.names.of(proxy), Payload: payload}); err != nil {
 		s.log.Warn("journaling a paid job failed", "request", r.RequestID, "err", err)
 	}
 	return nil
