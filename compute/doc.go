@@ -59,9 +59,10 @@
 //     on its own channel to the worker, and tells the worker, which
 //     credits the payment only if the channel's vouchers cover it. Client,
 //     proxy and worker journal the job (kind job_paid, key
-//     "compute:job:<request ID>"). Bills are group-committed (book.go) and
+//     "compute:job:<request ID>"). Bills made within payLinger (20 ms)
+//     of each other share one synced write of the book (book.go), and
 //     payments on a channel share one cumulative voucher: those made
-//     within payLinger (5 ms) of each other are paid as one (payround.go;
+//     within payLinger of each other are paid as one (payround.go;
 //     ledger/service merges concurrent ones too), so load makes
 //     durability cheaper per request, never weaker. A worker's records
 //     leave through a group writer (groupwrite.go): records produced

@@ -15,7 +15,16 @@ import (
 // paying a worker. It delays no answer (payments run after the answer),
 // and what it leaves unpaid meanwhile keeps counting against the
 // channel's deposit.
-const payLinger = 5 * time.Millisecond
+//
+// Every synced write beside the answers costs them: the goroutine in
+// fdatasync keeps its scheduler P until the runtime's monitor takes it
+// back (it polls every 20 µs to 10 ms), so on a node with few cores the
+// next answer's goroutines wait. A round is eight synced writes over
+// client, proxy and worker (the bill, the two vouchers paid and accepted,
+// the three journal entries); 20 ms makes that about one per request for
+// sequential requests (5 ms made it 2.6) and changes nothing under load,
+// where rounds fill anyway.
+const payLinger = 20 * time.Millisecond
 
 // payRounds gathers the payments on each channel into rounds.
 type payRounds struct {

@@ -39,7 +39,7 @@ type proxyState struct {
 	// opened wait for has run (nil: no bill is waiting); see charge.
 	round chan struct{}
 	// linger is how long the first bill of a round waits for others
-	// before the round's one write (payLinger; 0 in unit tests).
+	// before the round's one write (payLinger; unused without a book).
 	linger time.Duration
 }
 
