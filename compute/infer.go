@@ -87,13 +87,17 @@ type watchdog struct {
 	cancel context.CancelCauseFunc
 }
 
-func (w *watchdog) arm(d time.Duration, cause error) {
+// arm (re)starts the watchdog: past d, the request is cancelled with the
+// error cause builds. It is built only then: it is re-armed on every
+// record, and formatting the message (peer IDs in base58) each time cost
+// more than the rest of arming.
+func (w *watchdog) arm(d time.Duration, cause func() error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.t != nil {
 		w.t.Stop()
 	}
-	w.t = time.AfterFunc(d, func() { w.cancel(cause) })
+	w.t = time.AfterFunc(d, func() { w.cancel(cause()) })
 }
 
 func (w *watchdog) disarm() {
@@ -316,7 +320,9 @@ func (c *clientCall) run(ctx context.Context) (*InferResult, error) {
 // re-arms the watchdog for the worker's first token.
 func (c *clientCall) armSilence() {
 	d := c.s.cfg.ProxyTimeout
-	c.dog.arm(d, newError(codeNoProxy, fmt.Sprintf("proxy %s sent no offer within %v (compute.proxy_timeout); you are not charged", c.proxy, d)))
+	c.dog.arm(d, func() error {
+		return newError(codeNoProxy, fmt.Sprintf("proxy %s sent no offer within %v (compute.proxy_timeout); you are not charged", c.proxy, d))
+	})
 }
 
 // lost explains a broken stream.
@@ -411,8 +417,9 @@ func (c *clientCall) accept(v *verifiedOffer, pp, pc, reserved *big.Int, opener 
 	if c.req.started != nil {
 		c.req.started(v.worker, c.attested, c.conf)
 	}
-	c.dog.arm(c.s.cfg.FirstTokenTimeout, newError(codeTimeout,
-		fmt.Sprintf("worker %s sent no first token within %v (compute.first_token_timeout); you are not charged", v.worker, c.s.cfg.FirstTokenTimeout)))
+	c.dog.arm(c.s.cfg.FirstTokenTimeout, func() error {
+		return newError(codeTimeout, fmt.Sprintf("worker %s sent no first token within %v (compute.first_token_timeout); you are not charged", v.worker, c.s.cfg.FirstTokenTimeout))
+	})
 }
 
 func (c *clientCall) onRecord(m *message) error {
@@ -426,8 +433,9 @@ func (c *clientCall) onRecord(m *message) error {
 	if kind != seal.RecordData {
 		return newError(codeWorker, fmt.Sprintf("worker %s sent a %s record outside a final message; you are not charged", c.worker, kind))
 	}
-	c.dog.arm(c.s.cfg.IdleTimeout, newError(codeTimeout,
-		fmt.Sprintf("worker %s went silent for %v mid-answer (compute.idle_timeout); you are not charged", c.worker, c.s.cfg.IdleTimeout)))
+	c.dog.arm(c.s.cfg.IdleTimeout, func() error {
+		return newError(codeTimeout, fmt.Sprintf("worker %s went silent for %v mid-answer (compute.idle_timeout); you are not charged", c.worker, c.s.cfg.IdleTimeout))
+	})
 	if err := c.emit(json.RawMessage(payload)); err != nil {
 		return fmt.Errorf("compute: deliver the answer: %w", err)
 	}
