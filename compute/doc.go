@@ -59,7 +59,8 @@
 //     on its own channel to the worker, and tells the worker, which
 //     credits the payment only if the channel's vouchers cover it. Client,
 //     proxy and worker journal the job (kind job_paid, key
-//     "compute:job:<request ID>"). Bills made within payLinger (20 ms)
+//     "compute:job:<request ID>"; the entries made within payLinger of
+//     each other are appended together, recordround.go). Bills made within payLinger (20 ms)
 //     of each other share one synced write of the book (book.go), and
 //     payments on a channel share one cumulative voucher: those made
 //     within payLinger of each other are paid as one (payround.go;

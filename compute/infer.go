@@ -565,7 +565,7 @@ func (c *clientCall) payBill(ctx context.Context, r *Receipt, amount *big.Int) e
 	}
 	payload, _ := json.Marshal(map[string]any{"role": "client", "worker": c.s.names.of(c.worker), "model": c.req.model,
 		"prompt_tokens": r.PromptTokens, "completion_tokens": r.CompletionTokens})
-	if err := c.s.pay.Record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(c.id), Amount: amount,
+	if err := c.s.record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(c.id), Amount: amount,
 		Counterparty: c.s.names.of(c.proxy), Payload: payload}); err != nil {
 		c.s.log.Warn("journaling a paid job failed", "request", c.id, "err", err)
 	}

@@ -455,7 +455,7 @@ func (s *Service) settle(ctx context.Context, st conn, in *inbox, pr *proxyReque
 	payload, _ := json.Marshal(map[string]any{"role": "proxy", "worker": s.names.of(c.id), "model": pr.route.Model,
 		"worker_paid": workerPaid.String(), "commission": new(big.Int).Sub(amount, workerPaid).String(),
 		"prompt_tokens": res.receipt.PromptTokens, "completion_tokens": res.receipt.CompletionTokens})
-	if err := s.pay.Record(payCtx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(id), Amount: amount,
+	if err := s.record(payCtx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(id), Amount: amount,
 		Counterparty: counterparty, Payload: payload}); err != nil {
 		s.log.Warn("journaling a paid job failed", "request", id, "err", err)
 	}

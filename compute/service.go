@@ -191,6 +191,8 @@ type Service struct {
 	picks    lastPicks
 	// rounds gathers payments per channel into one voucher (payround.go).
 	rounds payRounds
+	// records gathers job_paid entries into one journal commit (recordround.go).
+	records recordRounds
 
 	mu       sync.Mutex
 	started  bool
@@ -396,6 +398,7 @@ func (s *Service) Stop() {
 	s.cancel()
 	s.handlers.Wait()
 	s.rounds.wg.Wait()
+	s.records.wg.Wait()
 	s.wg.Wait()
 	if s.proxy != nil {
 		// Counters not yet written with a bill (refusals, failures, free jobs).

@@ -375,7 +375,7 @@ func (s *Service) awaitPayment(ctx context.Context, proxy peer.ID, r *Receipt, p
 	}
 	payload, _ := json.Marshal(map[string]any{"role": "worker", "model": r.Model,
 		"prompt_tokens": r.PromptTokens, "completion_tokens": r.CompletionTokens})
-	if err := s.pay.Record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(r.RequestID),
+	if err := s.record(ctx, journal.Entry{Kind: journal.KindJobPaid, Key: jobKey(r.RequestID),
 		Amount: amount, Counterparty: s.names.of(proxy), Payload: payload}); err != nil {
 		s.log.Warn("journaling a paid job failed", "request", r.RequestID, "err", err)
 	}
