@@ -51,6 +51,13 @@ func (r *recorder) Record(ctx context.Context, e journal.Entry) error {
 	return r.Service.Record(ctx, e)
 }
 
+func (r *recorder) RecordAll(ctx context.Context, es []journal.Entry) error {
+	r.mu.Lock()
+	r.entries = append(r.entries, es...)
+	r.mu.Unlock()
+	return r.Service.RecordAll(ctx, es)
+}
+
 // jobEntry returns the job_paid entry for request id, or nil.
 func (r *recorder) jobEntry(id string) *journal.Entry {
 	r.mu.Lock()

@@ -9,9 +9,8 @@ import (
 )
 
 // recordRounds gathers the job_paid journal entries made within payLinger
-// of each other and appends them together, so that the journal's committer
-// (which writes every append queued at once in one synced batch) writes
-// them in one or two synced writes instead of one each. The payments of a
+// of each other and appends them together, in one synced write instead of
+// one each. The payments of a
 // round end together, but each party's entry follows a round trip of its
 // own (the client's the proxy's confirmation, the worker's the proxy's
 // notice), which spread them enough to cost a synced write each: most of
@@ -33,19 +32,24 @@ type recordRound struct {
 	done    chan struct{}
 }
 
-// appendFunc appends one entry durably.
-type appendFunc func(ctx context.Context, e journal.Entry) error
+// journalWriter appends entries durably (Payments has it): RecordAll
+// several in one synced write, Record one.
+type journalWriter interface {
+	Record(ctx context.Context, e journal.Entry) error
+	RecordAll(ctx context.Context, es []journal.Entry) error
+}
 
-// record adds e to the open round (opening one that do appends payLinger
-// later) and waits until it is durable; it returns that entry's error.
-func (r *recordRounds) record(ctx context.Context, e journal.Entry, do appendFunc) error {
+// record adds e to the open round (opening one that is appended to j
+// payLinger later) and waits until it is durable; it returns that entry's
+// error.
+func (r *recordRounds) record(ctx context.Context, e journal.Entry, j journalWriter) error {
 	r.mu.Lock()
 	rd := r.open
 	if rd == nil {
 		rd = &recordRound{done: make(chan struct{})}
 		r.open = rd
 		r.wg.Add(1)
-		closeRound := func() { r.close(rd, do) }
+		closeRound := func() { r.close(rd, j) }
 		if r.closeAfter != nil {
 			r.closeAfter(closeRound)
 		} else {
@@ -63,9 +67,10 @@ func (r *recordRounds) record(ctx context.Context, e journal.Entry, do appendFun
 	}
 }
 
-// close ends round rd and appends its entries, all at once so that the
-// journal commits them together.
-func (r *recordRounds) close(rd *recordRound, do appendFunc) {
+// close ends round rd and appends its entries in one write. If that
+// fails, each entry is appended on its own, so that one entry's error is
+// not every entry's.
+func (r *recordRounds) close(rd *recordRound, j journalWriter) {
 	defer r.wg.Done()
 	r.mu.Lock()
 	if r.open == rd {
@@ -76,16 +81,18 @@ func (r *recordRounds) close(rd *recordRound, do appendFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), paymentWait)
 	defer cancel()
 	errs := make([]error, len(entries))
-	var wg sync.WaitGroup
-	for i, e := range entries {
-		wg.Go(func() { errs[i] = do(ctx, e) })
+	if err := j.RecordAll(ctx, entries); err != nil {
+		var wg sync.WaitGroup
+		for i, e := range entries {
+			wg.Go(func() { errs[i] = j.Record(ctx, e) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	rd.errs = errs
 	close(rd.done)
 }
 
 // record journals a paid job with the others of its round.
 func (s *Service) record(ctx context.Context, e journal.Entry) error {
-	return s.records.record(ctx, e, s.pay.Record)
+	return s.records.record(ctx, e, s.pay)
 }

@@ -44,6 +44,7 @@ type Payments interface {
 	Pay(ctx context.Context, ch *address.Address, amount *big.Int) (*big.Int, error)
 	Incoming(ch *address.Address) (deposited, paid *big.Int, err error)
 	Record(ctx context.Context, e journal.Entry) error
+	RecordAll(ctx context.Context, es []journal.Entry) error
 }
 
 // DefaultCommissionPercent is the proxy commission of a default node.

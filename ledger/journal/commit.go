@@ -8,22 +8,23 @@ import (
 )
 
 // commitLoop is the committer: it takes the first waiting append, then
-// every other one already queued (up to maxBatch), writes them in one
-// durable batch and answers each caller. It exits when Close closes the
-// queue, after committing what was in it.
+// every other one already queued (until the round holds maxBatch entries;
+// one AppendAll is never split, so a round may hold more), writes them in
+// one durable batch and answers each caller. It exits when Close closes
+// the queue, after committing what was in it.
 func (j *Journal) commitLoop() {
 	defer close(j.done)
 	round := make([]*pending, 0, j.maxBatch)
 	for first := range j.queue {
-		round = append(round[:0], first)
+		round = append(round[:0], first...)
 	fill:
 		for len(round) < j.maxBatch {
 			select {
-			case p, ok := <-j.queue:
+			case ps, ok := <-j.queue:
 				if !ok {
 					break fill
 				}
-				round = append(round, p)
+				round = append(round, ps...)
 			default:
 				break fill
 			}

@@ -51,7 +51,7 @@ type Journal struct {
 	// exclusively to mark closed, so nothing is sent on a closed queue.
 	closeMu sync.RWMutex
 	closed  bool
-	queue   chan *pending
+	queue   chan []*pending // one Append's or AppendAll's entries
 	done    chan struct{}
 
 	headMu   sync.RWMutex
@@ -124,7 +124,7 @@ func Open(store *ledger.Store, opts ...Option) (*Journal, error) {
 		clock:    o.clock,
 		kinds:    kinds,
 		maxBatch: o.maxBatch,
-		queue:    make(chan *pending, o.queue),
+		queue:    make(chan []*pending, o.queue),
 		done:     make(chan struct{}),
 		headHash: make([]byte, HashSize),
 	}
@@ -174,11 +174,68 @@ func (j *Journal) KnownKind(k Kind) bool { return j.kinds[k] }
 // if it matters). If ctx ends first Append returns its error, but the
 // entry may still be written: retrying with the same key is safe.
 func (j *Journal) Append(ctx context.Context, e Entry) (*Record, error) {
-	if err := e.check(); err != nil {
+	recs, err := j.AppendAll(ctx, []Entry{e})
+	if err != nil {
 		return nil, err
 	}
+	return recs[0], nil
+}
+
+// AppendAll records entries durably, in their order, in the same synced
+// batch, and returns their records; each entry is idempotent by its key
+// as with Append. Many entries that are ready at once cost one synced
+// write this way, where concurrent Appends may reach the committer one by
+// one and cost a write each. If any entry is invalid nothing is queued.
+// On any other error none, some or all of the entries may be written:
+// retrying with the same keys is safe.
+func (j *Journal) AppendAll(ctx context.Context, entries []Entry) ([]*Record, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	ps := make([]*pending, len(entries))
+	for i, e := range entries {
+		if err := j.prepare(&e); err != nil {
+			return nil, err
+		}
+		ps[i] = &pending{e: e, res: make(chan result, 1)}
+	}
+	first := entries[0].Key
+	j.closeMu.RLock()
+	if j.closed {
+		j.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case j.queue <- ps:
+		j.closeMu.RUnlock()
+	case <-ctx.Done():
+		j.closeMu.RUnlock()
+		return nil, fmt.Errorf("journal: append %q not queued: %w", first, ctx.Err())
+	}
+	recs := make([]*Record, len(ps))
+	for i, p := range ps {
+		select {
+		case r := <-p.res:
+			if r.err != nil {
+				return nil, r.err
+			}
+			recs[i] = r.rec
+		case <-ctx.Done():
+			return nil, fmt.Errorf("journal: append %q queued but not confirmed (it may still be written; retry with the same key): %w", p.e.Key, ctx.Err())
+		}
+	}
+	return recs, nil
+}
+
+// prepare checks e and gives it what the journal stores: a known kind, a
+// time at nanosecond precision in UTC, and copies of what the caller may
+// change after the call.
+func (j *Journal) prepare(e *Entry) error {
+	if err := e.check(); err != nil {
+		return err
+	}
 	if !j.kinds[e.Kind] {
-		return nil, fmt.Errorf("%w %q: register it with journal.WithKinds", ErrUnknownKind, e.Kind)
+		return fmt.Errorf("%w %q: register it with journal.WithKinds", ErrUnknownKind, e.Kind)
 	}
 	if e.Time.IsZero() {
 		e.Time = j.clock()
@@ -188,26 +245,7 @@ func (j *Journal) Append(ctx context.Context, e Entry) (*Record, error) {
 	if e.Amount != nil {
 		e.Amount = new(big.Int).Set(e.Amount)
 	}
-	p := &pending{e: e, res: make(chan result, 1)}
-
-	j.closeMu.RLock()
-	if j.closed {
-		j.closeMu.RUnlock()
-		return nil, ErrClosed
-	}
-	select {
-	case j.queue <- p:
-		j.closeMu.RUnlock()
-	case <-ctx.Done():
-		j.closeMu.RUnlock()
-		return nil, fmt.Errorf("journal: append %q not queued: %w", e.Key, ctx.Err())
-	}
-	select {
-	case r := <-p.res:
-		return r.rec, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("journal: append %q queued but not confirmed (it may still be written; retry with the same key): %w", e.Key, ctx.Err())
-	}
+	return nil
 }
 
 // Head returns the seq and hash of the last durable record (0 and 32 zero

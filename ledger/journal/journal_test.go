@@ -283,3 +283,48 @@ func TestCancelledAppendIsSafeToRetry(t *testing.T) {
 		t.Fatalf("head %d after a retried append, want 1", seq)
 	}
 }
+
+// TestAppendAllOneCommit: AppendAll writes its entries in order in one
+// synced commit, dedupes keys it has seen (within the call too), and
+// queues nothing when one entry is invalid.
+func TestAppendAllOneCommit(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	j, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	if _, err := j.Append(ctx, entry(0)); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Durability().Commits
+	es := []Entry{entry(0), entry(1), entry(2), entry(1), entry(3)}
+	recs, err := j.AppendAll(ctx, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Durability().Commits - before; got != 1 {
+		t.Fatalf("AppendAll of 3 new entries made %d synced commits, want 1", got)
+	}
+	wantSeqs := []uint64{1, 2, 3, 2, 4}
+	for i, r := range recs {
+		if r.Seq != wantSeqs[i] || r.Key != es[i].Key {
+			t.Fatalf("record %d: seq %d key %q, want seq %d key %q", i, r.Seq, r.Key, wantSeqs[i], es[i].Key)
+		}
+	}
+	if err := j.Verify(1, 4); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	bad := []Entry{entry(5), {Kind: KindJobPaid}}
+	if _, err := j.AppendAll(ctx, bad); err == nil {
+		t.Fatal("AppendAll with an entry without a key succeeded")
+	}
+	if seq, _ := j.Head(); seq != 4 {
+		t.Fatalf("head seq %d after a refused AppendAll, want 4 (nothing queued)", seq)
+	}
+	if recs, err := j.AppendAll(ctx, nil); err != nil || recs != nil {
+		t.Fatalf("AppendAll(nil) = %v, %v", recs, err)
+	}
+}

@@ -162,3 +162,16 @@ func (s *Service) Record(ctx context.Context, e journal.Entry) error {
 	}
 	return nil
 }
+
+// RecordAll is Record for entries that are ready together: they are
+// written in one synced batch. On error, some may have been written;
+// recording them again (by their keys) is safe.
+func (s *Service) RecordAll(ctx context.Context, es []journal.Entry) error {
+	if err := s.unavailable(); err != nil {
+		return err
+	}
+	if _, err := s.journal.AppendAll(ctx, es); err != nil {
+		return fmt.Errorf("ledger: journal %d entries: %w", len(es), err)
+	}
+	return nil
+}
