@@ -56,12 +56,23 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	t0 := time.Now()
-	plain, err := e.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	// The element is marshalled straight into the shard buffer and sealed
+	// there (no plaintext copy is left anywhere); the buffer is reused by
+	// the next Add once these shards are placed.
+	size := e.Size()
+	var marshalErr error
+	enc, buf, err := shard.EncodeInto(getShardBuf(), size, v.cfg.K, v.cfg.N, func(dst []byte) error {
+		b, err := e.AppendMarshal(dst[:0])
+		if err == nil && (len(b) != len(dst) || len(b) > 0 && &b[0] != &dst[0]) {
+			err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), len(dst))
+		}
+		marshalErr = err
+		return err
+	})
+	defer putShardBuf(buf)
+	if marshalErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, marshalErr)
 	}
-	enc, err := shard.Encode(plain, v.cfg.K, v.cfg.N)
-	clear(plain)
 	if err != nil {
 		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
 	}
@@ -74,7 +85,7 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	}
 	now := time.UnixMilli(time.Now().UnixMilli())
 	entry := &elementEntry{
-		Type: e.Type, Added: now, Size: len(plain), EncSize: enc.Size,
+		Type: e.Type, Added: now, Size: size, EncSize: enc.Size,
 		K: enc.K, N: enc.N, Key: enc.Key, Audited: now,
 	}
 	if _, err := rand.Read(entry.Seed[:]); err != nil {
@@ -179,12 +190,15 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if err != nil {
 		return nil, err
 	}
+	// The plaintext is decrypted in the buffer, copied out by
+	// UnmarshalElement, then cleared by Release, and the buffer is reused
+	// by the next read or Add.
+	defer func() { putShardBuf(buf.Release()) }()
 	plain, err := buf.Decode(e.Key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", t, err)
 	}
 	el, err := passport.UnmarshalElement(plain)
-	clear(plain)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
@@ -23,10 +24,16 @@ const elementVersion = 1
 // accepts exactly the bytes Marshal produces. Marshal does not validate e
 // beyond the limits the decoder enforces.
 func (e *Element) Marshal() ([]byte, error) {
+	return e.AppendMarshal(nil)
+}
+
+// AppendMarshal appends Marshal's encoding of e to b; with room for
+// Size() more bytes in b it allocates nothing.
+func (e *Element) AppendMarshal(b []byte) ([]byte, error) {
 	if err := e.checkBounds(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, e.Size())
+	b = slices.Grow(b, e.Size())
 	b = append(b, elementVersion)
 	b = wire.AppendLenPrefixed(b, []byte(e.Type))
 	b = binary.AppendUvarint(b, uint64(len(e.Data)))

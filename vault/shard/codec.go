@@ -48,43 +48,71 @@ func ShardLen(size, k int) int {
 // random nonce, kept in front of the ciphertext), then splits the ciphertext
 // with Reed-Solomon into n shards of which any k restore it.
 func Encode(plaintext []byte, k, n int) (*Encoded, error) {
+	e, _, err := encode(nil, len(plaintext), k, n, func(dst []byte) error {
+		copy(dst, plaintext)
+		return nil
+	})
+	return e, err
+}
+
+// EncodeInto is Encode of a plaintext of size bytes that fill writes into
+// the room it is given (exactly size bytes), where it is then sealed in
+// place: the plaintext is never copied, and no plaintext is left in the
+// buffer once EncodeInto returns. The shards are made in buf when its
+// capacity is enough (ShardLen(size+28, k)·n bytes), else in a new buffer;
+// the buffer used is returned, for a caller that reuses it for the next
+// element once it is done with these shards.
+func EncodeInto(buf []byte, size, k, n int, fill func(dst []byte) error) (*Encoded, []byte, error) {
+	return encode(buf, size, k, n, fill)
+}
+
+func encode(buf []byte, plainLen, k, n int, fill func(dst []byte) error) (*Encoded, []byte, error) {
 	if err := checkKN(k, n); err != nil {
-		return nil, err
+		return nil, buf, err
 	}
-	size := nonceSize + len(plaintext) + 16
-	if ShardLen(size, k) > MaxShardSize {
-		return nil, fmt.Errorf("shard: encode: %d bytes make shards of %d bytes, over the %d-byte limit: use more data shards (k) or a smaller element",
-			len(plaintext), ShardLen(size, k), MaxShardSize)
+	size := nonceSize + plainLen + tagSize
+	if plainLen < 0 || ShardLen(size, k) > MaxShardSize {
+		return nil, buf, fmt.Errorf("shard: encode: %d bytes make shards of %d bytes, over the %d-byte limit: use more data shards (k) or a smaller element",
+			plainLen, ShardLen(size, k), MaxShardSize)
 	}
 	e := &Encoded{Size: size, K: k, N: n}
 	if _, err := rand.Read(e.Key[:]); err != nil {
-		return nil, fmt.Errorf("shard: encode: draw key: %w", err)
+		return nil, buf, fmt.Errorf("shard: encode: draw key: %w", err)
 	}
 	aead, err := newAEAD(e.Key)
 	if err != nil {
-		return nil, err
+		return nil, buf, err
 	}
 	// One buffer holds the ciphertext padded to k whole shards, followed by
 	// room for the parity shards, so splitting needs no further copy.
 	per := ShardLen(size, k)
-	buf := make([]byte, per*n)
-	if _, err := rand.Read(buf[:nonceSize]); err != nil {
-		return nil, fmt.Errorf("shard: encode: draw nonce: %w", err)
+	if cap(buf) < per*n {
+		buf = make([]byte, per*n)
 	}
-	aead.Seal(buf[nonceSize:nonceSize], buf[:nonceSize], plaintext, nil)
+	buf = buf[:per*n]
+	if _, err := rand.Read(buf[:nonceSize]); err != nil {
+		return nil, buf, fmt.Errorf("shard: encode: draw nonce: %w", err)
+	}
+	plain := buf[nonceSize : nonceSize+plainLen]
+	if err := fill(plain); err != nil {
+		clear(plain)
+		return nil, buf, fmt.Errorf("shard: encode: %w", err)
+	}
+	aead.Seal(plain[:0], buf[:nonceSize], plain, nil)
+	clear(buf[size : per*k]) // padding: a reused buffer holds old bytes there
 	e.Shards = make([][]byte, n)
 	for i := range e.Shards {
 		e.Shards[i] = buf[i*per : (i+1)*per : (i+1)*per]
 	}
 	enc, err := newRS(k, n)
 	if err != nil {
-		return nil, err
+		return nil, buf, err
 	}
 	if err := enc.Encode(e.Shards); err != nil {
-		return nil, fmt.Errorf("shard: encode: reed-solomon: %w", err)
+		return nil, buf, fmt.Errorf("shard: encode: reed-solomon: %w", err)
 	}
 	e.CIDs = cidsOf(e.Shards)
-	return e, nil
+	return e, buf, nil
 }
 
 // Decode restores the plaintext from at least k of the n shards (nil for a

@@ -301,6 +301,17 @@ func (x *held) close() {
 // copyBuf is the size of the buffers that stream shard bytes.
 const copyBuf = 256 << 10
 
+// writebackChunk is how many bytes of a shard file a holder lets arrive
+// before it asks the kernel to start writing them out (startWriteback).
+const writebackChunk = 1 << 20
+
+// copyBufs recycles the buffers of copyBuf bytes that stream shard files
+// (a put, a get and its re-hash each took a fresh one).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
+
+func getCopyBuf() []byte  { return *copyBufs.Get().(*[]byte) }
+func putCopyBuf(b []byte) { copyBufs.Put(&b) }
+
 // intact opens c if the holder has it and its bytes match c; inMemory
 // reads a file shard's bytes into memory too. A shard that fails its CID
 // check is dropped and reported as not found, so that its owner rebuilds
@@ -363,7 +374,10 @@ func (h *Holder) readHeld(c cid.Cid, m *meta, inMemory bool) (x *held, ok bool, 
 		return x, CheckCID(c, x.data), nil
 	}
 	hh := newCIDHash(c)
-	if _, err := io.CopyBuffer(hh, f, make([]byte, copyBuf)); err != nil {
+	buf := getCopyBuf()
+	_, err = io.CopyBuffer(hh, struct{ io.Reader }{f}, buf) // f's WriteTo would copy by 32 KiB
+	putCopyBuf(buf)
+	if err != nil {
 		x.close()
 		return nil, false, err
 	}
@@ -396,7 +410,9 @@ func (h *Holder) serveGet(s network.Stream, q *request) error {
 	if _, err := s.Write(binary.AppendUvarint(nil, uint64(x.m.Size))); err != nil {
 		return fmt.Errorf("send shard %s: %w", q.CID, err)
 	}
-	if n, err := io.CopyBuffer(s, io.LimitReader(x.f, int64(x.m.Size)), make([]byte, copyBuf)); err != nil || n != int64(x.m.Size) {
+	buf := getCopyBuf()
+	defer putCopyBuf(buf)
+	if n, err := io.CopyBuffer(s, io.LimitReader(x.f, int64(x.m.Size)), buf); err != nil || n != int64(x.m.Size) {
 		return fmt.Errorf("send shard %s: %d of %d bytes: %v", q.CID, n, x.m.Size, err)
 	}
 	return nil

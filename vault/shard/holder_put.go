@@ -131,7 +131,9 @@ func (h *Holder) receiveData(s io.Reader, size int, name string, hh io.Writer, p
 			os.Remove(part)
 		}
 	}()
-	buf := make([]byte, copyBuf)
+	buf := getCopyBuf()
+	defer putCopyBuf(buf)
+	var written, flushed int64
 	for left := size; left > 0; {
 		k, err := io.ReadFull(s, buf[:min(left, len(buf))])
 		if err != nil {
@@ -142,6 +144,11 @@ func (h *Holder) receiveData(s io.Reader, size int, name string, hh io.Writer, p
 			return false, err
 		}
 		left -= k
+		// Let the disk take what has arrived while the rest arrives.
+		if written += int64(k); written-flushed >= writebackChunk || left == 0 {
+			startWriteback(f, flushed, written-flushed)
+			flushed = written
+		}
 	}
 	// Synced before the bytes are checked against their CID (a mismatch
 	// is rare): a streamed put's sender sends its trailer meanwhile.
