@@ -52,10 +52,17 @@
 // "chat-devices", and the three protocols.
 //
 // Invariants:
-//   - A session's new state is durable before its message leaves the node
+//   - A session's new state is durable before its message is reported sent
 //     (sending) or is acknowledged (receiving): session and message are
-//     written in one batch, so a message key is never reused after a crash
-//     and an acknowledged message survives one. The batch is applied under
+//     written in one batch, so an acknowledged message survives a crash.
+//     A direct message may leave while its batch is syncing only when a
+//     durable earlier state reserved its ratchet number
+//     (ratchet.EncryptAhead); sessions read back after a restart are
+//     Resumed past what they reserved (store.go), so a message key is never
+//     reused after a crash. A crash in that window loses the sender's copy
+//     of a message the recipient may hold; Send had not returned, so the
+//     user never saw it delivered. Mailbox deposits wait for the fsync.
+//     The batch is applied under
 //     the conversation's lock and waited for after it (ledger
 //     Batch.CommitAsync), so concurrent messages share fsyncs (group
 //     commit); decoded sessions are cached (sessions.go), the store stays

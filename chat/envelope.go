@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -167,7 +168,7 @@ func (e *envelope) verify() error {
 	if err != nil {
 		return fmt.Errorf("verify envelope: sender %s: %w", e.Sender, err)
 	}
-	ok, err := pub.Verify(e.signedBytes(), e.Sig)
+	ok, err := edverify.PeerKey(pub, e.signedBytes(), e.Sig)
 	if err != nil || !ok {
 		return fmt.Errorf("verify envelope from %s: %w", e.Sender, errBadSignature)
 	}

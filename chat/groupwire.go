@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -185,7 +186,7 @@ func (g *groupState) verify() error {
 	if err != nil {
 		return fmt.Errorf("group state signer %s: %w", g.Signer, err)
 	}
-	ok, err := pub.Verify(append([]byte(groupStateDomain), g.unsigned()...), g.Sig)
+	ok, err := edverify.PeerKey(pub, append([]byte(groupStateDomain), g.unsigned()...), g.Sig)
 	if err != nil || !ok {
 		return fmt.Errorf("group state of epoch %d by %s: %w", g.Epoch, g.Signer, errBadSignature)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -245,7 +246,7 @@ func (q *mailboxReq) verify(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("mailbox request signer %s: %w", q.Signer, err)
 	}
-	ok, err := pub.Verify(append([]byte(mailboxDomain), q.signed...), q.Sig)
+	ok, err := edverify.PeerKey(pub, append([]byte(mailboxDomain), q.signed...), q.Sig)
 	if err != nil || !ok {
 		return fmt.Errorf("mailbox request from %s: %w", q.Signer, errBadSignature)
 	}

@@ -97,17 +97,34 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	} else if plan != nil {
 		return s.sendDevices(ctx, to, c, ttl, plan) // devicesend.go
 	}
-	env, raw, m, durable, err := s.seal(ctx, to, c, ttl)
+	env, raw, m, durable, ahead, err := s.sealAhead(ctx, to, c, ttl)
 	if err != nil {
 		return nil, err
 	}
-	// The message and the advanced session are applied; nothing leaves
-	// before they are on disk. Concurrent sends share the fsync.
-	if err := durable(); err != nil {
-		return nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+	// The message and the advanced session are applied. Concurrent sends
+	// share the fsync that makes them durable. Without a durable reservation
+	// of the message's number (ratchet.EncryptAhead), nothing leaves before
+	// that fsync; with one, the direct attempt overlaps it, and the fsync
+	// is waited for before the mailboxes get the message and before
+	// anything reports the send.
+	var status string
+	var holders []peer.ID
+	if ahead {
+		done := make(chan error, 1)
+		go func() { done <- durable() }()
+		derr := s.direct(ctx, env.Recipient, raw)
+		if err := <-done; err != nil {
+			return nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+		}
+		s.metrics.inc(DirOut, "sealed")
+		status, holders = s.fallback(ctx, env, raw, derr)
+	} else {
+		if err := durable(); err != nil {
+			return nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+		}
+		s.metrics.inc(DirOut, "sealed")
+		status, holders = s.deliver(ctx, env, raw)
 	}
-	s.metrics.inc(DirOut, "sealed")
-	status, holders := s.deliver(ctx, env, raw)
 	m.Status, m.Holders = status, len(holders)
 	if err := s.setOutcome(env, m, holders); err != nil {
 		return m, err
@@ -128,9 +145,20 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 // which the caller waits for, outside the conversation's lock, before
 // anything leaves the node.
 func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Duration) (env *envelope, raw []byte, m *Message, durable func() error, err error) {
+	env, raw, m, durable, _, err = s.sealAhead(ctx, to, c, ttl)
+	return env, raw, m, durable, err
+}
+
+// sealAhead is seal that also says whether the envelope may leave before
+// durable returned: ahead is true when a durable state of the session
+// already reserved the message's number, so that a crash before this
+// message's own state is durable cannot make the session reuse it (see
+// ratchet.EncryptAhead). The message is still reported to nobody before
+// durable returned nil.
+func (s *Service) sealAhead(ctx context.Context, to peer.ID, c content, ttl time.Duration) (env *envelope, raw []byte, m *Message, durable func() error, ahead bool, err error) {
 	plain, err := c.encode()
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, nil, nil, nil, false, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	unlock := s.lockPeer(to)
 	defer unlock()
@@ -141,13 +169,22 @@ func (s *Service) seal(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	}()
 	env, raw, m, w, err := s.sealLocked(ctx, to, c, plain, ttl)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, false, err
 	}
-	if durable, err = w.batch.CommitAsync(); err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+	wait, err := w.batch.CommitAsync()
+	if err != nil {
+		return nil, nil, nil, nil, false, fmt.Errorf("chat: store message to %s: %w", to, err)
 	}
 	s.sessions.set(to, w.sessions)
-	return env, raw, m, durable, nil
+	sess, res := w.sessions[0], w.res
+	durable = func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		sess.Durable(res) // later messages may leave ahead of their states
+		return nil
+	}
+	return env, raw, m, durable, w.ahead, nil
 }
 
 // sealLocked is seal under the conversation's lock: it returns the batch
@@ -184,7 +221,9 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 	}
 	now := time.Now()
 	env := &envelope{Sender: s.self, Recipient: to, ID: id, Sent: time.UnixMilli(now.UnixMilli()), TTL: ttl}
-	if env.Body, err = sessions[0].Encrypt(plain, env.ad()); err != nil {
+	var ahead bool
+	var res ratchet.Reservation
+	if env.Body, ahead, res, err = sessions[0].EncryptAhead(plain, env.ad()); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("chat: encrypt to %s: %w", to, err)
 	}
 	raw, err := env.seal(s.id.PeerKey)
@@ -198,7 +237,7 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 		if err := putSessions(b, to, sessions); err != nil {
 			return nil, nil, nil, nil, err
 		}
-		return env, raw, nil, &sealed{batch: b, sessions: sessions}, nil
+		return env, raw, nil, &sealed{batch: b, sessions: sessions, ahead: ahead, res: res}, nil
 	}
 	m := outgoing(id, to, env.Sent, env.Expires(), c)
 	b := s.space.NewBatch()
@@ -207,14 +246,17 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 	}
 	addMessage(b, to, meta, m, id)
 	putMeta(b, to, meta)
-	return env, raw, m, &sealed{batch: b, sessions: sessions}, nil
+	return env, raw, m, &sealed{batch: b, sessions: sessions, ahead: ahead, res: res}, nil
 }
 
 // sealed is what sealLocked leaves to write: the batch and the sessions
-// in it.
+// in it, whether the message may leave ahead of the batch's fsync, and the
+// reservation of sessions[0] the batch holds.
 type sealed struct {
 	batch    *ledger.Batch
 	sessions []*ratchet.Session
+	ahead    bool
+	res      ratchet.Reservation
 }
 
 // sendCtl seals a group control message in the pairwise session with to
@@ -237,7 +279,12 @@ func (s *Service) sendCtl(ctx context.Context, to peer.ID, ctl []byte) (string, 
 // deliver hands the envelope to the recipient, or failing that to mailbox
 // peers. It returns the status and, for StatusMailbox, the holders.
 func (s *Service) deliver(ctx context.Context, env *envelope, raw []byte) (string, []peer.ID) {
-	err := s.direct(ctx, env.Recipient, raw)
+	return s.fallback(ctx, env, raw, s.direct(ctx, env.Recipient, raw))
+}
+
+// fallback is deliver after the direct attempt returned err: the mailbox
+// peers get the envelope if it failed.
+func (s *Service) fallback(ctx context.Context, env *envelope, raw []byte, err error) (string, []peer.ID) {
 	if err == nil {
 		return StatusDelivered, nil
 	}

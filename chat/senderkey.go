@@ -10,6 +10,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/tonmesh/tonmesh/internal/edverify"
 )
 
 // Sender keys. Each member, in each epoch of a group, has its own chain: a
@@ -130,7 +132,7 @@ func sealGroup(k *senderKey, env *envelope, g GroupID, epoch uint32, plain []byt
 // openGroup checks the body's signature against the sender's chain k and
 // decrypts it, advancing k (on success only).
 func openGroup(k *senderKey, env *envelope, b *groupBody) ([]byte, error) {
-	if len(k.Pub) != ed25519.PublicKeySize || !ed25519.Verify(k.Pub, b.bound(groupMsgDomain, env.Sender, env.ID, env.Sent, env.TTL), b.Sig) {
+	if len(k.Pub) != ed25519.PublicKeySize || !edverify.Verify(k.Pub, b.bound(groupMsgDomain, env.Sender, env.ID, env.Sent, env.TTL), b.Sig) {
 		return nil, fmt.Errorf("group message from %s: %w", env.Sender, errBadSignature)
 	}
 	trial := k.clone()

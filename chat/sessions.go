@@ -21,9 +21,32 @@ const maxCachedPeers = 256
 // after a session was advanced in memory drops the entry, so the next use
 // reads the stored sessions again. The map has its own mutex; when it is
 // full an arbitrary entry is dropped.
+//
+// resumed holds the peers whose stored sessions were read since the service
+// started: the first read Resumes them (the store may have lost states
+// written after the last durable one, messages of which may have left) and
+// writes them back, so later reads see the skip.
 type sessionCache struct {
-	mu sync.Mutex
-	m  map[peer.ID][]*ratchet.Session
+	mu      sync.Mutex
+	m       map[peer.ID][]*ratchet.Session
+	resumed map[peer.ID]struct{}
+}
+
+// isResumed reports whether p's stored sessions were resumed since start.
+func (c *sessionCache) isResumed(p peer.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.resumed[p]
+	return ok
+}
+
+func (c *sessionCache) markResumed(p peer.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resumed == nil {
+		c.resumed = make(map[peer.ID]struct{})
+	}
+	c.resumed[p] = struct{}{}
 }
 
 func (c *sessionCache) get(p peer.ID) ([]*ratchet.Session, bool) {

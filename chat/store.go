@@ -134,10 +134,34 @@ func (s *Service) loadSessions(p peer.ID) ([]*ratchet.Session, error) {
 		return ss, nil
 	}
 	ss, err := s.readSessions(p)
+	if err == nil && len(ss) > 0 && !s.sessions.isResumed(p) {
+		err = s.resumeSessions(p, ss)
+	}
 	if err == nil {
 		s.sessions.set(p, ss)
 	}
 	return ss, err
+}
+
+// resumeSessions skips the sending numbers the sessions with p reserved and
+// writes them back (applied, not waited for: until that write is durable a
+// crash only brings back the older state, which the next start resumes
+// again). A message may leave ahead of its own state (send.go); after a
+// crash the stored state can be older than what left, and without the skip
+// the next message would reuse a message key the peer already used.
+func (s *Service) resumeSessions(p peer.ID, ss []*ratchet.Session) error {
+	for _, sess := range ss {
+		sess.Resume()
+	}
+	b := s.space.NewBatch()
+	if err := putSessions(b, p, ss); err != nil {
+		return err
+	}
+	if _, err := b.CommitAsync(); err != nil {
+		return fmt.Errorf("chat: store resumed sessions with %s: %w", p, err)
+	}
+	s.sessions.markResumed(p)
+	return nil
 }
 
 // readSessions decodes the stored sessions with p.

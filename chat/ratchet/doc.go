@@ -56,7 +56,13 @@
 //     evicted first (an evicted message then gets ErrDuplicate).
 //   - Decoders (UnmarshalBundle, UnmarshalSession, message parsing) are strict:
 //     exact sizes, known versions and flags, no trailing bytes; a decoded
-//     value re-encodes to the same bytes.
+//     value re-encodes to the same bytes (a version 1 session state to
+//     version 2).
+//   - A sending number (message key) is used at most once, even across a
+//     crash that lost states written after a message left: every state
+//     reserves a few numbers ahead, EncryptAhead says ahead only for numbers
+//     a state reported Durable reserved, and a state read back after a
+//     restart must be Resumed (it skips what it reserved) before it sends.
 //   - A Session is safe for concurrent use (one mutex), but the chat service
 //     must persist its state after each successful call before acknowledging.
 package ratchet

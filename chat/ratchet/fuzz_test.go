@@ -42,6 +42,7 @@ func FuzzUnmarshalSession(f *testing.F) {
 	f.Add(state(f, bob))
 	f.Add(state(f, alice))
 	f.Add([]byte{stateVersion})
+	f.Add(stateV1(f, alice))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := UnmarshalSession(data)
 		if err != nil {
@@ -51,12 +52,32 @@ func FuzzUnmarshalSession(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded session does not encode: %v", err)
 		}
+		if data[0] == stateVersionV1 {
+			// Version 1 is encoded as the current version, which must then
+			// decode and re-encode to itself.
+			data = again
+			v2, err := UnmarshalSession(again)
+			if err != nil {
+				t.Fatalf("re-encoded version 1 state does not decode: %v", err)
+			}
+			if again, _ = v2.MarshalBinary(); !bytes.Equal(again, data) {
+				t.Fatal("re-encoded version 1 state re-encodes to other bytes")
+			}
+		}
 		if !bytes.Equal(again, data) {
 			t.Fatal("decoded session re-encodes to other bytes")
 		}
-		// A decoded session is usable without panics.
+		// A decoded session is usable without panics, resumed or not, and
+		// a resumed one sends from at least its floor.
 		if msg, err := s.Encrypt([]byte("p"), adAB); err == nil {
 			_, _ = s.Decrypt(msg, adAB)
+		}
+		floor := s.c.floor
+		s.Resume()
+		if msg, _, res, err := s.EncryptAhead([]byte("q"), adAB); err == nil {
+			if h, _, _, perr := parseMessage(msg); perr != nil || h.n < floor || res.floor <= h.n {
+				t.Fatalf("resumed session sent number %d (floor %d, new floor %d): %v", h.n, floor, res.floor, perr)
+			}
 		}
 	})
 }

@@ -19,6 +19,9 @@ const (
 	// maxClosedChains is how many finished receiving chains a session
 	// remembers (public key and length only) to tell replays from forgeries.
 	maxClosedChains = 32
+	// sendReserve is how many sending numbers past the next one a state
+	// reserves (see EncryptAhead); it is renewed when half is used.
+	sendReserve = 32
 )
 
 // Session is one end of a Double Ratchet conversation. It is safe for
@@ -32,8 +35,11 @@ type Session struct {
 	theirIK   key
 	init      initHeader // the session's X3DH parameters (sent by, or received from, the initiator)
 
-	c       chains
-	closed  []closedChain // oldest first
+	c      chains
+	closed []closedChain // oldest first
+	// known is the reservation a durable state is known to hold (Durable);
+	// it is not stored.
+	known   Reservation
 	skipped map[skipID]key
 	order   []skipID // skipped keys, oldest first
 }
@@ -53,6 +59,14 @@ type chains struct {
 	ns     uint32
 	nr     uint32
 	pn     uint32
+	floor  uint32 // sending numbers below it may have been used (ns <= floor)
+}
+
+// Reservation is the sending numbers a session state reserves: those of
+// the sending chain with ratchet key dh below floor.
+type Reservation struct {
+	dh    key
+	floor uint32
 }
 
 // closedChain is a receiving chain the peer has moved on from: its ratchet
@@ -96,26 +110,75 @@ func (s *Session) identities() (initiatorIK, responderIK key) {
 // Encrypt seals plaintext (at most MaxPlaintext bytes) bound to ad. Until the
 // session has decrypted a reply, every message carries the X3DH init header.
 func (s *Session) Encrypt(plaintext, ad []byte) ([]byte, error) {
+	msg, _, _, err := s.EncryptAhead(plaintext, ad)
+	return msg, err
+}
+
+// EncryptAhead is Encrypt that also says whether the message may leave
+// before the state it leaves the session in is durable. Every state
+// reserves the sending numbers below its floor, a few past the next one;
+// a state read back after a restart is Resumed (it skips its sending chain
+// to its floor) before it encrypts again: a crash that loses
+// the states after the last durable one never makes the session use a
+// number (a message key) twice. ahead is true when
+// a state reported durable (Durable) reserved this message's number. res is
+// the reservation of the state this call leaves: report it with Durable once
+// a state written after this call is durable.
+func (s *Session) EncryptAhead(plaintext, ad []byte) (msg []byte, ahead bool, res Reservation, err error) {
 	if len(plaintext) > MaxPlaintext {
-		return nil, fmt.Errorf("ratchet: encrypt: plaintext of %d bytes exceeds the maximum %d; split it", len(plaintext), MaxPlaintext)
+		return nil, false, res, fmt.Errorf("ratchet: encrypt: plaintext of %d bytes exceeds the maximum %d; split it", len(plaintext), MaxPlaintext)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.c.hasCKs {
-		return nil, fmt.Errorf("%w: decrypt the peer's first message before replying", ErrCannotSend)
+		return nil, false, res, fmt.Errorf("%w: decrypt the peer's first message before replying", ErrCannotSend)
 	}
-	if s.c.ns >= math.MaxUint32-1 {
-		return nil, fmt.Errorf("%w: the sending chain is exhausted; wait for a reply", ErrCannotSend)
+	c := s.c
+	if c.ns >= math.MaxUint32-1 {
+		return nil, false, res, fmt.Errorf("%w: the sending chain is exhausted; wait for a reply", ErrCannotSend)
 	}
-	h := header{hasInit: s.sendInit, init: s.init, dh: s.c.dhsPub, pn: s.c.pn, n: s.c.ns}
-	next, mk := kdfChain(s.c.cks)
+	h := header{hasInit: s.sendInit, init: s.init, dh: c.dhsPub, pn: c.pn, n: c.ns}
+	next, mk := kdfChain(c.cks)
 	out := make([]byte, 0, h.size()+len(plaintext)+tagSize)
 	out = h.appendTo(out)
 	iIK, rIK := s.identities()
 	out = seal(out, mk, plaintext, associatedData(iIK, rIK, ad, out))
-	s.c.cks = next
-	s.c.ns++
-	return out, nil
+	c.cks = next
+	c.ns++
+	if uint64(c.floor) < uint64(c.ns)+sendReserve/2 {
+		c.floor = uint32(min(uint64(c.ns)+sendReserve, math.MaxUint32-1))
+	}
+	ahead = s.known.dh == c.dhsPub && h.n < s.known.floor
+	s.c = c
+	return out, ahead, Reservation{dh: c.dhsPub, floor: c.floor}, nil
+}
+
+// Resume skips the sending numbers a decoded state reserved, at once: call
+// it on a state read back after a restart, which may be older than the
+// last message its session sent (the states written after it may be lost),
+// and store the result before anything reads that state again. The peer
+// then holds the numbers never sent as skipped keys (at most 32).
+func (s *Session) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.c.hasCKs {
+		return // nothing was ever sent
+	}
+	for s.c.ns < s.c.floor {
+		s.c.cks, _ = kdfChain(s.c.cks)
+		s.c.ns++
+	}
+}
+
+// Durable records that a state holding reservation r (or a later one of
+// the same chain) is durable, so that EncryptAhead may let the numbers it
+// reserves leave ahead of their own states.
+func (s *Session) Durable(r Reservation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.dh == s.c.dhsPub && (s.known.dh != r.dh || r.floor > s.known.floor) {
+		s.known = r
+	}
 }
 
 // Decrypt opens a message bound to ad. Out-of-order messages are opened with
@@ -239,6 +302,7 @@ func ratchetStep(c *chains, theirDH key) error {
 		return err
 	}
 	c.hasCKs = true
+	c.floor = sendReserve
 	return nil
 }
 

@@ -7,16 +7,20 @@ import (
 	"math"
 )
 
-// Session state encoding, version 1 (integers big-endian):
+// Session state encoding, version 2 (integers big-endian):
 //
 //	version 1 | flags 1 | our IK 32 | their IK 32 | init IK 32 | init EK 32 | prekey id 4
-//	| DHs private 32 | DHr 32 | RK 32 | CKs 32 | CKr 32 | Ns 4 | Nr 4 | PN 4
+//	| DHs private 32 | DHr 32 | RK 32 | CKs 32 | CKr 32 | Ns 4 | Nr 4 | PN 4 | floor 4
 //	| closed chains count 2 | (DH 32 | end 4)* | skipped count 2 | (DH 32 | n 4 | MK 32)*
 //
 // Absent keys (flag clear) are encoded as zeros; skipped keys are in eviction
-// order, oldest first.
+// order, oldest first. floor (Ns <= floor <= Ns+MaxSkip) is the sending
+// chain's reservation: numbers below it may have been used (see
+// EncryptAhead). Version 1 is version 2 without floor (floor = Ns); it is
+// decoded, and encoded as version 2.
 const (
-	stateVersion = 1
+	stateVersion   = 2
+	stateVersionV1 = 1
 
 	stInitiator = 1 << 0
 	stSendInit  = 1 << 1
@@ -25,7 +29,7 @@ const (
 	stHasCKr    = 1 << 4
 	stKnown     = stInitiator | stSendInit | stHasDHr | stHasCKs | stHasCKr
 
-	stateFixedSize  = 2 + 2*keySize + initHeaderSize + 5*keySize + 3*4
+	stateFixedSize  = 2 + 2*keySize + initHeaderSize + 5*keySize + 4*4
 	closedEntrySize = keySize + 4
 	skippedSize     = keySize + 4 + keySize
 )
@@ -62,6 +66,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	out = binary.BigEndian.AppendUint32(out, s.c.ns)
 	out = binary.BigEndian.AppendUint32(out, s.c.nr)
 	out = binary.BigEndian.AppendUint32(out, s.c.pn)
+	out = binary.BigEndian.AppendUint32(out, s.c.floor)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(s.closed)))
 	for _, e := range s.closed {
 		out = append(out, e.dh[:]...)
@@ -87,11 +92,15 @@ func appendOptional(out []byte, k key, present bool) []byte {
 // UnmarshalSession decodes a state written by MarshalBinary, strictly: exact
 // size, known version and flags, consistent fields, no duplicates.
 func UnmarshalSession(data []byte) (*Session, error) {
-	if len(data) < stateFixedSize+4 {
-		return nil, fmt.Errorf("%w: session state of %d bytes is shorter than the minimum %d", ErrMalformed, len(data), stateFixedSize+4)
+	fixed := stateFixedSize
+	if len(data) > 0 && data[0] == stateVersionV1 {
+		fixed -= 4
 	}
-	if data[0] != stateVersion {
-		return nil, fmt.Errorf("%w: session state version %d, this node knows %d", ErrMalformed, data[0], stateVersion)
+	if len(data) < fixed+4 {
+		return nil, fmt.Errorf("%w: session state of %d bytes is shorter than the minimum %d", ErrMalformed, len(data), fixed+4)
+	}
+	if data[0] != stateVersion && data[0] != stateVersionV1 {
+		return nil, fmt.Errorf("%w: session state version %d, this node knows %d and %d", ErrMalformed, data[0], stateVersionV1, stateVersion)
 	}
 	flags := data[1]
 	if flags&^stKnown != 0 {
@@ -122,6 +131,10 @@ func UnmarshalSession(data []byte) (*Session, error) {
 	s.c.cks, ok[1] = readOptional(&r, s.c.hasCKs)
 	s.c.ckr, ok[2] = readOptional(&r, s.c.hasCKr)
 	s.c.ns, s.c.nr, s.c.pn = r.u32(), r.u32(), r.u32()
+	s.c.floor = s.c.ns
+	if data[0] == stateVersion {
+		s.c.floor = r.u32()
+	}
 	if err := s.checkFixed(ok); err != nil {
 		return nil, err
 	}
@@ -174,8 +187,10 @@ func (s *Session) checkFixed(zeroWhenAbsent [3]bool) error {
 		return fmt.Errorf("%w: session state's init header names another initiator", ErrMalformed)
 	case s.c.hasCKr && (!s.c.hasDHr || !s.c.hasCKs):
 		return fmt.Errorf("%w: session state has a receiving chain without its ratchet keys", ErrMalformed)
-	case s.c.ns == math.MaxUint32 || s.c.nr == math.MaxUint32:
+	case s.c.ns == math.MaxUint32 || s.c.nr == math.MaxUint32 || s.c.floor == math.MaxUint32:
 		return fmt.Errorf("%w: session state counters are out of range", ErrMalformed)
+	case s.c.floor < s.c.ns || s.c.floor-s.c.ns > MaxSkip:
+		return fmt.Errorf("%w: session state reserves sending numbers %d..%d", ErrMalformed, s.c.ns, s.c.floor)
 	}
 	return nil
 }

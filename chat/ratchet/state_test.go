@@ -86,7 +86,8 @@ func TestUnmarshalSessionStrict(t *testing.T) {
 	}
 	bad := map[string]func([]byte) []byte{
 		"trailing byte":   func(b []byte) []byte { return append(b, 0) },
-		"version":         func(b []byte) []byte { b[0] = 2; return b },
+		"version":         func(b []byte) []byte { b[0] = stateVersion + 1; return b },
+		"version 1 size":  func(b []byte) []byte { b[0] = stateVersionV1; return b },
 		"unknown flag":    func(b []byte) []byte { b[1] |= 0x80; return b },
 		"responder sends": func(b []byte) []byte { b[1] |= stSendInit; return b },
 		"initiator flag":  func(b []byte) []byte { b[1] |= stInitiator; return b },
@@ -119,5 +120,95 @@ func TestUnmarshalSessionStrict(t *testing.T) {
 	fs[cksAt] = 1
 	if _, err := UnmarshalSession(fs); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("absent sending chain key that is not zero: %v, want ErrMalformed", err)
+	}
+}
+
+// stateV1 is s's state in the version 1 layout (no floor), as nodes wrote
+// it before sending reservations.
+func stateV1(t testing.TB, s *Session) []byte {
+	t.Helper()
+	b := state(t, s)
+	at := stateFixedSize - 4 // the floor
+	v1 := append(append([]byte{stateVersionV1}, b[1:at]...), b[at+4:]...)
+	return v1
+}
+
+func TestVersion1StateDecodes(t *testing.T) {
+	alice, bob := newPair(t)
+	mustDecrypt(t, bob, mustEncrypt(t, alice, []byte("x"), adAB), adAB, []byte("x"))
+	old, err := UnmarshalSession(stateV1(t, alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.c.floor != old.c.ns {
+		t.Fatalf("version 1 state: floor %d, want Ns %d", old.c.floor, old.c.ns)
+	}
+	old.Resume()
+	mustDecrypt(t, bob, mustEncrypt(t, old, []byte("y"), adAB), adAB, []byte("y"))
+}
+
+// TestResumeNeverReusesANumber: messages left after the last state that
+// survived a crash; the resumed session's next message is not refused as
+// one of them (a reused message key), and without Resume it would be.
+func TestResumeNeverReusesANumber(t *testing.T) {
+	alice, bob := newPair(t)
+	mustDecrypt(t, bob, mustEncrypt(t, alice, []byte("m0"), adAB), adAB, []byte("m0"))
+	saved := state(t, alice) // the last durable state
+	for i := 1; i <= 3; i++ {
+		pt := text(i)
+		mustDecrypt(t, bob, mustEncrypt(t, alice, pt, adAB), adAB, pt) // left, state lost
+	}
+	stale, err := UnmarshalSession(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRefuse(t, bob, mustEncrypt(t, stale, []byte("reused"), adAB), adAB, ErrDuplicate)
+
+	resumed, err := UnmarshalSession(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed.Resume()
+	mustDecrypt(t, bob, mustEncrypt(t, resumed, []byte("after"), adAB), adAB, []byte("after"))
+	if len(bob.skipped) > sendReserve {
+		t.Fatalf("bob holds %d skipped keys after a resume, want at most %d", len(bob.skipped), sendReserve)
+	}
+}
+
+// TestEncryptAhead: a message may leave ahead of its state only when a
+// state reported durable reserved its number, on the same sending chain.
+func TestEncryptAhead(t *testing.T) {
+	alice, bob := newPair(t)
+	ahead := func(s *Session) (bool, Reservation) {
+		t.Helper()
+		msg, ok, res, err := s.EncryptAhead([]byte("m"), adAB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustDecrypt(t, bob, msg, adAB, []byte("m"))
+		return ok, res
+	}
+	ok, res := ahead(alice)
+	if ok {
+		t.Fatal("first message ahead of any durable state")
+	}
+	alice.Durable(res)
+	// Only that reservation is known durable: the messages after it are
+	// ahead until its numbers are used up.
+	n := 0
+	for ok, _ := ahead(alice); ok; ok, _ = ahead(alice) {
+		n++
+	}
+	if n < sendReserve/2 || n > sendReserve {
+		t.Fatalf("%d messages ahead of a durable reservation, want %d..%d", n, sendReserve/2, sendReserve)
+	}
+	// A reply starts a new sending chain: the old reservation is no good.
+	alice.Durable(res)
+	mustDecrypt(t, alice, mustEncrypt(t, bob, []byte("reply"), adBA), adBA, []byte("reply"))
+	alice.Durable(res)
+	if msg, ok, _, err := alice.EncryptAhead([]byte("n"), adAB); err != nil || ok {
+		t.Fatalf("first message of a new chain: ahead %v, %v", ok, err)
+	} else {
+		mustDecrypt(t, bob, msg, adAB, []byte("n"))
 	}
 }

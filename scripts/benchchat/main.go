@@ -37,6 +37,9 @@ type config struct {
 	// CPUProfile, if set, is where a CPU profile of the chat measures (not
 	// the raw round trips) is written.
 	CPUProfile string
+	// Mailbox runs the mailbox measures (off: direct messages only, for a
+	// profile of the direct path alone).
+	Mailbox bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -50,6 +53,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.Group, "group", 50, "members of the group measure, one in-process node each (0: skip it)")
 	fs.IntVar(&c.GroupMessages, "group-messages", 50, "group messages (and as many rounds of pairwise messages) in the group measure")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the chat measures to this file (read it with `go tool pprof`)")
+	fs.BoolVar(&c.Mailbox, "mailbox", true, "run the mailbox measures (--mailbox=false: direct messages only, e.g. to profile them)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -143,10 +147,12 @@ func printTable(w io.Writer, c config, r *Results) {
 	row("raw stream round trip (same two nodes)", r.RawRoundTrip)
 	row("direct send -> durable ack, sequential", r.DirectSeq)
 	row(fmt.Sprintf("direct send -> durable ack, %d senders", c.Workers), r.DirectParallel)
-	row(fmt.Sprintf("mailbox deposit, sealed (%d holders), one by one", r.Holders), r.MailboxDeposit)
-	row(fmt.Sprintf("mailbox deposit, plain as before (%d holders)", r.Holders), r.PlainDeposit)
-	row(fmt.Sprintf("  of a sealed one: proof of work (%d bits)", r.PowBits), r.Stamp)
-	fmt.Fprintf(w, "%-44s %8d %10s %10s %12.0f\n", "mailbox fetch + store + delete (both kinds)", r.MailboxFetch.N, "-", "-", r.MailboxFetch.PerS)
+	if c.Mailbox {
+		row(fmt.Sprintf("mailbox deposit, sealed (%d holders), one by one", r.Holders), r.MailboxDeposit)
+		row(fmt.Sprintf("mailbox deposit, plain as before (%d holders)", r.Holders), r.PlainDeposit)
+		row(fmt.Sprintf("  of a sealed one: proof of work (%d bits)", r.PowBits), r.Stamp)
+		fmt.Fprintf(w, "%-44s %8d %10s %10s %12.0f\n", "mailbox fetch + store + delete (both kinds)", r.MailboxFetch.N, "-", "-", r.MailboxFetch.PerS)
+	}
 	if r.RawRoundTrip.P50MS > 0 {
 		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
 	}
@@ -319,6 +325,9 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	}
 	res.DirectParallel = summarize(par, wall)
 	fmt.Fprintln(progress, "direct parallel done")
+	if !c.Mailbox {
+		return res, nil
+	}
 
 	// Mailboxes: the recipient stops answering the message protocol. a
 	// seals its deposits; b deposits plain ones, as before sealing.
