@@ -268,6 +268,7 @@ func (s *Service) Start(ctx context.Context) error {
 			_, err := decodeGossip(payload, from, time.Now())
 			return err
 		},
+		Quick: true, // a decode and a signature check
 	})
 	if err != nil {
 		return fmt.Errorf("compute: %w", err)

@@ -103,6 +103,7 @@ func (c *tonmeshCluster) JoinGossip() error {
 		t, err := nw.JoinTopic(gossipTopic, p2p.TopicSpec{
 			MaxSize:  gossipPayloadSize,
 			Validate: func(context.Context, peer.ID, []byte) error { return nil },
+			Quick:    true,
 		})
 		if err != nil {
 			return fmt.Errorf("tonmesh node %d: %w", i, err)
