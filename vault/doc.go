@@ -7,9 +7,10 @@
 // Each node also holds shards for other owners (vault/shard's Holder, which
 // New creates and Start serves).
 //
-// Storing. Add validates the element, seals it under a fresh AES-256-GCM key
-// and splits it into N Reed-Solomon shards of which any K restore it
-// (shard.Encode; 4 of 6 by default), named by BLAKE3 CIDs. Each shard goes
+// Storing. Add validates the element, marshals it straight into the shard
+// buffer, seals it there under a fresh AES-256-GCM key and splits it into N
+// Reed-Solomon shards of which any K restore it (shard.EncodeInto; 4 of 6
+// by default; the buffer is reused by the next Add or read), named by BLAKE3 CIDs. Each shard goes
 // to a distinct peer, all in parallel: the closest to the shard's CID
 // (Kademlia distance) among the peers of the DHT's routing table and the
 // connected peers (the DHT's closest peers to every CID are looked up only

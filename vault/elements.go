@@ -190,10 +190,10 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if err != nil {
 		return nil, err
 	}
-	// The plaintext is decrypted in the buffer, copied out by
-	// UnmarshalElement, then cleared by Release, and the buffer is reused
-	// by the next read or Add.
-	defer func() { putShardBuf(buf.Release()) }()
+	// The plaintext is decrypted in the buffer and copied out by
+	// UnmarshalElement; then Release clears it (off the read's critical
+	// path) and the buffer is reused by the next read or Add.
+	defer func() { go func() { putShardBuf(buf.Release()) }() }()
 	plain, err := buf.Decode(e.Key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", t, err)

@@ -12,9 +12,12 @@
 // valid everywhere. Each side hashes a shard once: the owner in Encode
 // (PutShard takes the CID), the holder while the bytes arrive, a reader
 // while they arrive (GetInto, into a Buffer shared by the element's shards,
-// which then decodes in place). An owner checks that a holder still has a
-// BLAKE3 shard without fetching it and without precomputing anything by
-// Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified
+// which then decodes in place). EncodeInto and NewBufferIn take memory to
+// reuse, so that an owner needs no fresh allocation of an element's size
+// per put or read: EncodeInto seals the plaintext in place, and Release
+// clears a read's plaintext before its memory is handed back. An owner
+// checks that a holder still has a BLAKE3 shard without fetching it and
+// without precomputing anything by Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified
 // against the CID); a sha2-256 shard by Challenge, whose answers
 // (ChallengeAnswer, BLAKE2b-256 keyed with the nonce over tag ‖ shard) its
 // owner precomputed.
@@ -28,7 +31,9 @@
 //
 // Holder. It owns the store space "vault-shards" and the directory
 // FilesDir in the store's directory (store.go): shards up to 1 MiB are kept
-// in the store, larger ones in files, written as they arrive. It serves the
+// in the store, larger ones in files, written as they arrive (the kernel is
+// asked to start writing each MiB out at once, so that the fsync before
+// the receipt waits only for the tail). It serves the
 // protocol between Start and Stop. Puts are committed in rounds by one
 // committer (commit.go): the puts waiting together share one fsync of the
 // shard directory and one synced batch.
