@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -10,6 +11,7 @@ import (
 // registerer given in Config.Metrics.
 type metrics struct {
 	messages *prometheus.CounterVec
+	counters sync.Map // metricKey -> prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -27,6 +29,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// inc counts one message; the counter of each label pair is looked up
+// once (WithLabelValues hashes the labels on every call).
 func (m *metrics) inc(direction, result string) {
-	m.messages.WithLabelValues(direction, result).Inc()
+	key := metricKey{direction, result}
+	c, ok := m.counters.Load(key)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(key, m.messages.WithLabelValues(direction, result))
+	}
+	c.(prometheus.Counter).Inc()
 }
+
+type metricKey struct{ direction, result string }
