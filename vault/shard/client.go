@@ -139,6 +139,12 @@ func GetInto(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, b
 		if data, ok, err = readVerified(s, c, buf); err != nil {
 			return fmt.Errorf("receive shard: %w", err)
 		}
+		if !ok {
+			// A holder that finds the file it sent corrupt drops it, then
+			// closes the stream: wait for that, so that the holder no
+			// longer has the shard when this returns.
+			_, _ = s.Read(make([]byte, 1))
+		}
 		return nil
 	})
 	if err != nil {

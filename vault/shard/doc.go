@@ -51,7 +51,10 @@
 //     reset, deadline passed, holder stopping).
 //   - Stored bytes are re-hashed whenever they are served (Get, Challenge,
 //     Prove, repeated Put); a shard that fails its CID check is deleted and
-//     reported as ErrNotFound, so that its owner rebuilds it. Files that no
+//     reported as ErrNotFound, so that its owner rebuilds it. A Get of a
+//     shard kept in a file hashes it as it sends it (one pass, no wait
+//     before the first byte): one that fails the check is deleted before
+//     the stream closes, and the reader's own check reports ErrCorrupt. Files that no
 //     meta names (a put cut off by a crash) are removed when a holder opens.
 //   - Put is idempotent: a shard already held under the same delete key is
 //     acknowledged at once; under another key, the data must be sent again

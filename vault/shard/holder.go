@@ -312,11 +312,19 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b
 func getCopyBuf() []byte  { return *copyBufs.Get().(*[]byte) }
 func putCopyBuf(b []byte) { copyBufs.Put(&b) }
 
-// intact opens c if the holder has it and its bytes match c; inMemory
-// reads a file shard's bytes into memory too. A shard that fails its CID
-// check is dropped and reported as not found, so that its owner rebuilds
-// it.
-func (h *Holder) intact(c cid.Cid, inMemory bool) (*held, *response) {
+// readMode is how intact reads a file shard's bytes.
+type readMode int
+
+const (
+	checkFile  readMode = iota // hash the file, then hand it back positioned at its start
+	inMemory                   // read the file into memory and hash that
+	checkLater                 // open the file unhashed: the caller hashes it as it sends it (serveGet)
+)
+
+// intact opens c if the holder has it and its bytes match c (a file
+// shard's as mode says). A shard that fails its CID check is dropped and
+// reported as not found, so that its owner rebuilds it.
+func (h *Holder) intact(c cid.Cid, mode readMode) (*held, *response) {
 	m, err := h.store.meta(c)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &response{Status: statusNotFound, Reason: "this holder has no shard " + c.String()}
@@ -325,7 +333,7 @@ func (h *Holder) intact(c cid.Cid, inMemory bool) (*held, *response) {
 		h.log.Error("read shard meta", "cid", c, "err", err)
 		return nil, &response{Status: statusError, Reason: "reading the shard failed on the holder"}
 	}
-	x, ok, err := h.readHeld(c, m, inMemory)
+	x, ok, err := h.readHeld(c, m, mode)
 	if err != nil {
 		h.log.Error("read shard", "cid", c, "err", err)
 		return nil, &response{Status: statusError, Reason: "reading the shard failed on the holder"}
@@ -333,16 +341,22 @@ func (h *Holder) intact(c cid.Cid, inMemory bool) (*held, *response) {
 	if ok {
 		return x, nil
 	}
+	h.dropCorrupt(c)
+	return nil, &response{Status: statusNotFound, Reason: "shard " + c.String() + " was corrupted on the holder and dropped; rebuild it"}
+}
+
+// dropCorrupt drops c, whose stored bytes failed its CID check.
+func (h *Holder) dropCorrupt(c cid.Cid) {
 	h.log.Warn("stored shard fails its CID check; dropping it", "cid", c)
 	if err := h.drop(c); err != nil {
 		h.log.Error("drop corrupted shard", "cid", c, "err", err)
 	}
-	return nil, &response{Status: statusNotFound, Reason: "shard " + c.String() + " was corrupted on the holder and dropped; rebuild it"}
 }
 
-// readHeld opens c's bytes and checks them against c (ok). Missing bytes
-// are not an error: they fail the check.
-func (h *Holder) readHeld(c cid.Cid, m *meta, inMemory bool) (x *held, ok bool, err error) {
+// readHeld opens c's bytes and checks them against c (ok), a file shard's
+// only for its size with checkLater. Missing bytes are not an error: they
+// fail the check.
+func (h *Holder) readHeld(c cid.Cid, m *meta, mode readMode) (x *held, ok bool, err error) {
 	if !m.File {
 		data, err := h.store.data(c)
 		if errors.Is(err, ErrNotFound) {
@@ -365,7 +379,10 @@ func (h *Holder) readHeld(c cid.Cid, m *meta, inMemory bool) (x *held, ok bool, 
 		x.close()
 		return nil, false, err
 	}
-	if inMemory {
+	switch mode {
+	case checkLater:
+		return x, true, nil
+	case inMemory:
 		x.data = make([]byte, m.Size)
 		if _, err := io.ReadFull(f, x.data); err != nil {
 			x.close()
@@ -392,8 +409,13 @@ func (h *Holder) readHeld(c cid.Cid, m *meta, inMemory bool) (x *held, ok bool, 
 	return x, true, nil
 }
 
+// serveGet sends shard q.CID. A file shard is hashed as it is sent, in
+// one pass over the file, so that its bytes start to flow at once: when
+// they fail the CID check at the end, the holder drops the shard before it
+// closes the stream, and the reader, which checks every byte against the
+// CID itself, reports ErrCorrupt (later requests find no shard).
 func (h *Holder) serveGet(s network.Stream, q *request) error {
-	x, fail := h.intact(q.CID, false)
+	x, fail := h.intact(q.CID, checkLater)
 	if fail != nil {
 		return h.answer(s, opGet, fail)
 	}
@@ -410,16 +432,30 @@ func (h *Holder) serveGet(s network.Stream, q *request) error {
 	if _, err := s.Write(binary.AppendUvarint(nil, uint64(x.m.Size))); err != nil {
 		return fmt.Errorf("send shard %s: %w", q.CID, err)
 	}
+	hh := newCIDHash(q.CID)
 	buf := getCopyBuf()
 	defer putCopyBuf(buf)
-	if n, err := io.CopyBuffer(s, io.LimitReader(x.f, int64(x.m.Size)), buf); err != nil || n != int64(x.m.Size) {
-		return fmt.Errorf("send shard %s: %d of %d bytes: %v", q.CID, n, x.m.Size, err)
+	for sent := 0; sent < x.m.Size; {
+		k, err := io.ReadFull(x.f, buf[:min(len(buf), x.m.Size-sent)])
+		if err != nil {
+			return fmt.Errorf("send shard %s: read its file after %d of %d bytes: %w", q.CID, sent, x.m.Size, err)
+		}
+		hh.Write(buf[:k])
+		if _, err := s.Write(buf[:k]); err != nil {
+			return fmt.Errorf("send shard %s: %d of %d bytes: %w", q.CID, sent, x.m.Size, err)
+		}
+		sent += k
+	}
+	if !bytes.Equal(hh.Sum(nil), digestOf(q.CID)) {
+		// The stream is closed, not reset, once the shard is dropped: the
+		// reader, which has all the bytes, fails them itself (ErrCorrupt).
+		h.dropCorrupt(q.CID)
 	}
 	return nil
 }
 
 func (h *Holder) serveChallenge(s network.Stream, q *request) error {
-	x, fail := h.intact(q.CID, true)
+	x, fail := h.intact(q.CID, inMemory)
 	if fail != nil {
 		return h.answer(s, opChallenge, fail)
 	}
@@ -431,7 +467,7 @@ func (h *Holder) serveProve(s network.Stream, q *request) error {
 	if !Provable(q.CID) {
 		return h.answer(s, opProve, &response{Status: statusRefused, Reason: "only BLAKE3 shards are proved; challenge this one"})
 	}
-	x, fail := h.intact(q.CID, true)
+	x, fail := h.intact(q.CID, inMemory)
 	if fail != nil {
 		return h.answer(s, opProve, fail)
 	}

@@ -36,7 +36,7 @@ func (h *Holder) servePut(s network.Stream, from peer.ID, q *request) error {
 		return h.answer(s, opPut, &response{Status: statusCorrupt, Reason: fmt.Sprintf(
 			"shard %s is %d bytes, not %d", q.CID, m.Size, q.Size)})
 	case err == nil && m.hasKey(q.DeleteKey):
-		if x, fail := h.intact(q.CID, false); fail == nil {
+		if x, fail := h.intact(q.CID, checkFile); fail == nil {
 			x.close()
 			return h.answer(s, opPut, h.receipt(q))
 		}
