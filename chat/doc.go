@@ -14,7 +14,9 @@
 // random ID, time, timer and ratchet ciphertext of padded content
 // (content.go), signed with the sender's peer key; the envelope header is
 // also the ratchet's associated data. It goes directly over
-// /tonmesh/chat/msg/1.0.0 when the recipient answers, else to the
+// /tonmesh/chat/msg/1.0.0 when the recipient answers (one envelope frame,
+// one response frame; a sender reuses the stream for its next messages to
+// that peer, msgstreams.go), else to the
 // Config.MailboxReplicas peers closest (Kad-DHT) to the recipient's mailbox
 // key SHA-256("tonmesh/chat/mailbox" || peer ID) over
 // /tonmesh/chat/mailbox/1.0.0 (mailboxwire.go), sealed (sealed.go): the

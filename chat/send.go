@@ -302,7 +302,7 @@ var errRefused = errors.New("refused")
 func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte) error {
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DirectTimeout)
 	defer cancel()
-	resp, err := s.net.Request(dctx, to, MsgProtocol, raw, 1024)
+	resp, err := s.exchangeMsg(dctx, to, raw) // msgstreams.go
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/xssnick/tonutils-go/address"
@@ -148,6 +149,7 @@ type Service struct {
 
 	locks    [peerLocks]sync.Mutex // per-peer conversation locks, by hash of the peer ID (peerLockIndex)
 	sessions sessionCache          // decoded sessions; see sessionCache
+	streams  streamPool            // idle message streams (msgstreams.go)
 	glocks   groupLocks            // per-group locks (groupstore.go)
 	devices  deviceState           // linked devices (devices.go)
 
@@ -231,7 +233,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.net.HandleRequest(MsgProtocol, s.handleMsg, maxEnvelope, 30*time.Second)
+	s.net.Handle(MsgProtocol, func(ctx context.Context, st network.Stream) error {
+		return s.serveMsgs(ctx, runCtx, st) // msgstreams.go
+	}, msgStreamTimeout)
 	s.net.HandleRequest(MailboxProtocol, s.handleMailbox, maxMailboxReq, 30*time.Second)
 	s.loop(runCtx, "prekeys", s.cfg.PrekeyRefresh, s.publishLoopStep)
 	s.startDevices(runCtx)
@@ -292,6 +296,7 @@ func (s *Service) Stop() {
 	s.net.RemoveHandler(MsgProtocol)
 	s.net.RemoveHandler(MailboxProtocol)
 	s.net.RemoveHandler(DeviceProtocol)
+	s.streams.close()
 	cancel()
 	s.wg.Wait()
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/chat"
@@ -80,7 +81,10 @@ type Latency struct {
 
 // Results are all figures of one run.
 type Results struct {
-	RawRoundTrip   Latency `json:"raw_stream_round_trip"`
+	RawRoundTrip Latency `json:"raw_stream_round_trip"`
+	// RawReused is the same exchange on one stream kept open, as direct
+	// messages reuse theirs.
+	RawReused      Latency `json:"raw_round_trip_reused_stream"`
 	DirectSeq      Latency `json:"direct_sequential"`
 	DirectParallel Latency `json:"direct_parallel"`
 	MailboxDeposit Latency `json:"mailbox_deposit"` // sealed, with proof of work
@@ -145,6 +149,7 @@ func printTable(w io.Writer, c config, r *Results) {
 		fmt.Fprintf(w, "%-44s %8d %10.3f %10.3f %12.0f\n", name, l.N, l.P50MS, l.P99MS, l.PerS)
 	}
 	row("raw stream round trip (same two nodes)", r.RawRoundTrip)
+	row("raw round trip, one stream reused", r.RawReused)
 	row("direct send -> durable ack, sequential", r.DirectSeq)
 	row(fmt.Sprintf("direct send -> durable ack, %d senders", c.Workers), r.DirectParallel)
 	if c.Mailbox {
@@ -155,6 +160,9 @@ func printTable(w io.Writer, c config, r *Results) {
 	}
 	if r.RawRoundTrip.P50MS > 0 {
 		fmt.Fprintf(w, "\ndirect p50 / raw round trip p50 = %.1fx\n", r.DirectSeq.P50MS/r.RawRoundTrip.P50MS)
+	}
+	if r.RawReused.P50MS > 0 {
+		fmt.Fprintf(w, "direct p50 / raw round trip p50 on a reused stream = %.1fx\n", r.DirectSeq.P50MS/r.RawReused.P50MS)
 	}
 	fmt.Fprintf(w, "WAL fsyncs per message with %d senders: sender %.2f, receiver %.2f\n", c.Workers, r.SenderFsyncs, r.ReceiverFsyncs)
 	if g := r.Group; g != nil {
@@ -222,7 +230,10 @@ func startNode(ctx context.Context, dir string, bootstrap []string, cfg chat.Con
 	return n, nil
 }
 
-const echoProtocol = "/tonmesh/benchchat/echo/1.0.0"
+const (
+	echoProtocol   = "/tonmesh/benchchat/echo/1.0.0"
+	streamProtocol = "/tonmesh/benchchat/echo-stream/1.0.0"
+)
 
 func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	log := slog.New(slog.DiscardHandler)
@@ -288,6 +299,11 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		raw = append(raw, time.Since(t0))
 	}
 	res.RawRoundTrip = summarize(raw, time.Since(start))
+	reused, err := reusedRoundTrips(ctx, a, b, payload, c.Messages)
+	if err != nil {
+		return nil, err
+	}
+	res.RawReused = reused
 	fmt.Fprintln(progress, "raw round trips done")
 
 	if c.CPUProfile != "" {
@@ -435,4 +451,40 @@ func parallelSends(ctx context.Context, a, b *benchNode, text string, n, workers
 		return nil, 0, fmt.Errorf("parallel direct send: %w", firstErr)
 	}
 	return samples, time.Since(start), nil
+}
+
+// reusedRoundTrips times n exchanges of payload on one stream from a to b.
+func reusedRoundTrips(ctx context.Context, a, b *benchNode, payload []byte, n int) (Latency, error) {
+	b.net.Handle(streamProtocol, func(_ context.Context, s network.Stream) error {
+		for {
+			req, err := p2p.ReadFrame(s, 1<<20)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := p2p.WriteFrame(s, req); err != nil {
+				return err
+			}
+		}
+	}, 10*time.Minute)
+	s, err := a.net.Host().NewStream(ctx, b.net.ID(), streamProtocol)
+	if err != nil {
+		return Latency{}, fmt.Errorf("raw round trip on one stream: %w", err)
+	}
+	defer s.Close()
+	var samples []time.Duration
+	start := time.Now()
+	for range n {
+		t0 := time.Now()
+		if err := p2p.WriteFrame(s, payload); err != nil {
+			return Latency{}, fmt.Errorf("raw round trip on one stream: %w", err)
+		}
+		if _, err := p2p.ReadFrame(s, 1<<20); err != nil {
+			return Latency{}, fmt.Errorf("raw round trip on one stream: %w", err)
+		}
+		samples = append(samples, time.Since(t0))
+	}
+	return summarize(samples, time.Since(start)), nil
 }
