@@ -225,7 +225,7 @@ func (s *Service) resend(ctx context.Context, it resendItem, now time.Time) (ok 
 	if _, err := b.CommitAsync(); err != nil {
 		return false, fmt.Errorf("chat: drop resend entry: %w", err)
 	}
-	if err := s.setOutcome(env, m, holders); err != nil {
+	if err := s.setOutcome(env, m, holders, false); err != nil {
 		return true, err
 	}
 	s.metrics.inc(DirOut, status)

@@ -126,7 +126,7 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 		status, holders = s.deliver(ctx, env, raw)
 	}
 	m.Status, m.Holders = status, len(holders)
-	if err := s.setOutcome(env, m, holders); err != nil {
+	if err := s.setOutcome(env, m, holders, true); err != nil {
 		return m, err
 	}
 	s.metrics.inc(DirOut, status)
@@ -321,11 +321,16 @@ func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte) error {
 // record is applied (every read sees it) and becomes durable with the
 // store's next sync, which the next message to or from anyone brings; it
 // is not waited for. What it records already happened: the message and its
-// session were durable before it left, and the recipient or holders
-// acknowledged it durably. A crash in between leaves the message
-// StatusSending, which means "not known to have arrived".
-func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID) error {
-	if _, err := s.applyOutcome(env, m, holders); err != nil {
+// session were durable before Send reported anything, and the recipient or
+// holders acknowledged it durably. A crash in between leaves the message
+// StatusSending, which means "not known to have arrived" (or, for a message
+// that left ahead of its fsync, may lose it: see the package doc).
+//
+// asSent says m is the message exactly as send stored it, which nothing
+// but a deletion (its timer, the conversation's) changes before this: then
+// only its existence is read, not the stored JSON.
+func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID, asSent bool) error {
+	if _, err := s.applyOutcome(env, m, holders, asSent); err != nil {
 		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
 	}
 	return nil
@@ -333,14 +338,20 @@ func (s *Service) setOutcome(env *envelope, m *Message, holders []peer.ID) error
 
 // applyOutcome writes the outcome under the conversation's lock; it is
 // durable once the returned durable (or any later sync) has returned nil.
-func (s *Service) applyOutcome(env *envelope, m *Message, holders []peer.ID) (durable func() error, err error) {
+func (s *Service) applyOutcome(env *envelope, m *Message, holders []peer.ID, asSent bool) (durable func() error, err error) {
 	unlock := s.lockPeer(env.Recipient)
 	defer unlock()
-	stored, err := s.loadMessage(env.Recipient, m.Seq)
-	if err != nil {
-		return nil, err
+	stored := m
+	if asSent {
+		if _, err := s.space.Get(msgKey(env.Recipient, m.Seq)); err != nil {
+			return nil, err
+		}
+	} else {
+		if stored, err = s.loadMessage(env.Recipient, m.Seq); err != nil {
+			return nil, err
+		}
+		stored.Status, stored.Holders = m.Status, m.Holders
 	}
-	stored.Status, stored.Holders = m.Status, m.Holders
 	v, _ := json.Marshal(stored)
 	b := s.space.NewBatch()
 	b.Set(msgKey(env.Recipient, m.Seq), v)
