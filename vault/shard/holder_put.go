@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"lukechampine.com/blake3"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/p2p"
 )
@@ -232,7 +233,7 @@ func (h *Holder) receipt(q *request) *response {
 // verifyAny reports whether sig is a valid signature of msg by one of keys.
 func verifyAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig) {
+		if edverify.Verify(k, msg, sig) {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -83,7 +84,7 @@ func (r *Receipt) Verify() error {
 	if err != nil {
 		return fmt.Errorf("shard: %w: holder %s: no public key in the peer ID: %v", errBadReceipt, r.Holder, err)
 	}
-	ok, err := pub.Verify(append([]byte(receiptTag), r.body()...), r.Signature)
+	ok, err := edverify.PeerKey(pub, append([]byte(receiptTag), r.body()...), r.Signature)
 	if err != nil || !ok {
 		return fmt.Errorf("shard: %w (holder %s, shard %s)", errBadReceipt, r.Holder, r.CID)
 	}
