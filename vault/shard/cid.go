@@ -55,7 +55,7 @@ func newCIDHash(c cid.Cid) hash.Hash {
 		return nil
 	}
 	if c.Prefix().MhType == multihash.BLAKE3 {
-		return blake3.New(32, nil)
+		return newStreamHasher()
 	}
 	return sha256.New()
 }

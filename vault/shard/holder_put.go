@@ -14,7 +14,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"lukechampine.com/blake3"
 
 	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
@@ -264,7 +263,7 @@ func (h *Holder) servePutStream(s network.Stream, from peer.ID, q *request) erro
 		return err
 	}
 	p := &pendingCommit{q: q, reserved: true, flight: flight, res: make(chan *response, 1)}
-	hh := blake3.New(32, nil)
+	hh := newStreamHasher()
 	ok, err := h.receiveData(s, q.Size, "stream."+hex.EncodeToString(rnd[:8]), hh, p)
 	if err != nil {
 		return fmt.Errorf("receive streamed shard from %s: %w", from, err)

@@ -12,7 +12,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
-	"lukechampine.com/blake3"
 
 	"github.com/tonmesh/tonmesh/p2p"
 )
@@ -31,7 +30,7 @@ type ShardWriter struct {
 	cancel context.CancelFunc
 	size   int
 	sent   int
-	hh     *blake3.Hasher
+	hh     *streamHasher
 	err    error
 }
 
@@ -46,7 +45,7 @@ func OpenPut(ctx context.Context, net *p2p.Network, holder peer.ID, size int) (*
 	if err != nil {
 		return nil, fmt.Errorf("shard: put on %s: %w", holder, err)
 	}
-	w := &ShardWriter{holder: holder, s: s, stop: stop, cancel: cancel, size: size, hh: blake3.New(32, nil)}
+	w := &ShardWriter{holder: holder, s: s, stop: stop, cancel: cancel, size: size, hh: newStreamHasher()}
 	q := &request{Op: opPutStream, Size: size}
 	r, err := roundTrip(s, q)
 	if err == nil {
