@@ -96,6 +96,25 @@ func testReplaysAndForgeries(t *testing.T, a, b, c *Service) {
 	if r := sendRaw(t, a, b.self, movedFreshRaw); r.Status != statusRejected {
 		t.Fatalf("fresh ciphertext under another header: status %d, want rejected", r.Status)
 	}
+	// The genuine envelope with its signature spoiled: its body would open,
+	// yet it is refused as a forgery, charges no conversation, and leaves
+	// the session as it was.
+	metaBefore, _, err := b.loadMeta(a.self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badSig := append([]byte(nil), freshRaw...)
+	badSig[len(badSig)-1] ^= 1
+	if r := sendRaw(t, a, b.self, badSig); r.Status != statusRejected {
+		t.Fatalf("genuine envelope with a spoiled signature: status %d, want rejected", r.Status)
+	}
+	metaAfter, _, err := b.loadMeta(a.self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metaAfter.Rejected != metaBefore.Rejected {
+		t.Fatalf("a spoiled signature charged the conversation: %d rejected before, %d after", metaBefore.Rejected, metaAfter.Rejected)
+	}
 	if r := sendRaw(t, a, b.self, freshRaw); r.Status != statusOK {
 		t.Fatalf("genuine envelope after the forgery: status %d %s", r.Status, r.Reason)
 	}
@@ -119,8 +138,8 @@ func testReplaysAndForgeries(t *testing.T, a, b, c *Service) {
 	if got := b.stats.duplicates.Load() - dups; got != 2 {
 		t.Errorf("duplicates counted = %d, want 2", got)
 	}
-	if got := b.stats.rejected.Load() - rejected; got != 5 {
-		t.Errorf("rejections counted = %d, want 5", got)
+	if got := b.stats.rejected.Load() - rejected; got != 6 {
+		t.Errorf("rejections counted = %d, want 6", got)
 	}
 	in, err := b.Inbox()
 	if err != nil {

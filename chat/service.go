@@ -149,6 +149,7 @@ type Service struct {
 
 	locks    [peerLocks]sync.Mutex // per-peer conversation locks, by hash of the peer ID (peerLockIndex)
 	sessions sessionCache          // decoded sessions; see sessionCache
+	metas    metaCache             // decoded conversation metadata; see metaCache
 	streams  streamPool            // idle message streams (msgstreams.go)
 	glocks   groupLocks            // per-group locks (groupstore.go)
 	devices  deviceState           // linked devices (devices.go)

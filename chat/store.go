@@ -114,10 +114,14 @@ func (s *Service) loadMeta(p peer.ID) (*convMeta, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("chat: read conversation %s: %w", p, err)
 	}
+	if m, ok := s.metas.get(p, v); ok {
+		return m, true, nil
+	}
 	var m convMeta
 	if err := json.Unmarshal(v, &m); err != nil {
 		return nil, false, fmt.Errorf("chat: stored conversation %s is corrupt: %w", p, err)
 	}
+	s.metas.set(p, v, &m)
 	return &m, true, nil
 }
 
