@@ -10,8 +10,10 @@ const maxPooled = 64 << 20
 // shards are sealed and split in it) and reads (they are fetched and
 // decrypted in it), so that a large element does not cost a fresh, zeroed
 // allocation of its size, and its garbage, every time. A buffer is put
-// back only holding ciphertext: Add's shards are sealed in place, a read's
-// plaintext is cleared by shard.Buffer.Release.
+// back only holding ciphertext: Add's shards are sealed in place; a read
+// hands its buffer over to the element it decoded (the files stay in the
+// plaintext there), and a failed read's buffer is cleared by
+// shard.Buffer.Release.
 var shardBufs sync.Pool
 
 // getShardBuf returns a buffer to reuse, or nil.

@@ -37,7 +37,8 @@
 // Reading. Element asks K holders for their shards in parallel (those that
 // passed their last check first, data shards before parity), each fetched
 // into its slot of one buffer and hashed as it arrives, and decodes and
-// decrypts in that buffer once K match their CIDs. The other holders are
+// decrypts in that buffer once K match their CIDs; the element's files
+// stay there (the buffer is handed over to it). The other holders are
 // asked only when needed (fetch.go): one more for each that fails, all of
 // them when the read stalls. So a read moves about the element's size,
 // not N/K times it, over the owner's link. The owner keeps no plaintext: every read goes

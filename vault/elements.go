@@ -190,19 +190,21 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if err != nil {
 		return nil, err
 	}
-	// The plaintext is decrypted in the buffer and copied out by
-	// UnmarshalElement; then Release clears it (off the read's critical
-	// path) and the buffer is reused by the next read or Add.
-	defer func() { go func() { putShardBuf(buf.Release()) }() }()
+	// The plaintext is decrypted in the buffer, and the element's files
+	// are left there (UnmarshalElementIn): the buffer is handed over to
+	// the element instead of copying them out. A read that fails clears
+	// the buffer (Release, off the read's critical path) for reuse by the
+	// next read or Add.
 	plain, err := buf.Decode(e.Key)
-	if err != nil {
-		return nil, fmt.Errorf("vault: read %s: %w", t, err)
+	if err == nil {
+		var el *passport.Element
+		if el, err = passport.UnmarshalElementIn(plain); err == nil {
+			return el, nil
+		}
+		err = fmt.Errorf("the decrypted element does not decode: %w", err)
 	}
-	el, err := passport.UnmarshalElement(plain)
-	if err != nil {
-		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
-	}
-	return el, nil
+	go func() { putShardBuf(buf.Release()) }()
+	return nil, fmt.Errorf("vault: read %s: %w", t, err)
 }
 
 // Types lists the types of the stored elements.

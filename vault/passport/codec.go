@@ -105,7 +105,15 @@ const (
 // type, bounded lengths and counts, data keys in ascending order without
 // repeats, and no trailing bytes. It checks structure only; call Validate
 // for the specification's rules. The result does not alias b.
-func UnmarshalElement(b []byte) (*Element, error) {
+func UnmarshalElement(b []byte) (*Element, error) { return unmarshalElement(b, false) }
+
+// UnmarshalElementIn is UnmarshalElement whose files' bytes alias b (the
+// rest is copied), for a caller that hands b over: b must not be changed
+// or reused while the element is in use. It saves the copy of the files,
+// the bulk of a large element.
+func UnmarshalElementIn(b []byte) (*Element, error) { return unmarshalElement(b, true) }
+
+func unmarshalElement(b []byte, alias bool) (*Element, error) {
 	if len(b) > MaxElementSize {
 		return nil, fmt.Errorf("passport: element is %d bytes, the limit is %d", len(b), MaxElementSize)
 	}
@@ -139,20 +147,20 @@ func UnmarshalElement(b []byte) (*Element, error) {
 		switch r.Byte("file presence") {
 		case 0:
 		case 1:
-			*slot = readFile(r)
+			*slot = readFile(r, alias)
 		default:
 			r.Fail(errors.New("file presence must be 0 or 1"))
 		}
 	}
-	e.Files = readFiles(r, "files")
-	e.Translation = readFiles(r, "translation")
+	e.Files = readFiles(r, "files", alias)
+	e.Translation = readFiles(r, "translation", alias)
 	if err := r.Finish(); err != nil {
 		return nil, fmt.Errorf("passport: decode element: %w", err)
 	}
 	return e, nil
 }
 
-func readFiles(r *wire.Reader, what string) []File {
+func readFiles(r *wire.Reader, what string, alias bool) []File {
 	n := r.Uvarint(what + " count")
 	if r.Err() != nil || n == 0 {
 		return nil
@@ -163,14 +171,15 @@ func readFiles(r *wire.Reader, what string) []File {
 	}
 	out := make([]File, 0, n)
 	for i := uint64(0); i < n && r.Err() == nil; i++ {
-		if f := readFile(r); f != nil {
+		if f := readFile(r, alias); f != nil {
 			out = append(out, *f)
 		}
 	}
 	return out
 }
 
-func readFile(r *wire.Reader) *File {
+// readFile reads one file; its bytes alias r's input if alias is set.
+func readFile(r *wire.Reader, alias bool) *File {
 	f := &File{
 		Name: string(r.LenPrefixed("file name", MaxNameLen)),
 		MIME: string(r.LenPrefixed("file mime", maxMIMELen)),
@@ -179,7 +188,11 @@ func readFile(r *wire.Reader) *File {
 	if r.Err() != nil {
 		return nil
 	}
-	f.Bytes = append([]byte{}, body...)
+	if alias {
+		f.Bytes = body[:len(body):len(body)] // an append must not write into b
+	} else {
+		f.Bytes = append([]byte{}, body...)
+	}
 	return f
 }
 

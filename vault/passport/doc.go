@@ -29,7 +29,9 @@
 //   - Decoders (UnmarshalElement, ParseScope, ParseLink, DecodeRequest,
 //     DecryptPassportData, attestations) bound every length before
 //     allocating, refuse unknown fields, and never panic. UnmarshalElement
-//     accepts only Marshal's canonical bytes.
+//     accepts only Marshal's canonical bytes. Decoded values do not alias
+//     their input, except the files of UnmarshalElementIn (its caller
+//     hands the input over).
 //   - An attestation is signed by the verifier's libp2p peer key over a
 //     domain-separated encoding; Verify checks it against the verifier's
 //     peer ID and validity window, and Covers checks that an element's data

@@ -19,8 +19,15 @@ func FuzzUnmarshalElement(f *testing.F) {
 	f.Add([]byte{1, 5, 'e', 'm', 'a', 'i', 'l', 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := UnmarshalElement(b)
+		in, inErr := UnmarshalElementIn(bytes.Clone(b))
+		if (err == nil) != (inErr == nil) {
+			t.Fatalf("UnmarshalElement: %v, UnmarshalElementIn: %v", err, inErr)
+		}
 		if err != nil {
 			return
+		}
+		if inAgain, err := in.Marshal(); err != nil || !bytes.Equal(inAgain, b) {
+			t.Fatalf("UnmarshalElementIn's element re-encodes to %x (%v), want %x", inAgain, err, b)
 		}
 		again, err := e.Marshal()
 		if err != nil {
