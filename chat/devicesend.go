@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -216,7 +215,7 @@ func (s *Service) setDeviceOutcome(to peer.ID, m *Message) error {
 		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
 	}
 	stored.Status, stored.Fanout, stored.Synced = m.Status, m.Fanout, m.Synced
-	v, _ := json.Marshal(stored)
+	v := stored.storedJSON()
 	b := s.space.NewBatch()
 	b.Set(msgKey(to, m.Seq), v)
 	if _, err := b.CommitAsync(); err != nil {

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -169,7 +168,7 @@ func (s *Service) setGroupOutcome(g GroupID, m *Message) error {
 		return fmt.Errorf("chat: record delivery of %s: %w", m.ID, err)
 	}
 	stored.Status, stored.Fanout = m.Status, m.Fanout
-	v, _ := json.Marshal(stored)
+	v := stored.storedJSON()
 	b := s.space.NewBatch()
 	b.Set(gmsgKey(g, m.Seq), v)
 	if _, err := b.CommitAsync(); err != nil {

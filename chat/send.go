@@ -352,7 +352,7 @@ func (s *Service) applyOutcome(env *envelope, m *Message, holders []peer.ID, asS
 		}
 		stored.Status, stored.Holders = m.Status, m.Holders
 	}
-	v, _ := json.Marshal(stored)
+	v := stored.storedJSON()
 	b := s.space.NewBatch()
 	b.Set(msgKey(env.Recipient, m.Seq), v)
 	if exp := env.Expires(); len(holders) > 0 && !exp.IsZero() {

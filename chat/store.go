@@ -89,7 +89,7 @@ func (t *thread) add(m *Message) {
 // putMessage writes m under msgKey with its ID index at idKey (seq and
 // expiry) and, for a message with a timer, its expiry index at expKey.
 func putMessage(b *ledger.Batch, m *Message, msgKey, idKey, expKey []byte) {
-	v, _ := json.Marshal(m)
+	v := m.storedJSON()
 	b.Set(msgKey, v)
 	var exp uint64
 	if !m.Expires.IsZero() {
@@ -126,7 +126,7 @@ func (s *Service) loadMeta(p peer.ID) (*convMeta, bool, error) {
 }
 
 func putMeta(b *ledger.Batch, p peer.ID, m *convMeta) {
-	v, _ := json.Marshal(m)
+	v := m.storedJSON()
 	b.Set(convKey(p), v)
 }
 
