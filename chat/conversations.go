@@ -104,7 +104,7 @@ func (s *Service) Messages(p peer.ID, since uint64, limit int) (*MessagePage, er
 	meta.ReadSeq = page.Next
 	meta.Unread = max(0, meta.Unread-unread)
 	b := s.space.NewBatch()
-	putMeta(b, p, meta)
+	s.putMeta(b, p, meta)
 	if err := b.Commit(); err != nil {
 		return nil, fmt.Errorf("chat: mark messages read: %w", err)
 	}

@@ -204,7 +204,7 @@ func (s *Service) receiveDevice(env *envelope, pt []byte, sessions []*ratchet.Se
 			meta.ReadSeq = m.Seq
 		}
 	}
-	putMeta(b, conv, meta)
+	s.putMeta(b, conv, meta)
 	durable, err := b.CommitAsync()
 	if err != nil {
 		return statusError, nil, nil, fmt.Errorf("chat: store message from %s: %w", env.Sender, err)

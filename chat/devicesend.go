@@ -128,7 +128,7 @@ func (s *Service) storeOutgoing(to peer.ID, c content, ttl time.Duration) (*Mess
 	m := outgoing(id, to, sent, expires, c)
 	b := s.space.NewBatch()
 	addMessage(b, to, meta, m, id)
-	putMeta(b, to, meta)
+	s.putMeta(b, to, meta)
 	durable, err := b.CommitAsync()
 	unlock()
 	if err != nil {

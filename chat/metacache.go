@@ -38,7 +38,10 @@ func (c *metaCache) get(p peer.ID, raw []byte) (*convMeta, bool) {
 	return &m, true
 }
 
-// set records that raw (which the caller no longer changes) decodes to meta.
+// set records that raw (which the caller no longer changes) decodes to
+// meta: raw is meta's storedJSON, or what meta was decoded from. (Decoding
+// raw gives meta's values; LastAt may come back in another Location for
+// the same instant, which encodes the same.)
 func (c *metaCache) set(p peer.ID, raw []byte, meta *convMeta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,5 +54,7 @@ func (c *metaCache) set(p peer.ID, raw []byte, meta *convMeta) {
 			break
 		}
 	}
-	c.m[p] = metaEntry{raw: raw, meta: *meta}
+	e := metaEntry{raw: raw, meta: *meta}
+	e.meta.LastAt = e.meta.LastAt.Round(0) // no monotonic reading, as decoded
+	c.m[p] = e
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/internal/harness/peers"
 )
 
 func TestMetaCacheFollowsStoredBytes(t *testing.T) {
@@ -37,5 +39,26 @@ func TestMetaCacheFollowsStoredBytes(t *testing.T) {
 	}
 	if _, ok := c.get(peer.ID("other"), raw); ok {
 		t.Fatal("another peer's lookup returned p's entry")
+	}
+}
+
+// TestLoadMetaIgnoresUnappliedPut: putMeta tells the cache before its
+// batch is applied; a batch that never is leaves loadMeta reading the store.
+func TestLoadMetaIgnoresUnappliedPut(t *testing.T) {
+	c := peers.Start(t, 2) // a DHT peer to take the prekeys
+	s := startChat(t, c[0])
+	p := peer.ID("someone")
+	s.putMeta(s.space.NewBatch(), p, &convMeta{Timer: 42, thread: thread{NextSeq: 9}}) // never applied
+	if m, ok, err := s.loadMeta(p); err != nil || ok || m.Timer != 0 || m.NextSeq != 1 {
+		t.Fatalf("loadMeta after an unapplied put = %+v, %v, %v; want a new conversation", m, ok, err)
+	}
+	applied := s.space.NewBatch()
+	s.putMeta(applied, p, &convMeta{Timer: 7, thread: thread{NextSeq: 3}})
+	s.putMeta(s.space.NewBatch(), p, &convMeta{Timer: 8, thread: thread{NextSeq: 4}}) // never applied
+	if err := applied.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok, err := s.loadMeta(p); err != nil || !ok || m.Timer != 7 || m.NextSeq != 3 {
+		t.Fatalf("loadMeta = %+v, %v, %v; want the applied timer 7, next_seq 3", m, ok, err)
 	}
 }

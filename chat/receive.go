@@ -274,7 +274,7 @@ func (s *Service) storeIncoming(env *envelope, c content, sessions []*ratchet.Se
 		meta.Timer = m.TimerS
 	}
 	addMessage(b, env.Sender, meta, m, env.ID)
-	putMeta(b, env.Sender, meta)
+	s.putMeta(b, env.Sender, meta)
 	if durable, err = b.CommitAsync(); err != nil {
 		return nil, nil, fmt.Errorf("chat: store message from %s: %w", env.Sender, err)
 	}
@@ -297,7 +297,7 @@ func (s *Service) reject(from peer.ID, what string, err error) {
 	}
 	meta.Rejected++
 	b := s.space.NewBatch()
-	putMeta(b, from, meta)
+	s.putMeta(b, from, meta)
 	if cerr := b.Commit(); cerr != nil {
 		s.log.Warn("count rejected chat message", "err", cerr)
 	}

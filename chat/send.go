@@ -49,7 +49,7 @@ func (s *Service) SetTimer(ctx context.Context, with peer.ID, ttl time.Duration)
 	if err == nil {
 		meta.Timer = int64(ttl / time.Second)
 		b := s.space.NewBatch()
-		putMeta(b, with, meta)
+		s.putMeta(b, with, meta)
 		err = b.Commit()
 	}
 	unlock()
@@ -245,7 +245,7 @@ func (s *Service) sealLocked(ctx context.Context, to peer.ID, c content, plain [
 		return nil, nil, nil, nil, err
 	}
 	addMessage(b, to, meta, m, id)
-	putMeta(b, to, meta)
+	s.putMeta(b, to, meta)
 	return env, raw, m, &sealed{batch: b, sessions: sessions, ahead: ahead, res: res}, nil
 }
 

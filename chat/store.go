@@ -125,9 +125,13 @@ func (s *Service) loadMeta(p peer.ID) (*convMeta, bool, error) {
 	return &m, true, nil
 }
 
-func putMeta(b *ledger.Batch, p peer.ID, m *convMeta) {
+// putMeta adds m to b as the conversation's metadata. The cache learns
+// the bytes' decoding now: should b never be applied, the stored bytes
+// differ from them and loadMeta decodes what is stored.
+func (s *Service) putMeta(b *ledger.Batch, p peer.ID, m *convMeta) {
 	v := m.storedJSON()
 	b.Set(convKey(p), v)
+	s.metas.set(p, v, m)
 }
 
 // loadSessions returns the sessions with p, most recently used first, from

@@ -99,7 +99,7 @@ func (s *Service) expireMessage(p peer.ID, id MsgID, xkey []byte) error {
 					meta.Unread--
 				}
 			}
-			putMeta(b, p, meta)
+			s.putMeta(b, p, meta)
 		}
 	}
 	return b.Commit()
