@@ -175,9 +175,29 @@ func waitModel(t *testing.T, s *Service, model string, workers int) {
 	})
 }
 
-// randomModel is a small random-weight llama2.c model as a backend.
+// randomModel is a small random-weight llama2.c model as a backend. It
+// samples with a fixed seed when a request names none: with a random seed
+// the first token is now and then BOS or EOS, an empty answer, and the
+// tests that want tokens to bill would fail by chance.
 func randomModel(name string) backend.Backend {
-	return llama2c.NewBackend(name, llama2c.Random(llama2c.Config{}, 7))
+	return seeded{llama2c.NewBackend(name, llama2c.Random(llama2c.Config{}, 7))}
+}
+
+// seeded gives requests without a seed the seed testSeed.
+type seeded struct{ backend.Backend }
+
+// testSeed makes the random model answer every prompt the tests send with
+// at least one token.
+const testSeed = 1
+
+func (s seeded) Complete(ctx context.Context, req *backend.Request, emit func(json.RawMessage) error) (backend.Usage, error) {
+	if req.Seed == nil {
+		r := *req
+		seed := int64(testSeed)
+		r.Seed = &seed
+		req = &r
+	}
+	return s.Backend.Complete(ctx, req, emit)
 }
 
 // scripted is a backend that answers with fixed pieces. If hold is set it
