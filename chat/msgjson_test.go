@@ -24,17 +24,7 @@ func FuzzStoredJSON(f *testing.F) {
 		if fanout {
 			m.Fanout = &Fanout{Members: holders, Delivered: synced, Mailbox: int(timer), Failed: 1}
 		}
-		want, err := json.Marshal(m)
-		got := m.storedJSON()
-		if err != nil {
-			if got != nil {
-				t.Fatalf("json.Marshal failed (%v), storedJSON wrote %s", err, got)
-			}
-			return
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("storedJSON\n%s\nwant (json.Marshal)\n%s", got, want)
-		}
+		matchesMarshal(t, m, m.storedJSON())
 	})
 }
 
@@ -48,16 +38,22 @@ func FuzzConvMetaJSON(f *testing.F) {
 		if last != 0 {
 			m.LastAt = time.Unix(0, last).In(time.FixedZone("x", int(last%90000)))
 		}
-		want, err := json.Marshal(m)
-		got := m.storedJSON()
-		if err != nil {
-			if got != nil {
-				t.Fatalf("json.Marshal failed (%v), storedJSON wrote %s", err, got)
-			}
-			return
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("storedJSON\n%s\nwant (json.Marshal)\n%s", got, want)
-		}
+		matchesMarshal(t, m, m.storedJSON())
 	})
+}
+
+// matchesMarshal fails t unless got is json.Marshal(v), byte for byte, or
+// nil where json.Marshal fails.
+func matchesMarshal(t *testing.T, v any, got []byte) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		if got != nil {
+			t.Fatalf("json.Marshal failed (%v), storedJSON wrote %s", err, got)
+		}
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("storedJSON\n%s\nwant (json.Marshal)\n%s", got, want)
+	}
 }
