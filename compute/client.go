@@ -53,7 +53,23 @@ type chatRequest struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options,omitempty"`
-	MaxPrice string `json:"max_price,omitempty"`
+	MaxPrice    string   `json:"max_price,omitempty"`
+	Seed        *int64   `json:"seed,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// InferOptions are the optional parts of an inference request; the zero
+// value asks for the node's defaults.
+type InferOptions struct {
+	// MaxPrice caps the price (nanoTON per 1M tokens, commission
+	// included); nil: the node's compute.max_price.
+	MaxPrice *big.Int
+	// Seed fixes the worker's sampling: the same seed, prompt, model and
+	// temperature give the same answer. nil: a random seed.
+	Seed *int64
+	// Temperature is the sampling temperature, 0 to 2 (0 always takes the
+	// likeliest token). nil: the model's default.
+	Temperature *float64
 }
 
 // resultChunk is the part of an answer (the final usage chunk, or the whole
@@ -80,13 +96,12 @@ func (r *resultChunk) result() (*InferResult, error) {
 }
 
 // Infer sends prompt as one user message to model through the node,
-// streaming the answer's text to onToken (may be nil). maxPrice caps the
-// price (nanoTON per 1M tokens, commission included); nil: the node's
-// default.
-func (c *Client) Infer(ctx context.Context, model, prompt string, maxPrice *big.Int, onToken func(string)) (*InferResult, error) {
-	req := chatRequest{Model: model, Messages: []map[string]string{{"role": "user", "content": prompt}}}
-	if maxPrice != nil {
-		req.MaxPrice = maxPrice.String()
+// streaming the answer's text to onToken (may be nil).
+func (c *Client) Infer(ctx context.Context, model, prompt string, opts InferOptions, onToken func(string)) (*InferResult, error) {
+	req := chatRequest{Model: model, Messages: []map[string]string{{"role": "user", "content": prompt}},
+		Seed: opts.Seed, Temperature: opts.Temperature}
+	if opts.MaxPrice != nil {
+		req.MaxPrice = opts.MaxPrice.String()
 	}
 	if onToken == nil {
 		onToken = func(string) {}

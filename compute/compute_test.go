@@ -135,7 +135,7 @@ func TestComputeNetwork(t *testing.T) {
 	t.Run("streaming", func(t *testing.T) {
 		const prompt = "Tell me about the purple elephant Zanzibar"
 		var pieces []string
-		res, err := n.api.Infer(ctx, tinyModel, prompt, nil, func(s string) { pieces = append(pieces, s) })
+		res, err := n.api.Infer(ctx, tinyModel, prompt, InferOptions{}, func(s string) { pieces = append(pieces, s) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestComputeNetwork(t *testing.T) {
 			t.Fatalf("status %d: %s\nwant the message %q", resp.StatusCode, body, want)
 		}
 		// A cap at the working price passes.
-		res, err := n.api.Infer(ctx, tinyModel, "hello", capPrice(clientPP, clientPC), nil)
+		res, err := n.api.Infer(ctx, tinyModel, "hello", InferOptions{MaxPrice: capPrice(clientPP, clientPC)}, nil)
 		if err != nil {
 			t.Fatalf("at the quoted price: %v", err)
 		}
@@ -256,7 +256,7 @@ func TestComputeNetwork(t *testing.T) {
 		got := make(chan string, 4)
 		errc := make(chan error, 1)
 		go func() {
-			_, err := n.api.Infer(rctx, slowModel, "wait for me", nil, func(s string) { got <- s })
+			_, err := n.api.Infer(rctx, slowModel, "wait for me", InferOptions{}, func(s string) { got <- s })
 			errc <- err
 		}()
 		if first := <-got; first != "first piece" {
@@ -281,7 +281,7 @@ func TestComputeNetwork(t *testing.T) {
 		before := n.paidToProxy(t)
 		n.client.cfg.IdleTimeout = 300 * time.Millisecond
 		defer func() { n.client.cfg.IdleTimeout = testConfig().IdleTimeout }()
-		_, err := n.api.Infer(ctx, slowModel, "are you there?", nil, nil)
+		_, err := n.api.Infer(ctx, slowModel, "are you there?", InferOptions{}, nil)
 		if e := asError(err); e == nil || e.Status != http.StatusGatewayTimeout || !strings.Contains(e.Message, "compute.idle_timeout") {
 			t.Fatalf("err = %v, want a 504 naming compute.idle_timeout", err)
 		}
@@ -334,7 +334,7 @@ func TestComputeNetwork(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 8 {
 			wg.Go(func() {
-				res, err := n.api.Infer(ctx, tinyModel, fmt.Sprintf("story number %d", i), nil, nil)
+				res, err := n.api.Infer(ctx, tinyModel, fmt.Sprintf("story number %d", i), InferOptions{}, nil)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -407,7 +407,7 @@ func TestComputeNetwork(t *testing.T) {
 		got := make(chan string, 4)
 		errc := make(chan error, 1)
 		go func() {
-			_, err := n.api.Infer(ctx, slowModel, "and then?", nil, func(s string) { got <- s })
+			_, err := n.api.Infer(ctx, slowModel, "and then?", InferOptions{}, func(s string) { got <- s })
 			errc <- err
 		}()
 		<-got

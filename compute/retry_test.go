@@ -76,7 +76,7 @@ func TestRetryNextWorkerAndOpenAIBackend(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var got strings.Builder
-	res, err := api.Infer(ctx, model, "say it", nil, func(s string) { got.WriteString(s) })
+	res, err := api.Infer(ctx, model, "say it", InferOptions{}, func(s string) { got.WriteString(s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestRetryNextWorkerAndOpenAIBackend(t *testing.T) {
 	}
 
 	// A model nobody serves is refused with the models on offer.
-	_, err = api.Infer(ctx, "nope", "x", nil, nil)
+	_, err = api.Infer(ctx, "nope", "x", InferOptions{}, nil)
 	if e := asError(err); e == nil || e.Status != http.StatusNotFound || !strings.Contains(e.Message, "models on offer: echo") {
 		t.Errorf("unknown model: %v", err)
 	}

@@ -138,7 +138,12 @@ func (n *Node) computeBackend() (backend.Backend, error) {
 		return llama2c.NewBackend("stories260K", m), nil
 	}
 	n.log.Warn("no llama2.c checkpoint found: serving a random-weight demo model (set compute.model_dir to serve a real one)", "model", DemoModel)
-	return llama2c.NewBackend(DemoModel, llama2c.Random(llama2c.Config{}, 1)), nil
+	return demoBackend(), nil
+}
+
+// demoBackend serves DemoModel: random weights, the same on every node.
+func demoBackend() backend.Backend {
+	return llama2c.NewBackend(DemoModel, llama2c.Random(llama2c.Config{}, 1))
 }
 
 // loadModelDir loads the llama2.c checkpoint in dir: the one *.bin file

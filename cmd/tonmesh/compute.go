@@ -44,6 +44,7 @@ Prices are in nanoTON per million tokens.`,
 		Example: `  tonmesh compute offers
   tonmesh compute infer --model stories260K "Once upon a time"
   tonmesh compute infer --model stories260K --max-price 30000000 "Tell a story"
+  tonmesh compute infer --model stories260K --seed 42 --temperature 0.8 "Once"
   tonmesh compute worker status --json
   tonmesh compute proxy status`,
 	}
@@ -101,18 +102,32 @@ func newComputeOffersCmd(g *globalFlags) *cobra.Command {
 }
 
 func newComputeInferCmd(g *globalFlags) *cobra.Command {
-	var model, maxPrice string
+	var (
+		model, maxPrice string
+		seed            int64
+		temperature     float64
+	)
 	cmd := &cobra.Command{
-		Use:   "infer --model M [--max-price P] PROMPT",
+		Use:   "infer --model M [--max-price P] [--seed S] [--temperature T] PROMPT",
 		Short: "Run PROMPT on a worker serving model M, streaming the answer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var cap *big.Int
+			var opts compute.InferOptions
 			if maxPrice != "" {
-				var ok bool
-				if cap, ok = new(big.Int).SetString(maxPrice, 10); !ok || cap.Sign() < 0 {
+				cap, ok := new(big.Int).SetString(maxPrice, 10)
+				if !ok || cap.Sign() < 0 {
 					return fmt.Errorf("--max-price %q is not a whole number of nanoTON per million tokens (example: 30000000)", maxPrice)
 				}
+				opts.MaxPrice = cap
+			}
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			if cmd.Flags().Changed("temperature") {
+				if temperature < 0 || temperature > 2 {
+					return fmt.Errorf("--temperature %g: give a number from 0 (always the likeliest token) to 2", temperature)
+				}
+				opts.Temperature = &temperature
 			}
 			c, err := g.computeClient()
 			if err != nil {
@@ -122,7 +137,7 @@ func newComputeInferCmd(g *globalFlags) *cobra.Command {
 			if g.json {
 				onToken = func(string) {}
 			}
-			r, err := c.Infer(cmd.Context(), model, args[0], cap, onToken)
+			r, err := c.Infer(cmd.Context(), model, args[0], opts, onToken)
 			if err != nil {
 				return err
 			}
@@ -140,6 +155,8 @@ func newComputeInferCmd(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&model, "model", "", "model to run (see `tonmesh compute offers`)")
 	cmd.Flags().StringVar(&maxPrice, "max-price", "", "refuse workers above this many nanoTON per million completion tokens (default: compute.max_price)")
+	cmd.Flags().Int64Var(&seed, "seed", 0, "sampling seed: the same seed, prompt, model and temperature give the same answer (default: random)")
+	cmd.Flags().Float64Var(&temperature, "temperature", 0, "sampling temperature from 0 to 2; 0 always takes the likeliest token (default: the model's)")
 	cmd.MarkFlagRequired("model")
 	addJSONFlag(cmd, g)
 	return cmd

@@ -135,8 +135,16 @@ func checkOpenAIAPI(t *testing.T, n testnet.NodeInfo) {
 		t.Errorf("unknown model: %d %s, want a 4xx OpenAI error naming the model", resp.StatusCode, body)
 	}
 
-	if got := cli(t, n, nil, "compute", "infer", "--model", model, "Once upon a time"); strings.TrimSpace(got) == "" {
+	// Greedy, so that the answer cannot end at its first token by chance
+	// (node.TestDefaultModelsAnswerGreedily).
+	if got := cli(t, n, nil, "compute", "infer", "--model", model, "--temperature", "0", "Once upon a time"); strings.TrimSpace(got) == "" {
 		t.Error("compute infer printed no answer")
+	}
+	// Every node serves the same weights, so one seed gives one answer
+	// whichever worker runs it.
+	first := cli(t, n, nil, "compute", "infer", "--model", model, "--seed", "7", "Once upon a time")
+	if again := cli(t, n, nil, "compute", "infer", "--model", model, "--seed", "7", "Once upon a time"); again != first {
+		t.Errorf("compute infer --seed 7 answered %q, then %q", first, again)
 	}
 }
 
@@ -291,6 +299,8 @@ func checkMarket(t *testing.T, m *testnet.Manifest) {
 	requireCleanFailure(t, "a username too short", res, "5")
 	res = binharness.Run(t, nil, "--home", bidder1.Home, "compute", "infer", "Once")
 	requireCleanFailure(t, "infer without a model", res, "model")
+	res = binharness.Run(t, nil, "--home", bidder1.Home, "compute", "infer", "--model", "m", "--temperature", "3", "Once")
+	requireCleanFailure(t, "infer at temperature 3", res, "--temperature")
 	// Usernames are minted by the registry (node1) only.
 	res = binharness.Run(t, nil, "--home", seller.Home, "market", "mint", "@e2e_user")
 	requireCleanFailure(t, "mint by a node that is not the registry", res, "registry")

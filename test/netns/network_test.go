@@ -553,9 +553,11 @@ func checkInferenceFailover(t *testing.T, c *Cluster) {
 			CompletionTokens int `json:"completion_tokens"`
 		} `json:"usage"`
 	}
+	// Greedy sampling: a random seed could end the answer at its first
+	// token (node.TestDefaultModelsAnswerGreedily pins this prompt).
 	infer := func() (result, error) {
 		var r result
-		_, err := c.CLI(ctx, client, &r, "compute", "infer", "--model", model, "--json", "Once upon a time")
+		_, err := c.CLI(ctx, client, &r, "compute", "infer", "--model", model, "--temperature", "0", "--json", "Once upon a time")
 		return r, err
 	}
 	first, err := infer()
