@@ -3,31 +3,44 @@ package vault
 import "sync"
 
 // maxPooled bounds the buffers kept for reuse: the largest an element's
-// shards need (a 10 MiB element in 4 of 6 shards takes about 16 MiB).
+// shards need (a striped 10 MiB element in 4 of 6 shards takes about
+// 16 MiB of shards, 1 MiB of room to seal a stripe and 10 MiB of
+// plaintext while it is sealed).
 const maxPooled = 64 << 20
 
-// shardBufs recycles the memory of an element's shards between Adds (the
+// bufPool recycles the memory of an element's shards between Adds (the
 // shards are sealed and split in it) and reads (they are fetched and
 // decrypted in it), so that a large element does not cost a fresh, zeroed
 // allocation of its size, and its garbage, every time. A buffer is put
-// back only holding ciphertext: Add's shards are sealed in place; a read
-// hands its buffer over to the element it decoded (the files stay in the
-// plaintext there), and a failed read's buffer is cleared by
-// shard.Buffer.Release.
-var shardBufs sync.Pool
+// back only holding ciphertext or zeros: Add's shards are sealed in place
+// and a striped Add's plaintext is cleared stripe by stripe as it is
+// sealed; a read hands its buffer over to the element it decoded (the
+// files stay in the plaintext there), and a failed read's buffer is
+// cleared by shard.Buffer.Release. The zero value is ready to use.
+type bufPool struct{ p sync.Pool }
 
-// getShardBuf returns a buffer to reuse, or nil.
-func getShardBuf() []byte {
-	if p, ok := shardBufs.Get().(*[]byte); ok {
+// get returns a buffer to reuse, or nil.
+func (bp *bufPool) get() []byte {
+	if p, ok := bp.p.Get().(*[]byte); ok {
 		return *p
 	}
 	return nil
 }
 
-// putShardBuf keeps b for reuse once nothing refers to it any more.
-func putShardBuf(b []byte) {
+// getCap returns a buffer of at least n bytes of capacity, reused or new.
+func (bp *bufPool) getCap(n int) []byte {
+	if b := bp.get(); cap(b) >= n {
+		return b[:0]
+	} else if b != nil {
+		bp.put(b)
+	}
+	return make([]byte, 0, n)
+}
+
+// put keeps b for reuse once nothing refers to it any more.
+func (bp *bufPool) put(b []byte) {
 	if cap(b) == 0 || cap(b) > maxPooled {
 		return
 	}
-	shardBufs.Put(&b)
+	bp.p.Put(&b)
 }

@@ -7,27 +7,41 @@
 // Each node also holds shards for other owners (vault/shard's Holder, which
 // New creates and Start serves).
 //
-// Storing. Add validates the element, marshals it straight into the shard
-// buffer, seals it there under a fresh AES-256-GCM key and splits it into N
-// Reed-Solomon shards of which any K restore it (shard.EncodeInto; 4 of 6
-// by default; the buffer is reused by the next Add or read), named by BLAKE3 CIDs. Each shard goes
-// to a distinct peer, all in parallel: the closest to the shard's CID
-// (Kademlia distance) among the peers of the DHT's routing table and the
-// connected peers (the DHT's closest peers to every CID are looked up only
-// when those are too few), never this node; a peer that refuses or cannot
-// be reached is replaced by the next closest. Each holder answers with a
-// receipt signed by its peer key, checked against the shard. A shard is stored under a delete key derived only for it
+// Storing. Add validates the element and seals it under a fresh
+// AES-256-GCM key into N Reed-Solomon shards of which any K restore it (4
+// of 6 by default), named by BLAKE3 CIDs, each on a distinct peer, all in
+// parallel; candidates are the peers of the DHT's routing table and the
+// connected peers (the DHT's closest peers are looked up only when those
+// are too few), never this node, and a peer that refuses or cannot be
+// reached is replaced by the next closest (Kademlia distance). Elements
+// of up to one segment (shard.DefaultSegment, 1 MiB) are marshalled
+// straight into the shard buffer and sealed there in one piece
+// (shard.EncodeInto); each shard goes to the closest peer to its CID, in
+// one round trip for a small shard. Larger ones are striped (shard's
+// Layout: each 1 MiB segment sealed on its own, with a counter nonce, and
+// split per stripe) and streamed (putstream.go): each shard's holder is
+// the closest peer to a placement target of its own (32 random bytes used
+// as a DHT key; the CIDs are not known before the shards are made), its
+// streamed put is opened (shard.OpenPut) before anything is sealed, and
+// each stripe is sent to all holders as soon as it is sealed, while the
+// next is sealed; a holder that fails midway is replaced by a plain put
+// of its whole shard on the next closest free peer. The shard memory is
+// reused by the next Add or read (bufpool.go). Each holder answers with a
+// receipt signed by its peer key, checked against the shard, and only
+// once the shard is durable. A shard is stored under a delete key derived only for it
 // (HKDF of the owner secret and the CID), so holders cannot link the shards
 // of one owner through their keys.
 //
-// Manifest. The list of elements with, per element, size, K, N, key, a
-// random challenge seed and per shard its CID, holder, last check status and
+// Manifest. The list of elements with, per element, size, K, N, segment
+// (0 for one piece), key, a random challenge seed and per shard its CID, holder, last check status and
 // a few precomputed answers to its next audit challenges (manifest.go). It
 // is encoded compactly, sealed with XChaCha20-Poly1305 under a key derived
 // (HKDF) from the identity's wallet seed and X25519 key, with the owner's
 // peer ID as associated data, stored in the store space "vault" and
 // published as a signed, sequence-numbered record in the DHT namespace
-// "vault" under the owner's peer ID: in the background after a change (the
+// "vault" under the owner's peer ID. It is written as version 3 only
+// while an element is striped, else as version 2, which a tonmesh from
+// before striping reads; in the background after a change (the
 // changes of 100 ms together; Stop publishes what is still pending), at
 // once after every audit, and every Config.ManifestRepublish. The local copy is authoritative; the DHT copy
 // serves Restore. The first change on a node with an empty manifest first
@@ -38,7 +52,10 @@
 // passed their last check first, data shards before parity), each fetched
 // into its slot of one buffer and hashed as it arrives, and decodes and
 // decrypts in that buffer once K match their CIDs; the element's files
-// stay there (the buffer is handed over to it). The other holders are
+// stay there (the buffer is handed over to it). A striped element is
+// opened stripe by stripe from the fetched shards into plaintext memory of
+// its own (shard.Striper.OpenInto), each stripe authenticated before it
+// is released; that memory is handed over instead. The other holders are
 // asked only when needed (fetch.go): one more for each that fails, all of
 // them when the read stalls. So a read moves about the element's size,
 // not N/K times it, over the owner's link. The owner keeps no plaintext: every read goes
@@ -81,6 +98,11 @@
 //     audit; a manifest restored from it may lag the local counters by the
 //     checks made since.)
 //   - A shard is trusted only after its bytes match its CID.
+//   - Add returns only after every holder's receipt (each shard durable on
+//     its holder) and the manifest's fsync; a streamed put that failed
+//     midway is placed again or the whole Add fails (and what was placed
+//     is deleted). A striped element's plaintext is cleared from memory
+//     stripe by stripe as it is sealed, and on every way out.
 //
 // Not done: a cache of decrypted elements (every read fetches K shards).
 package vault

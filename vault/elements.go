@@ -2,7 +2,7 @@ package vault
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -45,9 +45,10 @@ func infos(m *manifest) []ElementInfo {
 
 // Add validates e, encrypts it under a fresh key, splits it into N shards
 // of which any K restore it, places each shard on a distinct peer chosen by
-// DHT closeness to the shard's CID, and records it in the manifest (durably,
-// before returning) and in the DHT. An element of the same type is
-// replaced; its shards are then deleted.
+// DHT closeness (to the shard's CID, or for a striped element, to a
+// placement target of the shard's own; see the package doc), and records
+// it in the manifest (durably, before returning) and in the DHT. An
+// element of the same type is replaced; its shards are then deleted.
 func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: no element given", ErrInvalid)
@@ -55,60 +56,23 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	t0 := time.Now()
-	// The element is marshalled straight into the shard buffer and sealed
-	// there (no plaintext copy is left anywhere); the buffer is reused by
-	// the next Add once these shards are placed.
 	size := e.Size()
-	var marshalErr error
-	enc, buf, err := shard.EncodeInto(getShardBuf(), size, v.cfg.K, v.cfg.N, func(dst []byte) error {
-		b, err := e.AppendMarshal(dst[:0])
-		if err == nil && (len(b) != len(dst) || len(b) > 0 && &b[0] != &dst[0]) {
-			err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), len(dst))
+	var (
+		res *putResult
+		err error
+	)
+	if size > shard.DefaultSegment {
+		res, err = v.putStriped(ctx, e, size)
+	} else {
+		res, err = v.putWhole(ctx, e, size)
+	}
+	if err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return nil, err
 		}
-		marshalErr = err
-		return err
-	})
-	defer putShardBuf(buf)
-	if marshalErr != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, marshalErr)
-	}
-	if err != nil {
 		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
 	}
-	v.adoptRemote(ctx)
-	tEncoded := time.Now()
-
-	ps := make([]placement, enc.N)
-	for i := range ps {
-		ps[i] = placement{index: i, data: enc.Shards[i], cid: enc.CIDs[i]}
-	}
-	now := time.UnixMilli(time.Now().UnixMilli())
-	entry := &elementEntry{
-		Type: e.Type, Added: now, Size: size, EncSize: enc.Size,
-		K: enc.K, N: enc.N, Key: enc.Key, Audited: now,
-	}
-	if _, err := rand.Read(entry.Seed[:]); err != nil {
-		return nil, fmt.Errorf("vault: add %s: draw challenge seed: %w", e.Type, err)
-	}
-	// The audit answers need only the shards: compute them while the
-	// shards travel.
-	entry.Shards = make([]*shardEntry, len(enc.Shards))
-	var wg sync.WaitGroup
-	for i, data := range enc.Shards {
-		entry.Shards[i] = &shardEntry{CID: enc.CIDs[i], Status: statusOK}
-		wg.Go(func() { entry.Shards[i].Answers = answers(entry.Seed, enc.CIDs[i], 0, data) })
-	}
-	cands := v.candidates(ctx, enc.CIDs, nil)
-	tFound := time.Now()
-	holders, err := v.place(ctx, ps, cands, 0)
-	wg.Wait()
-	if err != nil {
-		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
-	}
-	for i, s := range entry.Shards {
-		s.Holder = holders[i]
-	}
+	entry, ps, holders := res.entry, res.ps, res.holders
 	tPlaced := time.Now()
 
 	var replaced *elementEntry
@@ -123,14 +87,73 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	// The DHT copy follows in the background (publishLoop; Stop
 	// publishes what is still pending).
 	v.kickPublish()
-	v.log.Info("element stored", "type", e.Type, "bytes", entry.Size, "k", entry.K, "n", entry.N,
-		"encode", tEncoded.Sub(t0), "lookup", tFound.Sub(tEncoded), "place", tPlaced.Sub(tFound),
-		"save", time.Since(tPlaced))
+	v.log.Info("element stored", append([]any{"type", e.Type, "bytes", entry.Size, "k", entry.K, "n", entry.N, "segment", entry.Segment},
+		append(res.phases, "save", time.Since(tPlaced))...)...)
 	if replaced != nil {
 		v.dropShards(context.WithoutCancel(ctx), replaced)
 	}
 	info := infoOf(entry)
 	return &info, nil
+}
+
+// putWhole seals e (size bytes marshalled) in one piece, straight in the
+// shard buffer (no plaintext copy is left anywhere; the buffer is reused
+// by the next Add once these shards are placed), and places the shards by
+// their CIDs.
+func (v *Vault) putWhole(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
+	t0 := time.Now()
+	var marshalErr error
+	enc, buf, err := shard.EncodeInto(v.bufs.get(), size, v.cfg.K, v.cfg.N, func(dst []byte) error {
+		b, err := e.AppendMarshal(dst[:0])
+		if err == nil && (len(b) != len(dst) || len(b) > 0 && &b[0] != &dst[0]) {
+			err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), len(dst))
+		}
+		marshalErr = err
+		return err
+	})
+	defer v.bufs.put(buf)
+	if marshalErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, marshalErr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.adoptRemote(ctx)
+	tEncoded := time.Now()
+
+	ps := make([]placement, enc.N)
+	for i := range ps {
+		ps[i] = placement{index: i, data: enc.Shards[i], cid: enc.CIDs[i]}
+	}
+	entry, err := newEntry(e.Type, size, enc.Size, enc.K, enc.N)
+	if err != nil {
+		return nil, err
+	}
+	entry.Key = enc.Key
+	// The audit answers need only the shards: compute them while the
+	// shards travel.
+	entry.Shards = make([]*shardEntry, len(enc.Shards))
+	var wg sync.WaitGroup
+	for i, data := range enc.Shards {
+		entry.Shards[i] = &shardEntry{CID: enc.CIDs[i], Status: statusOK}
+		wg.Go(func() { entry.Shards[i].Answers = answers(entry.Seed, enc.CIDs[i], 0, data) })
+	}
+	cands := v.candidates(ctx, keysOf(enc.CIDs), nil)
+	tFound := time.Now()
+	holders, err := v.place(ctx, ps, cands, 0)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range entry.Shards {
+		s.Holder = holders[i]
+	}
+	// The buffer goes back to the pool: nothing may refer to it.
+	for i := range ps {
+		ps[i].data = nil
+	}
+	return &putResult{entry: entry, ps: ps, holders: holders, phases: []any{
+		"encode", tEncoded.Sub(t0), "lookup", tFound.Sub(tEncoded), "place", time.Since(tFound)}}, nil
 }
 
 // answers computes the expected answers to the audit nonces next, next+1,
@@ -190,6 +213,9 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if err != nil {
 		return nil, err
 	}
+	if e.Segment != 0 {
+		return v.openStriped(e, buf)
+	}
 	// The plaintext is decrypted in the buffer, and the element's files
 	// are left there (UnmarshalElementIn): the buffer is handed over to
 	// the element instead of copying them out. A read that fails clears
@@ -203,8 +229,36 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 		}
 		err = fmt.Errorf("the decrypted element does not decode: %w", err)
 	}
-	go func() { putShardBuf(buf.Release()) }()
+	go func() { v.bufs.put(buf.Release()) }()
 	return nil, fmt.Errorf("vault: read %s: %w", t, err)
+}
+
+// openStriped opens a striped element's stripes from the shards fetched
+// into buf, one after another, into plaintext memory of its own, which is
+// handed over to the element (its files stay there); buf, which holds only
+// ciphertext, goes back to the pool.
+func (v *Vault) openStriped(e *elementEntry, buf *shard.Buffer) (*passport.Element, error) {
+	defer func() { go func() { v.bufs.put(buf.Release()) }() }()
+	l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
+	}
+	st, err := shard.NewStriper(e.Key, l)
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
+	}
+	mem := v.bufs.getCap(l.Size + l.StripeLen())
+	plain, err := st.OpenInto(mem, buf.Shards())
+	if err == nil {
+		var el *passport.Element
+		if el, err = passport.UnmarshalElementIn(plain[:len(plain):len(plain)]); err == nil {
+			return el, nil
+		}
+		clear(plain)
+		err = fmt.Errorf("the decrypted element does not decode: %w", err)
+	}
+	v.bufs.put(mem)
+	return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
 }
 
 // Types lists the types of the stored elements.

@@ -60,7 +60,7 @@ func fetchOrder(e *elementEntry) []int {
 // the hedging rules above say; it cancels what is still running once want
 // are in. It fails when fewer than want can be had.
 func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Buffer, error) {
-	buf, err := shard.NewBufferIn(getShardBuf(), e.EncSize, e.K, e.N)
+	buf, err := shard.NewBufferIn(v.bufs.get(), e.EncSize, e.K, e.N)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
 	}

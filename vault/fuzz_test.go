@@ -3,14 +3,19 @@ package vault
 import (
 	"bytes"
 	"testing"
+
+	"github.com/tonmesh/tonmesh/vault/shard"
 )
 
 // FuzzDecodeManifest: the manifest decoder reads bytes that came from the
 // DHT (after the AEAD, but a bug or an old version must not crash the
-// node). Whatever it accepts must encode back to the same bytes.
+// node). Whatever it accepts must encode back to the same bytes in the
+// version it was read as, and encode must give what decodes the same.
 func FuzzDecodeManifest(f *testing.F) {
 	f.Add(sampleManifest(f, 3, 6).encode())
 	f.Add(sampleManifest(f, 1, 1).encode())
+	f.Add(striped(f, sampleManifest(f, 3, 6), 2, 700).encode())
+	f.Add(sampleManifest(f, 2, 3).encodeVersion(1))
 	f.Add((&manifest{}).encode())
 	f.Add([]byte{1, 0, 1, 4, 'v', 'i', 's', 'a'})
 	f.Add([]byte{})
@@ -19,11 +24,14 @@ func FuzzDecodeManifest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if again := m.encode(); !bytes.Equal(again, b) {
+		if again := m.encodeVersion(b[0]); !bytes.Equal(again, b) {
 			t.Fatalf("accepted a non-canonical encoding:\n in  %x\n out %x", b, again)
 		}
+		if cur, err := decodeManifest(m.encode()); err != nil || !bytes.Equal(cur.encodeVersion(b[0]), b) {
+			t.Fatalf("the current encoding of an accepted manifest does not read back the same: %v", err)
+		}
 		for _, e := range m.Elements {
-			if len(e.Shards) != e.N || e.K < 1 || e.K > e.N || !e.Type.Valid() {
+			if len(e.Shards) != e.N || e.K < 1 || e.K > e.N || !e.Type.Valid() || e.Segment < 0 || e.Segment > shard.MaxSegment {
 				t.Fatalf("accepted an inconsistent element: %+v", e)
 			}
 		}

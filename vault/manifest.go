@@ -15,20 +15,25 @@ import (
 
 	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/vault/passport"
+	"github.com/tonmesh/tonmesh/vault/shard"
 )
 
-// Manifest wire format, version 2 (the plaintext that keys.seal encrypts;
+// Manifest wire format, version 3 (the plaintext that keys.seal encrypts;
 // integers are minimal uvarints unless a width is given):
 //
-//	version   1 byte, = 1
+//	version   1 byte, = 3 (2 when no element is striped)
 //	seq       uvarint, bumped by every change
 //	count     uvarint, elements (at most maxElements), sorted by type, unique
 //	element:
 //	  type      length-prefixed string (a passport element type)
 //	  added     uvarint, unix milliseconds
 //	  size      uvarint, plaintext bytes
-//	  encsize   uvarint, ciphertext bytes (shard.Encoded.Size)
+//	  encsize   uvarint, ciphertext bytes (shard.Encoded.Size; for a striped
+//	            element the layout's EncSize)
 //	  k, n      uvarint each, 1 <= k <= n <= maxShards
+//	  segment   uvarint, version 3 only: 0 for an element sealed in one
+//	            piece, else the plaintext bytes per stripe of a striped one
+//	            (1..shard.MaxSegment; encsize must be its layout's)
 //	  key       32 bytes, the element's AES-256-GCM key
 //	  seed      32 bytes, the element's challenge seed
 //	  audited   uvarint, unix milliseconds of the last check (0: never)
@@ -42,10 +47,14 @@ import (
 //	    away      uvarint, unix milliseconds of the first of the checks in a
 //	              row the holder did not answer (0: it answered the last one)
 //
-// Version 1 is version 2 without away; it is still read (as never away).
-// No trailing bytes are allowed, so decode(encode(m)) == m.
+// A manifest with no striped element is written as version 2 (version 3
+// without segment), so that a tonmesh that predates striping still reads
+// it; a version-3 manifest has at least one striped element. Version 1 is
+// version 2 without away; it is still read (as never away). Versions 1 and
+// 2 read as segment 0. No trailing bytes are allowed, so
+// decode(encode(m)) == m.
 const (
-	manifestVersion = 2
+	manifestVersion = 3
 	maxElements     = 64
 	maxShards       = 64
 	maxTypeLen      = 32
@@ -96,6 +105,7 @@ type elementEntry struct {
 	Size    int       // plaintext bytes
 	EncSize int       // ciphertext bytes
 	K, N    int
+	Segment int // plaintext bytes per stripe; 0: sealed in one piece
 	Key     [32]byte
 	Seed    [32]byte
 	Audited time.Time // zero: never
@@ -178,11 +188,18 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// encode writes the manifest in the version-2 format.
-func (m *manifest) encode() []byte { return m.encodeVersion(manifestVersion) }
+// encode writes the manifest in the version-3 format, or in version 2
+// when no element is striped.
+func (m *manifest) encode() []byte {
+	if slices.ContainsFunc(m.Elements, func(e *elementEntry) bool { return e.Segment != 0 }) {
+		return m.encodeVersion(3)
+	}
+	return m.encodeVersion(2)
+}
 
-// encodeVersion writes version 2, or version 1 (which has no away times)
-// for the tests of reading old manifests.
+// encodeVersion writes version 3, 2 (which has no segments) or 1 (which
+// has no away times either); encode picks 3 or 2, the tests of reading old
+// manifests the others.
 func (m *manifest) encodeVersion(version byte) []byte {
 	out := []byte{version}
 	out = binary.AppendUvarint(out, m.Seq)
@@ -194,6 +211,9 @@ func (m *manifest) encodeVersion(version byte) []byte {
 		out = binary.AppendUvarint(out, uint64(e.EncSize))
 		out = binary.AppendUvarint(out, uint64(e.K))
 		out = binary.AppendUvarint(out, uint64(e.N))
+		if version >= 3 {
+			out = binary.AppendUvarint(out, uint64(e.Segment))
+		}
 		out = append(out, e.Key[:]...)
 		out = append(out, e.Seed[:]...)
 		var audited uint64
@@ -222,7 +242,7 @@ func (m *manifest) encodeVersion(version byte) []byte {
 	return out
 }
 
-// decodeManifest strictly decodes a version-2 (or version-1) manifest. It
+// decodeManifest strictly decodes a version-3, 2 or 1 manifest. It
 // accepts only what encode can produce from a valid manifest.
 func decodeManifest(b []byte) (*manifest, error) {
 	if len(b) > maxManifest {
@@ -249,6 +269,9 @@ func decodeManifest(b []byte) (*manifest, error) {
 		}
 		m.Elements = append(m.Elements, e)
 	}
+	if rd.Err() == nil && version == 3 && !slices.ContainsFunc(m.Elements, func(e *elementEntry) bool { return e.Segment != 0 }) {
+		rd.Fail(errors.New("a version-3 manifest without a striped element (it is written as version 2)"))
+	}
 	if err := rd.Finish(); err != nil {
 		return nil, fmt.Errorf("vault: decode manifest: %w", err)
 	}
@@ -265,11 +288,23 @@ func decodeElement(rd *wire.Reader, version byte) *elementEntry {
 	e.EncSize = readInt(rd, "encsize", math.MaxInt32)
 	e.K = readInt(rd, "k", maxShards)
 	e.N = readInt(rd, "n", maxShards)
+	if version >= 3 {
+		e.Segment = readInt(rd, "segment", shard.MaxSegment)
+	}
 	copy(e.Key[:], rd.Fixed("key", 32))
 	copy(e.Seed[:], rd.Fixed("seed", 32))
 	e.Audited = readMillis(rd, "audited", true)
 	if rd.Err() == nil && (e.K < 1 || e.N < e.K) {
 		rd.Fail(fmt.Errorf("element %q: %d of %d shards: need 1 <= k <= n", e.Type, e.K, e.N))
+	}
+	if rd.Err() == nil && e.Segment != 0 {
+		l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
+		if err == nil && l.EncSize() != e.EncSize {
+			err = fmt.Errorf("encsize %d is not the layout's %d", e.EncSize, l.EncSize())
+		}
+		if err != nil {
+			rd.Fail(fmt.Errorf("element %q: striped in segments of %d bytes: %w", e.Type, e.Segment, err))
+		}
 	}
 	for i := 0; rd.Err() == nil && i < e.N; i++ {
 		e.Shards = append(e.Shards, decodeShard(rd, version))

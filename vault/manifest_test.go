@@ -95,6 +95,18 @@ func sampleManifest(t testing.TB, count, n int) *manifest {
 	return m
 }
 
+// striped makes element i of m striped in segments of seg bytes.
+func striped(t testing.TB, m *manifest, i, seg int) *manifest {
+	t.Helper()
+	e := m.Elements[i]
+	l, err := shard.NewLayout(e.Size, e.K, e.N, seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Segment, e.EncSize = seg, l.EncSize()
+	return m
+}
+
 func TestManifestRoundTrip(t *testing.T) {
 	m := sampleManifest(t, 5, 6)
 	b := m.encode()
@@ -130,6 +142,45 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 }
 
+// A manifest with a striped element is version 3 and keeps its segments;
+// one without is still written as version 2, which an older tonmesh reads;
+// versions 1 and 2 read as sealed in one piece.
+func TestManifestVersions(t *testing.T) {
+	plain := sampleManifest(t, 3, 6)
+	if b := plain.encode(); b[0] != 2 {
+		t.Fatalf("a manifest with no striped element is written as version %d, want 2", b[0])
+	}
+	m := striped(t, sampleManifest(t, 3, 6), 1, 300)
+	b := m.encode()
+	if b[0] != 3 {
+		t.Fatalf("a manifest with a striped element is written as version %d, want 3", b[0])
+	}
+	got, err := decodeManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Elements[1].Segment != 300 || got.Elements[1].EncSize != m.Elements[1].EncSize || got.Elements[0].Segment != 0 || got.Elements[2].Segment != 0 {
+		t.Fatalf("segments after a round trip: %d, %d, %d; want 0, 300, 0", got.Elements[0].Segment, got.Elements[1].Segment, got.Elements[2].Segment)
+	}
+	if !bytes.Equal(got.encode(), b) {
+		t.Fatal("decode(encode(m)) encodes differently")
+	}
+	for _, version := range []byte{1, 2} {
+		old, err := decodeManifest(plain.encodeVersion(version))
+		if err != nil {
+			t.Fatalf("version %d: %v", version, err)
+		}
+		for _, e := range old.Elements {
+			if e.Segment != 0 {
+				t.Fatalf("version %d: element %s read as striped", version, e.Type)
+			}
+		}
+		if !bytes.Equal(old.encodeVersion(version), plain.encodeVersion(version)) {
+			t.Fatalf("version %d: decoded fields differ", version)
+		}
+	}
+}
+
 func TestManifestDecodeRefuses(t *testing.T) {
 	good := sampleManifest(t, 2, 3).encode()
 	swapped := sampleManifest(t, 2, 3)
@@ -138,10 +189,20 @@ func TestManifestDecodeRefuses(t *testing.T) {
 	badType.Elements[0].Type = "visa"
 	badKN := sampleManifest(t, 1, 3)
 	badKN.Elements[0].K = 4
+	stripedGood := striped(t, sampleManifest(t, 2, 3), 0, 100)
+	badEncSize := striped(t, sampleManifest(t, 2, 3), 0, 100)
+	badEncSize.Elements[0].EncSize++
+	bigSegment := striped(t, sampleManifest(t, 2, 3), 0, 100)
+	bigSegment.Elements[0].Segment = shard.MaxSegment + 1
 	for name, b := range map[string][]byte{
 		"empty":          nil,
 		"version 0":      append([]byte{0}, good[1:]...),
-		"version 3":      append([]byte{3}, good[1:]...),
+		"v2 read as v3":  append([]byte{3}, good[1:]...),
+		"version 4":      append([]byte{4}, stripedGood.encode()[1:]...),
+		"v3, no striped": append([]byte{3}, sampleManifest(t, 2, 3).encodeVersion(3)[1:]...),
+		"v3 read as v2":  append([]byte{2}, stripedGood.encode()[1:]...),
+		"bad encsize":    badEncSize.encode(),
+		"segment > max":  bigSegment.encodeVersion(3),
 		"v1 read as v2":  append([]byte{2}, sampleManifest(t, 2, 3).encodeVersion(1)[1:]...),
 		"trailing byte":  append(append([]byte(nil), good...), 0),
 		"truncated":      good[:len(good)-1],

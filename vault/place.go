@@ -16,12 +16,13 @@ import (
 	"github.com/tonmesh/tonmesh/vault/shard"
 )
 
-// candidates returns the peers that may hold shards with the given CIDs,
-// never this node nor a peer in exclude: the peers of the DHT's routing
-// table and the connected peers, which the node knows without asking
-// anyone; only when they are fewer than the shards, also the DHT's closest
-// peers to each CID, looked up in the network.
-func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer.ID]bool) []peer.ID {
+// candidates returns the peers that may hold shards placed by the given
+// keys (the CIDs' KeyString, or a striped put's placement targets), never
+// this node nor a peer in exclude: the peers of the DHT's routing table
+// and the connected peers, which the node knows without asking anyone;
+// only when they are fewer than the shards, also the DHT's closest peers
+// to each key, looked up in the network.
+func (v *Vault) candidates(ctx context.Context, keys []string, exclude map[peer.ID]bool) []peer.ID {
 	found := make(map[peer.ID]bool)
 	for _, p := range v.net.DHT().RoutingTable().ListPeers() {
 		found[p] = true
@@ -29,7 +30,7 @@ func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer
 	for _, p := range v.net.Host().Network().Peers() {
 		found[p] = true
 	}
-	if out := usable(found, v.self, exclude); len(out) >= len(cids) {
+	if out := usable(found, v.self, exclude); len(out) >= len(keys) {
 		return out
 	}
 	var (
@@ -38,13 +39,13 @@ func (v *Vault) candidates(ctx context.Context, cids []cid.Cid, exclude map[peer
 	)
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	for _, c := range cids {
+	for _, k := range keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps, err := v.net.DHT().GetClosestPeers(lctx, c.KeyString())
+			ps, err := v.net.DHT().GetClosestPeers(lctx, k)
 			if err != nil {
-				v.log.Debug("DHT closest peers", "cid", c, "err", err)
+				v.log.Debug("DHT closest peers", "key", []byte(k), "err", err)
 			}
 			mu.Lock()
 			for _, p := range ps {
@@ -68,9 +69,22 @@ func usable(found map[peer.ID]bool, self peer.ID, exclude map[peer.ID]bool) []pe
 	return out
 }
 
+// keysOf is the placement keys of shards named by cids.
+func keysOf(cids []cid.Cid) []string {
+	out := make([]string, len(cids))
+	for i, c := range cids {
+		out[i] = c.KeyString()
+	}
+	return out
+}
+
 // byDistance sorts ps by Kademlia (XOR of SHA-256) distance to the CID c.
-func byDistance(ps []peer.ID, c cid.Cid) []peer.ID {
-	target := sha256.Sum256(c.Bytes())
+func byDistance(ps []peer.ID, c cid.Cid) []peer.ID { return byDistanceTo(ps, c.KeyString()) }
+
+// byDistanceTo sorts ps by Kademlia distance to the placement key k: the
+// XOR of SHA-256(peer ID) and SHA-256(k), as the DHT measures it.
+func byDistanceTo(ps []peer.ID, k string) []peer.ID {
+	target := sha256.Sum256([]byte(k))
 	dist := func(p peer.ID) []byte {
 		h := sha256.Sum256([]byte(p))
 		for i := range h {

@@ -73,7 +73,7 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 	for i, p := range ps {
 		cids[i] = p.cid
 	}
-	cands := v.candidates(ctx, cids, exclude)
+	cands := v.candidates(ctx, keysOf(cids), exclude)
 	var short error
 	if len(cands) < len(ps) {
 		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(ps)+len(cands))

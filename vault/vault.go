@@ -81,6 +81,10 @@ type Config struct {
 	// hedgeScale multiplies the read hedging delays (fetch.go); tests
 	// stretch them to count exactly which holders a read asks. 0 is 1.
 	hedgeScale time.Duration
+	// afterChunk, when set, is called by a striped put's sender to
+	// holder once it has sent its chunk of stripe j (tests cut holders
+	// off midway).
+	afterChunk func(holder peer.ID, j int)
 }
 
 func (c *Config) setDefaults() {
@@ -135,7 +139,10 @@ type Vault struct {
 	auditMu   sync.Mutex    // one audit pass at a time
 	kick      chan struct{} // asks the publish loop to publish now
 
-	shardReads atomic.Int64 // shard requests that reads sent to holders
+	bufs bufPool // memory of shards and plaintext, reused between puts and reads
+
+	shardReads  atomic.Int64 // shard requests that reads sent to holders
+	openRefused atomic.Int64 // streamed puts a holder refused at their header
 
 	runMu   sync.Mutex
 	started bool

@@ -16,6 +16,15 @@
 // reuse, so that an owner needs no fresh allocation of an element's size
 // per put or read: EncodeInto seals the plaintext in place, and Release
 // clears a read's plaintext before its memory is handed back. An owner
+// Striped elements (stripe.go): the plaintext is sealed in segments of
+// Layout.Segment bytes, segment j under the element's key with the nonce
+// j (8 bytes, big-endian) ‖ 0 0 0 ‖ last, each split by Reed-Solomon into
+// K data and N-K parity chunks of Layout.ChunkLen(j) bytes; shard i is
+// chunk i of every stripe, at Layout.Offset(j). Striper.SealTo seals
+// stripe after stripe straight into the shards, so that stripe j can be
+// sent (ShardWriter, stream.go: the CID follows the data) while j+1 is
+// sealed; Striper.OpenInto opens them in place. Whole striped shards are
+// shards like any other: Rebuild, Prove and the holder need no layout. An owner
 // checks that a holder still has a BLAKE3 shard without fetching it and
 // without precomputing anything by Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified
 // against the CID); a sha2-256 shard by Challenge, whose answers
@@ -62,6 +71,9 @@
 //   - A shard is deleted only on a request signed by one of its delete keys
 //     over (tag ‖ CID ‖ this holder's peer ID ‖ time), the time within 10
 //     minutes of the holder's clock.
+//   - A striped segment is authenticated on its own: a reader releases no
+//     plaintext of a stripe before its tag checks, and the counter nonce
+//     and last flag stop stripes being reordered or cut off.
 //   - Stats counts exactly what the store holds; bytes in transfer are
 //     reserved against the quota until stored or abandoned.
 package shard

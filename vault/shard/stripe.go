@@ -155,6 +155,75 @@ func (s *Striper) Seal(j int, plain, buf []byte) ([][]byte, error) {
 	return chunks, nil
 }
 
+// SealTo seals segment j of plain (the whole plaintext) straight into
+// the shards being made: chunk i of the stripe goes to
+// shards[i][Offset(j):], each of the N shards at least ShardLen bytes.
+// scratch, of at least K·ChunkLen(0) bytes, receives the sealed segment
+// before its data chunks are copied out; parity is computed in the shards.
+// The shards of earlier stripes are not touched, so another goroutine may
+// send them meanwhile.
+func (s *Striper) SealTo(j int, plain []byte, shards [][]byte, scratch []byte) error {
+	l := s.l
+	if len(plain) != l.Size || j < 0 || j >= l.Stripes() || len(shards) != l.N || len(scratch) < l.K*l.ChunkLen(0) {
+		return fmt.Errorf("shard: seal stripe %d: plaintext of %d bytes, %d shards, scratch of %d bytes, for layout %+v", j, len(plain), len(shards), len(scratch), l)
+	}
+	c, off := l.ChunkLen(j), l.Offset(j)
+	seg := plain[j*l.Segment : j*l.Segment+l.SegmentLen(j)]
+	sealed := s.aead.Seal(scratch[:0], stripeNonce(j, j == l.Stripes()-1), seg, nil)
+	clear(scratch[len(sealed) : l.K*c])
+	chunks := make([][]byte, l.N)
+	for i, sh := range shards {
+		if len(sh) < l.ShardLen() {
+			return fmt.Errorf("shard: seal stripe %d: shard %d is %d bytes, want %d", j, i, len(sh), l.ShardLen())
+		}
+		chunks[i] = sh[off : off+c : off+c]
+		if i < l.K {
+			copy(chunks[i], scratch[i*c:(i+1)*c])
+		}
+	}
+	if err := s.rs.Encode(chunks); err != nil {
+		return fmt.Errorf("shard: seal stripe %d: reed-solomon: %w", j, err)
+	}
+	return nil
+}
+
+// OpenInto opens every stripe of an element from at least K of its whole
+// shards (nil for a missing one, each ShardLen bytes, checked against their
+// CIDs) into dst, which has room for Size+StripeLen bytes: stripe j is
+// opened in place at dst[j·Segment:], its ciphertext laid over the room of
+// the stripes after it, so that the plaintext needs no copy. It returns
+// dst[:Size]; the bytes after it are cleared. On error no plaintext is
+// left in dst.
+func (s *Striper) OpenInto(dst []byte, shards [][]byte) ([]byte, error) {
+	l := s.l
+	if len(shards) != l.N || cap(dst) < l.Size+l.StripeLen() {
+		return nil, fmt.Errorf("shard: open: %d shards, room for %d bytes, for layout %+v", len(shards), cap(dst), l)
+	}
+	for i, sh := range shards {
+		if sh != nil && len(sh) != l.ShardLen() {
+			return nil, fmt.Errorf("shard: open: shard %d is %d bytes, want %d", i, len(sh), l.ShardLen())
+		}
+	}
+	dst = dst[:l.Size+l.StripeLen()]
+	chunks := make([][]byte, l.N)
+	for j := range l.Stripes() {
+		off, c := l.Offset(j), l.ChunkLen(j)
+		for i, sh := range shards {
+			chunks[i] = nil
+			if sh != nil {
+				chunks[i] = sh[off : off+c : off+c]
+			}
+		}
+		at := j * l.Segment
+		if _, err := s.Open(j, chunks, dst[at:at+l.StripeLen()]); err != nil {
+			clear(dst)
+			return nil, fmt.Errorf("shard: open: %w", err)
+		}
+	}
+	clear(dst[l.Size:])
+	return dst[:l.Size], nil
+}
+
 // Open restores segment j from at least K of its chunks (nil for a
 // missing one; each ChunkLen(j) bytes) and authenticates it. scratch, of
 // at least StripeLen bytes, receives rebuilt chunks and the ciphertext;

@@ -87,3 +87,63 @@ func TestStripedTamper(t *testing.T) {
 		t.Fatalf("a middle stripe opened as the last: %v", err)
 	}
 }
+
+// TestSealToOpenInto: stripes sealed straight into the shards are those
+// Seal makes, and OpenInto restores the plaintext in place from any k
+// shards; a tampered chunk fails and leaves no plaintext behind.
+func TestSealToOpenInto(t *testing.T) {
+	const seg = 1000
+	for _, size := range []int{1, seg, seg + 1, 3*seg + 7} {
+		plain := randomBytes(t, size)
+		l, err := NewLayout(size, 3, 5, seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var key [32]byte
+		key[0] = byte(size)
+		st, err := NewStriper(key, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards := make([][]byte, l.N)
+		for i := range shards {
+			shards[i] = randomBytes(t, l.ShardLen()) // reused memory: old bytes
+		}
+		scratch := randomBytes(t, l.K*l.ChunkLen(0))
+		stripe := make([]byte, l.StripeLen())
+		for j := range l.Stripes() {
+			if err := st.SealTo(j, plain, shards, scratch); err != nil {
+				t.Fatal(err)
+			}
+			want, err := st.Seal(j, plain, stripe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range shards {
+				if got := shards[i][l.Offset(j) : l.Offset(j)+l.ChunkLen(j)]; !bytes.Equal(got, want[i]) {
+					t.Fatalf("size %d stripe %d: chunk %d sealed in place differs from Seal's", size, j, i)
+				}
+			}
+		}
+		for drop := range 5 {
+			in := append([][]byte(nil), shards...)
+			in[drop], in[(drop+2)%5] = nil, nil
+			dst := randomBytes(t, size+l.StripeLen())
+			got, err := st.OpenInto(dst[:0], in)
+			if err != nil || !bytes.Equal(got, plain) || &got[0] != &dst[0] {
+				t.Fatalf("size %d without shards %d, %d: %v", size, drop, (drop+2)%5, err)
+			}
+			if !bytes.Equal(dst[size:], make([]byte, l.StripeLen())) {
+				t.Fatalf("size %d: the room after the plaintext was not cleared", size)
+			}
+		}
+		bad := append([][]byte(nil), shards...)
+		bad[1] = bytes.Clone(bad[1])
+		bad[1][len(bad[1])-1] ^= 1
+		bad[0] = nil
+		dst := make([]byte, size+l.StripeLen())
+		if _, err := st.OpenInto(dst, bad); !errors.Is(err, ErrCorrupt) || !bytes.Equal(dst, make([]byte, len(dst))) {
+			t.Fatalf("size %d with the last stripe altered: %v, want ErrCorrupt and no plaintext left", size, err)
+		}
+	}
+}

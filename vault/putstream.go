@@ -1,0 +1,308 @@
+package vault
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/tonmesh/tonmesh/vault/passport"
+	"github.com/tonmesh/tonmesh/vault/shard"
+)
+
+// Streamed put of a striped element (one larger than shard.DefaultSegment).
+// Its shards' CIDs are known only once they are made, so each shard is
+// placed by a placement target of its own instead (32 random bytes, used
+// as a DHT key: the holder is the closest peer to it, as to a CID): the N
+// holders are chosen and their puts opened (shard.OpenPut; a refusal moves
+// to the next closest peer) before anything is sealed. Then the stripes
+// are sealed one after another straight into the shards' memory, and each
+// holder's sender sends its chunk of stripe j as soon as stripe j is
+// sealed, while the next one is being sealed; the CIDs are hashed as the
+// bytes go, and each holder's receipt (signed once the shard is durable)
+// names its CID. A holder that fails midway leaves its shard whole in
+// memory: once every stripe is sealed it is placed with a plain put on the
+// next closest free peer, as place does.
+
+// putResult is a placed element, before the manifest names it.
+type putResult struct {
+	entry   *elementEntry
+	ps      []placement
+	holders map[int]peer.ID
+	phases  []any // slog attributes: where the time went
+}
+
+// newEntry is the manifest entry of a new element, with a fresh challenge
+// seed (and a fresh key unless the encoder drew one).
+func newEntry(t passport.ElementType, size, encSize, k, n int) (*elementEntry, error) {
+	now := time.UnixMilli(time.Now().UnixMilli())
+	e := &elementEntry{Type: t, Added: now, Size: size, EncSize: encSize, K: k, N: n, Audited: now}
+	if _, err := rand.Read(e.Seed[:]); err != nil {
+		return nil, fmt.Errorf("draw challenge seed: %w", err)
+	}
+	return e, nil
+}
+
+// stripedMem is the memory of one striped put, taken from the pool: the N
+// shards side by side, the room where a stripe is sealed, and the
+// plaintext, which is cleared stripe by stripe as it is sealed.
+type stripedMem struct {
+	mem     []byte
+	shards  [][]byte
+	scratch []byte
+	plain   []byte
+}
+
+func (v *Vault) stripedMem(l shard.Layout) stripedMem {
+	per, room := l.ShardLen(), l.K*l.ChunkLen(0)
+	mem := v.bufs.getCap(l.N*per + room + l.Size)
+	mem = mem[:cap(mem)]
+	m := stripedMem{mem: mem, shards: make([][]byte, l.N)}
+	for i := range m.shards {
+		m.shards[i] = mem[i*per : (i+1)*per : (i+1)*per]
+	}
+	m.scratch = mem[l.N*per : l.N*per+room]
+	m.plain = mem[l.N*per+room : l.N*per+room+l.Size]
+	return m
+}
+
+// putStriped seals e (size bytes marshalled) striped and streams its
+// shards to N holders as it seals them.
+func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
+	t0 := time.Now()
+	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, shard.DefaultSegment)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := newEntry(e.Type, size, l.EncSize(), l.K, l.N)
+	if err != nil {
+		return nil, err
+	}
+	entry.Segment = l.Segment
+	if _, err := rand.Read(entry.Key[:]); err != nil {
+		return nil, fmt.Errorf("draw key: %w", err)
+	}
+	st, err := shard.NewStriper(entry.Key, l)
+	if err != nil {
+		return nil, err
+	}
+	m := v.stripedMem(l)
+	defer v.bufs.put(m.mem)
+	b, err := e.AppendMarshal(m.plain[:0])
+	tMarshalled := time.Now()
+	if err == nil && (len(b) != size || len(b) > 0 && &b[0] != &m.plain[0]) {
+		err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), size)
+	}
+	// From here on the plaintext is in memory: every way out clears it.
+	sealed := 0 // plaintext bytes sealed and cleared
+	defer func() { clear(m.plain[sealed:]) }()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	v.adoptRemote(ctx)
+
+	targets := make([]string, l.N)
+	for i := range targets {
+		var t [32]byte
+		if _, err := rand.Read(t[:]); err != nil {
+			return nil, fmt.Errorf("draw placement target: %w", err)
+		}
+		targets[i] = string(t[:])
+	}
+	cands := v.candidates(ctx, targets, nil)
+	tFound := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
+	defer cancel()
+	op, err := v.openPuts(pctx, l.ShardLen(), targets, cands)
+	if err != nil {
+		return nil, err
+	}
+	tOpened := time.Now()
+
+	ready := make([]chan int, l.N)
+	results := make([]sendResult, l.N)
+	var wg sync.WaitGroup
+	for i := range ready {
+		ready[i] = make(chan int, l.Stripes())
+		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], m.shards[i], l, ready[i]) })
+	}
+	var sealErr error
+	for j := range l.Stripes() {
+		if sealErr = st.SealTo(j, m.plain, m.shards, m.scratch); sealErr != nil {
+			break
+		}
+		sealed += l.SegmentLen(j)
+		clear(m.plain[sealed-l.SegmentLen(j) : sealed])
+		for _, r := range ready {
+			r <- j
+		}
+	}
+	for _, r := range ready {
+		close(r)
+	}
+	tSealed := time.Now()
+	if sealErr != nil {
+		cancel()
+	}
+	wg.Wait()
+	tSent := time.Now()
+	if sealErr != nil {
+		return nil, sealErr
+	}
+
+	res := &putResult{entry: entry, ps: make([]placement, l.N), holders: make(map[int]peer.ID, l.N)}
+	var retry []int
+	for i, r := range results {
+		res.ps[i] = placement{index: i, data: m.shards[i], cid: r.cid}
+		if r.err != nil {
+			v.log.Debug("streamed shard put failed; placing the shard on the next closest peer", "peer", op.first[i], "err", r.err)
+			retry = append(retry, i)
+			continue
+		}
+		res.holders[i] = op.first[i]
+	}
+	for _, i := range retry {
+		res.ps[i].cid = shard.CIDOf(m.shards[i])
+		if err := v.placeNext(ctx, res.ps[i], op, res.holders); err != nil {
+			v.unplace(context.WithoutCancel(ctx), res.ps, res.holders)
+			return nil, err
+		}
+	}
+	entry.Shards = make([]*shardEntry, l.N)
+	for i, p := range res.ps {
+		entry.Shards[i] = &shardEntry{CID: p.cid, Holder: res.holders[i], Status: statusOK, Answers: answers(entry.Seed, p.cid, 0, p.data)}
+	}
+	// The shards' memory goes back to the pool: nothing may refer to it.
+	for i := range res.ps {
+		res.ps[i].data = nil
+	}
+	res.phases = []any{"marshal", tMarshalled.Sub(t0), "lookup", tFound.Sub(tMarshalled), "open", tOpened.Sub(tFound), "seal", tSealed.Sub(tOpened),
+		"send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tOpened)}
+	return res, nil
+}
+
+// openedPuts is the streamed puts opened for an element's shards.
+type openedPuts struct {
+	writers []*shard.ShardWriter
+	first   []peer.ID   // the holder of each writer
+	order   [][]peer.ID // each shard's candidates, closest first
+	used    map[peer.ID]bool
+}
+
+// openPuts chooses a distinct holder for every shard, the closest free
+// candidate to the shard's placement target, and opens a streamed put of
+// size bytes on each, in parallel; a holder that refuses (over its quota,
+// unreachable) is replaced by the next closest free one.
+func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands []peer.ID) (*openedPuts, error) {
+	n := len(targets)
+	if len(cands) < n {
+		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, n, len(cands))
+	}
+	op := &openedPuts{writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n), order: make([][]peer.ID, n),
+		used: make(map[peer.ID]bool, n)}
+	for i, t := range targets {
+		op.order[i] = byDistanceTo(cands, t)
+		for _, p := range op.order[i] {
+			if !op.used[p] {
+				op.first[i], op.used[p] = p, true
+				break
+			}
+		}
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { op.writers[i], errs[i] = shard.OpenPut(ctx, v.net, op.first[i], size) })
+	}
+	wg.Wait()
+	refused := 0
+	for i := range n {
+		last := errs[i]
+		for last != nil {
+			v.openRefused.Add(1)
+			refused++
+			v.log.Debug("streamed put refused; trying the next closest peer", "peer", op.first[i], "err", last)
+			p := op.next(i)
+			if p == "" || ctx.Err() != nil {
+				op.abort()
+				return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d that accepted one (%d refused or unreachable; last error: %w)",
+					ErrNotEnoughPeers, n, len(cands)-refused, refused, last)
+			}
+			op.first[i] = p
+			op.writers[i], last = shard.OpenPut(ctx, v.net, p, size)
+		}
+	}
+	return op, nil
+}
+
+// next marks and returns shard i's closest free candidate ("" if none).
+func (op *openedPuts) next(i int) peer.ID {
+	for _, p := range op.order[i] {
+		if !op.used[p] {
+			op.used[p] = true
+			return p
+		}
+	}
+	return ""
+}
+
+func (op *openedPuts) abort() {
+	for _, w := range op.writers {
+		if w != nil {
+			w.Abort()
+		}
+	}
+}
+
+// placeNext puts a whole shard whose streamed put failed on the next
+// closest free peers until one takes it.
+func (v *Vault) placeNext(ctx context.Context, p placement, op *openedPuts, holders map[int]peer.ID) error {
+	var last error
+	for {
+		h := op.next(p.index)
+		if h == "" || ctx.Err() != nil {
+			return fmt.Errorf("%w: need %d peers to hold shards, no free one accepted shard %d (last error: %w)",
+				ErrNotEnoughPeers, len(op.writers), p.index, errors.Join(last, ctx.Err()))
+		}
+		if last = v.push(ctx, h, p); last == nil {
+			holders[p.index] = h
+			return nil
+		}
+		v.log.Debug("shard refused", "peer", h, "err", last)
+	}
+}
+
+// sendResult is how one shard's streamed put ended.
+type sendResult struct {
+	cid cid.Cid
+	err error
+}
+
+// sendShard sends a shard (data) to holder through w, the chunk of each stripe as
+// soon as ready names it, then finishes the put: its CID and the holder's
+// verified receipt. After a failure it only drains ready.
+func (v *Vault) sendShard(w *shard.ShardWriter, holder peer.ID, data []byte, l shard.Layout, ready <-chan int) sendResult {
+	var err error
+	for j := range ready {
+		if err != nil {
+			continue
+		}
+		off := l.Offset(j)
+		_, err = w.Write(data[off : off+l.ChunkLen(j)])
+		if err == nil && v.cfg.afterChunk != nil {
+			v.cfg.afterChunk(holder, j)
+		}
+	}
+	if err != nil {
+		w.Abort()
+		return sendResult{err: err}
+	}
+	c, _, err := w.Finish(func(c cid.Cid) ed25519.PublicKey { return v.keys.deleteKey(c).Public().(ed25519.PublicKey) })
+	return sendResult{cid: c, err: err}
+}
