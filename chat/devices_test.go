@@ -236,7 +236,7 @@ func TestDeviceMissesPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	// b3 joins while b2 misses the push: b2 still holds version 1.
-	b2.net.RemoveHandler(MsgProtocol)
+	b2.stopServingMsgs()
 	if _, err := b3.JoinDevice(ctx, link, "phone"); err != nil {
 		t.Fatal(err)
 	}

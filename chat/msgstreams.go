@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 	"time"
 
@@ -41,9 +40,9 @@ const (
 
 // serveMsgs serves one MsgProtocol stream: envelope frames, each answered
 // after it is durable (handleMsg), until the sender closes its write side,
-// the stream's deadline passes, the service stops, or the protocol is no
-// longer handled (RemoveHandler: then the next envelope is refused with a
-// reset, so that the sender sees the recipient gone as for a new stream).
+// the stream's deadline passes, or the service stops serving the protocol
+// (stopServingMsgs: then the next envelope is refused with a reset, so that
+// the sender sees the recipient gone as for a new stream).
 func (s *Service) serveMsgs(ctx, run context.Context, st network.Stream) error {
 	reset := func() { _ = st.Reset() }
 	defer context.AfterFunc(ctx, reset)()
@@ -57,7 +56,7 @@ func (s *Service) serveMsgs(ctx, run context.Context, st network.Stream) error {
 		if err != nil {
 			return err
 		}
-		if !first && !slices.Contains(s.net.Host().Mux().Protocols(), MsgProtocol) {
+		if s.msgsStopped.Load() {
 			return errors.New("chat: the message protocol is no longer served")
 		}
 		resp, err := s.handleMsg(ctx, from, req)
@@ -68,6 +67,13 @@ func (s *Service) serveMsgs(ctx, run context.Context, st network.Stream) error {
 			return err
 		}
 	}
+}
+
+// stopServingMsgs stops serving MsgProtocol: the handler goes, and an
+// envelope that arrives after on a stream opened before is refused.
+func (s *Service) stopServingMsgs() {
+	s.msgsStopped.Store(true)
+	s.net.RemoveHandler(MsgProtocol)
 }
 
 // exchangeMsg sends one envelope to the recipient over MsgProtocol and

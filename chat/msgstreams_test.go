@@ -78,7 +78,7 @@ func TestRemovedHandlerRefusesOnOpenStream(t *testing.T) {
 	if n := msgStreams(a, b.self); n != 1 {
 		t.Fatalf("%d message streams to b, want 1 idle", n)
 	}
-	b.net.RemoveHandler(MsgProtocol)
+	b.stopServingMsgs()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m, err := a.Send(ctx, b.self, "after", 0)

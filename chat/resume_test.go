@@ -2,9 +2,12 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // TestRestartAfterLostStatesReusesNoKey: messages left ahead of their
@@ -53,5 +56,38 @@ func TestRestartAfterLostStatesReusesNoKey(t *testing.T) {
 	send("again")
 	if got := texts(t, b, a.self); !slices.Contains(got, "again") {
 		t.Fatalf("b did not store the message sent after a second read: %q", got)
+	}
+	// Forgotten as resumed (the set is bounded), the sessions are resumed
+	// again at their next read: numbers are skipped, none is reused.
+	a.sessions.mu.Lock()
+	a.sessions.resumed = nil
+	a.sessions.mu.Unlock()
+	a.sessions.drop(b.self)
+	send("forgotten")
+	if got := texts(t, b, a.self); !slices.Contains(got, "forgotten") {
+		t.Fatalf("b did not store the message sent after the resumed mark was forgotten: %q", got)
+	}
+}
+
+// TestResumedPeersBounded: the peers remembered as resumed stay at most
+// maxResumedPeers however many there are, and those whose sessions are
+// cached are not the ones forgotten.
+func TestResumedPeersBounded(t *testing.T) {
+	var c sessionCache
+	cached := []peer.ID{"cached-0", "cached-1", "cached-2"}
+	for _, p := range cached {
+		c.set(p, nil)
+		c.markResumed(p)
+	}
+	for i := range maxResumedPeers + 100 {
+		c.markResumed(peer.ID(fmt.Sprint("peer-", i)))
+	}
+	if n := len(c.resumed); n != maxResumedPeers {
+		t.Fatalf("%d peers remembered as resumed, want %d", n, maxResumedPeers)
+	}
+	for _, p := range cached {
+		if !c.isResumed(p) {
+			t.Fatalf("%s, whose sessions are cached, was forgotten as resumed", p)
+		}
 	}
 }

@@ -153,6 +153,9 @@ type Service struct {
 	streams  streamPool            // idle message streams (msgstreams.go)
 	glocks   groupLocks            // per-group locks (groupstore.go)
 	devices  deviceState           // linked devices (devices.go)
+	// msgsStopped is set once the service stops serving MsgProtocol
+	// (stopServingMsgs); streams opened before refuse what comes after.
+	msgsStopped atomic.Bool
 
 	prekeys   prekeyState
 	listeners listeners
@@ -294,7 +297,7 @@ func (s *Service) Stop() {
 	if !started {
 		return
 	}
-	s.net.RemoveHandler(MsgProtocol)
+	s.stopServingMsgs()
 	s.net.RemoveHandler(MailboxProtocol)
 	s.net.RemoveHandler(DeviceProtocol)
 	s.streams.close()

@@ -8,8 +8,13 @@ import (
 	"github.com/tonmesh/tonmesh/chat/ratchet"
 )
 
-// maxCachedPeers bounds the peers whose sessions are kept decoded.
-const maxCachedPeers = 256
+// maxCachedPeers bounds the peers whose sessions are kept decoded, and
+// maxResumedPeers those remembered as resumed since start (more than
+// maxCachedPeers, so that one not cached can always be forgotten).
+const (
+	maxCachedPeers  = 256
+	maxResumedPeers = 16 * maxCachedPeers
+)
 
 // sessionCache keeps the decoded sessions of recently used peers, so that a
 // message does not decode its sessions from the store (an X25519 scalar
@@ -25,7 +30,11 @@ const maxCachedPeers = 256
 // resumed holds the peers whose stored sessions were read since the service
 // started: the first read Resumes them (the store may have lost states
 // written after the last durable one, messages of which may have left) and
-// writes them back, so later reads see the skip.
+// writes them back, so later reads see the skip. It keeps at most
+// maxResumedPeers, forgetting one whose sessions are not cached when full:
+// a forgotten peer's sessions are resumed again at their next read, which
+// is as safe (Resume only skips forward: no number is used twice) and
+// costs the peer at most the numbers a state reserves as skipped keys.
 type sessionCache struct {
 	mu      sync.Mutex
 	m       map[peer.ID][]*ratchet.Session
@@ -45,6 +54,14 @@ func (c *sessionCache) markResumed(p peer.ID) {
 	defer c.mu.Unlock()
 	if c.resumed == nil {
 		c.resumed = make(map[peer.ID]struct{})
+	}
+	if _, ok := c.resumed[p]; !ok && len(c.resumed) >= maxResumedPeers {
+		for k := range c.resumed {
+			if _, cached := c.m[k]; !cached {
+				delete(c.resumed, k)
+				break
+			}
+		}
 	}
 	c.resumed[p] = struct{}{}
 }

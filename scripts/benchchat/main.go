@@ -345,14 +345,16 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		return res, nil
 	}
 
-	// Mailboxes: the recipient stops answering the message protocol. a
-	// seals its deposits; b deposits plain ones, as before sealing.
+	// Mailboxes: the recipient's chat service stops (it answers the
+	// message protocol no more, on open streams neither; it still fetches
+	// its mailbox below). a seals its deposits; b deposits plain ones, as
+	// before sealing.
 	for _, n := range []*benchNode{a, b} {
 		if _, err := n.chat.Send(ctx, rcpt.net.ID(), "warm up", 0); err != nil {
 			return nil, fmt.Errorf("first message to the mailbox recipient: %w", err)
 		}
 	}
-	rcpt.net.RemoveHandler(chat.MsgProtocol)
+	rcpt.chat.Stop()
 	deposit := func(from *benchNode) (Latency, error) {
 		var deposits []time.Duration
 		start := time.Now()
