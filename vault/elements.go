@@ -238,7 +238,9 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 // handed over to the element (its files stay there); buf, which holds only
 // ciphertext, goes back to the pool.
 func (v *Vault) openStriped(e *elementEntry, buf *shard.Buffer) (*passport.Element, error) {
-	defer func() { go func() { v.bufs.put(buf.Release()) }() }()
+	// The shards hold only ciphertext (OpenInto writes none of them):
+	// their memory goes back uncleared, before the next Add wants it.
+	defer func() { v.bufs.put(buf.Recycle()) }()
 	l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)

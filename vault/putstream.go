@@ -22,12 +22,13 @@ import (
 // as a DHT key: the holder is the closest peer to it, as to a CID): the N
 // holders are chosen and their puts opened (shard.OpenPut; a refusal moves
 // to the next closest peer) before anything is sealed. Then the stripes
-// are sealed one after another straight into the shards' memory, and each
-// holder's sender sends its chunk of stripe j as soon as stripe j is
-// sealed, while the next one is being sealed; the CIDs are hashed as the
-// bytes go, and each holder's receipt (signed once the shard is durable)
-// names its CID. A holder that fails midway leaves its shard whole in
-// memory: once every stripe is sealed it is placed with a plain put on the
+// are sealed one after another in place, in stripe-major memory
+// (shard.Striper.SealStripe), and each holder's sender sends its chunk of
+// stripe j as soon as stripe j is sealed, while the next one is being
+// sealed; the CIDs are hashed as the bytes go, and each holder's receipt
+// (signed once the shard is durable) names its CID. A holder that fails
+// midway leaves its shard whole in memory: once every stripe is sealed it
+// is copied out and placed with a plain put on the
 // next closest free peer, as place does.
 
 // putResult is a placed element, before the manifest names it.
@@ -49,31 +50,11 @@ func newEntry(t passport.ElementType, size, encSize, k, n int) (*elementEntry, e
 	return e, nil
 }
 
-// stripedMem is the memory of one striped put, taken from the pool: the N
-// shards side by side, the room where a stripe is sealed, and the
-// plaintext, which is cleared stripe by stripe as it is sealed.
-type stripedMem struct {
-	mem     []byte
-	shards  [][]byte
-	scratch []byte
-	plain   []byte
-}
-
-func (v *Vault) stripedMem(l shard.Layout) stripedMem {
-	per, room := l.ShardLen(), l.K*l.ChunkLen(0)
-	mem := v.bufs.getCap(l.N*per + room + l.Size)
-	mem = mem[:cap(mem)]
-	m := stripedMem{mem: mem, shards: make([][]byte, l.N)}
-	for i := range m.shards {
-		m.shards[i] = mem[i*per : (i+1)*per : (i+1)*per]
-	}
-	m.scratch = mem[l.N*per : l.N*per+room]
-	m.plain = mem[l.N*per+room : l.N*per+room+l.Size]
-	return m
-}
-
 // putStriped seals e (size bytes marshalled) striped and streams its
-// shards to N holders as it seals them.
+// shards to N holders as it seals them. The element is marshalled into
+// the pooled memory where its stripes are then sealed in place
+// (stripe-major, shard.Layout.Spread): no plaintext copy is made, and
+// none is left once every stripe is sealed.
 func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
 	t0 := time.Now()
 	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, shard.DefaultSegment)
@@ -92,19 +73,27 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	if err != nil {
 		return nil, err
 	}
-	m := v.stripedMem(l)
-	defer v.bufs.put(m.mem)
-	b, err := e.AppendMarshal(m.plain[:0])
-	tMarshalled := time.Now()
-	if err == nil && (len(b) != size || len(b) > 0 && &b[0] != &m.plain[0]) {
+	mem := v.bufs.getCap(l.StripedLen())[:l.StripedLen()]
+	defer v.bufs.put(mem)
+	b, err := e.AppendMarshal(mem[:0])
+	if err == nil && (len(b) != size || len(b) > 0 && &b[0] != &mem[0]) {
 		err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), size)
 	}
-	// From here on the plaintext is in memory: every way out clears it.
-	sealed := 0 // plaintext bytes sealed and cleared
-	defer func() { clear(m.plain[sealed:]) }()
+	// From here on the plaintext is in memory: every way out before all
+	// stripes are sealed clears it.
+	sealedAll := false
+	defer func() {
+		if !sealedAll {
+			clear(mem)
+		}
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := l.Spread(mem); err != nil {
+		return nil, err
+	}
+	tMarshalled := time.Now()
 	v.adoptRemote(ctx)
 
 	targets := make([]string, l.N)
@@ -130,15 +119,13 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	var wg sync.WaitGroup
 	for i := range ready {
 		ready[i] = make(chan int, l.Stripes())
-		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], m.shards[i], l, ready[i]) })
+		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], l, mem, i, ready[i]) })
 	}
 	var sealErr error
 	for j := range l.Stripes() {
-		if sealErr = st.SealTo(j, m.plain, m.shards, m.scratch); sealErr != nil {
+		if sealErr = st.SealStripe(j, mem); sealErr != nil {
 			break
 		}
-		sealed += l.SegmentLen(j)
-		clear(m.plain[sealed-l.SegmentLen(j) : sealed])
 		for _, r := range ready {
 			r <- j
 		}
@@ -155,11 +142,12 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	if sealErr != nil {
 		return nil, sealErr
 	}
+	sealedAll = true
 
 	res := &putResult{entry: entry, ps: make([]placement, l.N), holders: make(map[int]peer.ID, l.N)}
 	var retry []int
 	for i, r := range results {
-		res.ps[i] = placement{index: i, data: m.shards[i], cid: r.cid}
+		res.ps[i] = placement{index: i, cid: r.cid}
 		if r.err != nil {
 			v.log.Debug("streamed shard put failed; placing the shard on the next closest peer", "peer", op.first[i], "err", r.err)
 			retry = append(retry, i)
@@ -168,7 +156,8 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 		res.holders[i] = op.first[i]
 	}
 	for _, i := range retry {
-		res.ps[i].cid = shard.CIDOf(m.shards[i])
+		res.ps[i].data = l.ShardOf(mem, i, nil)
+		res.ps[i].cid = shard.CIDOf(res.ps[i].data)
 		if err := v.placeNext(ctx, res.ps[i], op, res.holders); err != nil {
 			v.unplace(context.WithoutCancel(ctx), res.ps, res.holders)
 			return nil, err
@@ -176,14 +165,12 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	}
 	entry.Shards = make([]*shardEntry, l.N)
 	for i, p := range res.ps {
+		// BLAKE3 shards need no precomputed answers (answers returns nil).
 		entry.Shards[i] = &shardEntry{CID: p.cid, Holder: res.holders[i], Status: statusOK, Answers: answers(entry.Seed, p.cid, 0, p.data)}
-	}
-	// The shards' memory goes back to the pool: nothing may refer to it.
-	for i := range res.ps {
 		res.ps[i].data = nil
 	}
-	res.phases = []any{"marshal", tMarshalled.Sub(t0), "lookup", tFound.Sub(tMarshalled), "open", tOpened.Sub(tFound), "seal", tSealed.Sub(tOpened),
-		"send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tOpened)}
+	res.phases = []any{"marshal", tMarshalled.Sub(t0), "lookup", tFound.Sub(tMarshalled), "open", tOpened.Sub(tFound),
+		"seal", tSealed.Sub(tOpened), "send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tOpened)}
 	return res, nil
 }
 
@@ -284,17 +271,17 @@ type sendResult struct {
 	err error
 }
 
-// sendShard sends a shard (data) to holder through w, the chunk of each stripe as
-// soon as ready names it, then finishes the put: its CID and the holder's
-// verified receipt. After a failure it only drains ready.
-func (v *Vault) sendShard(w *shard.ShardWriter, holder peer.ID, data []byte, l shard.Layout, ready <-chan int) sendResult {
+// sendShard sends shard i to holder through w, its chunk of each stripe
+// (in stripe-major memory mem) as soon as ready names it, then finishes
+// the put: its CID and the holder's verified receipt. After a failure it
+// only drains ready.
+func (v *Vault) sendShard(w *shard.ShardWriter, holder peer.ID, l shard.Layout, mem []byte, i int, ready <-chan int) sendResult {
 	var err error
 	for j := range ready {
 		if err != nil {
 			continue
 		}
-		off := l.Offset(j)
-		_, err = w.Write(data[off : off+l.ChunkLen(j)])
+		_, err = w.Write(l.Chunk(mem, j, i))
 		if err == nil && v.cfg.afterChunk != nil {
 			v.cfg.afterChunk(holder, j)
 		}

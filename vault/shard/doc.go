@@ -20,10 +20,11 @@
 // Layout.Segment bytes, segment j under the element's key with the nonce
 // j (8 bytes, big-endian) ‖ 0 0 0 ‖ last, each split by Reed-Solomon into
 // K data and N-K parity chunks of Layout.ChunkLen(j) bytes; shard i is
-// chunk i of every stripe, at Layout.Offset(j). Striper.SealTo seals
-// stripe after stripe straight into the shards, so that stripe j can be
-// sent (ShardWriter, stream.go: the CID follows the data) while j+1 is
-// sealed; Striper.OpenInto opens them in place. Whole striped shards are
+// chunk i of every stripe, at Layout.Offset(j). Striper.SealStripe seals
+// stripe after stripe in place (in stripe-major memory: a stripe's chunks
+// side by side), so that stripe j can be sent (ShardWriter, stream.go:
+// the CID follows the data) while j+1 is sealed; Striper.OpenInto opens
+// them in place. Whole striped shards are
 // shards like any other: Rebuild, Prove and the holder need no layout. An owner
 // checks that a holder still has a BLAKE3 shard without fetching it and
 // without precomputing anything by Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified

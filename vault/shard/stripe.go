@@ -155,36 +155,71 @@ func (s *Striper) Seal(j int, plain, buf []byte) ([][]byte, error) {
 	return chunks, nil
 }
 
-// SealTo seals segment j of plain (the whole plaintext) straight into
-// the shards being made: chunk i of the stripe goes to
-// shards[i][Offset(j):], each of the N shards at least ShardLen bytes.
-// scratch, of at least K·ChunkLen(0) bytes, receives the sealed segment
-// before its data chunks are copied out; parity is computed in the shards.
-// The shards of earlier stripes are not touched, so another goroutine may
-// send them meanwhile.
-func (s *Striper) SealTo(j int, plain []byte, shards [][]byte, scratch []byte) error {
-	l := s.l
-	if len(plain) != l.Size || j < 0 || j >= l.Stripes() || len(shards) != l.N || len(scratch) < l.K*l.ChunkLen(0) {
-		return fmt.Errorf("shard: seal stripe %d: plaintext of %d bytes, %d shards, scratch of %d bytes, for layout %+v", j, len(plain), len(shards), len(scratch), l)
+// Striped puts seal in place in stripe-major memory (StripedLen bytes):
+// stripe j takes [j·StripeLen, (j+1)·StripeLen), its chunk i at
+// i·ChunkLen(j) in it, so that AES-GCM seals a segment where it lies and
+// Reed-Solomon writes the parity beside it, and nothing is copied. Spread
+// moves a plaintext marshalled at the front of that memory to where the
+// stripes seal it; SealStripe then seals stripe after stripe, leaving no
+// plaintext once all are sealed; Chunk finds a chunk to send.
+
+// StripedLen is the stripe-major memory of all stripes.
+func (l Layout) StripedLen() int { return l.Stripes() * l.StripeLen() }
+
+// Chunk is chunk i of stripe j in stripe-major memory mem.
+func (l Layout) Chunk(mem []byte, j, i int) []byte {
+	c, at := l.ChunkLen(j), j*l.StripeLen()+i*l.ChunkLen(j)
+	return mem[at : at+c : at+c]
+}
+
+// Spread moves the plaintext in mem[:Size] (mem has StripedLen bytes) so
+// that segment j starts at j·StripeLen, for SealStripe. The bytes it moved
+// from still hold plaintext until the stripes over them are sealed:
+// every byte of mem that held plaintext is overwritten once all are.
+func (l Layout) Spread(mem []byte) error {
+	if len(mem) < l.StripedLen() {
+		return fmt.Errorf("shard: spread: %d bytes of memory, want %d for layout %+v", len(mem), l.StripedLen(), l)
 	}
-	c, off := l.ChunkLen(j), l.Offset(j)
-	seg := plain[j*l.Segment : j*l.Segment+l.SegmentLen(j)]
-	sealed := s.aead.Seal(scratch[:0], stripeNonce(j, j == l.Stripes()-1), seg, nil)
-	clear(scratch[len(sealed) : l.K*c])
+	for j := l.Stripes() - 1; j > 0; j-- {
+		copy(mem[j*l.StripeLen():], mem[j*l.Segment:j*l.Segment+l.SegmentLen(j)])
+	}
+	return nil
+}
+
+// SealStripe seals stripe j in place in stripe-major memory mem (after
+// Spread): the segment at its start is sealed where it lies, padded, and
+// the parity chunks are made beside it. Other stripes are not touched, so
+// another goroutine may send them meanwhile.
+func (s *Striper) SealStripe(j int, mem []byte) error {
+	l := s.l
+	if j < 0 || j >= l.Stripes() || len(mem) < l.StripedLen() {
+		return fmt.Errorf("shard: seal stripe %d: %d bytes of memory, for layout %+v", j, len(mem), l)
+	}
+	c, at := l.ChunkLen(j), j*l.StripeLen()
+	seg := mem[at : at+l.SegmentLen(j)]
+	sealed := s.aead.Seal(seg[:0], stripeNonce(j, j == l.Stripes()-1), seg, nil)
+	clear(mem[at+len(sealed) : at+l.K*c])
 	chunks := make([][]byte, l.N)
-	for i, sh := range shards {
-		if len(sh) < l.ShardLen() {
-			return fmt.Errorf("shard: seal stripe %d: shard %d is %d bytes, want %d", j, i, len(sh), l.ShardLen())
-		}
-		chunks[i] = sh[off : off+c : off+c]
-		if i < l.K {
-			copy(chunks[i], scratch[i*c:(i+1)*c])
-		}
+	for i := range chunks {
+		chunks[i] = l.Chunk(mem, j, i)
 	}
 	if err := s.rs.Encode(chunks); err != nil {
 		return fmt.Errorf("shard: seal stripe %d: reed-solomon: %w", j, err)
 	}
 	return nil
+}
+
+// ShardOf copies shard i out of stripe-major memory into dst (ShardLen
+// bytes, or a new slice when dst is too short) and returns it.
+func (l Layout) ShardOf(mem []byte, i int, dst []byte) []byte {
+	if len(dst) < l.ShardLen() {
+		dst = make([]byte, l.ShardLen())
+	}
+	dst = dst[:l.ShardLen()]
+	for j := range l.Stripes() {
+		copy(dst[l.Offset(j):], l.Chunk(mem, j, i))
+	}
+	return dst
 }
 
 // OpenInto opens every stripe of an element from at least K of its whole

@@ -88,62 +88,77 @@ func TestStripedTamper(t *testing.T) {
 	}
 }
 
-// TestSealToOpenInto: stripes sealed straight into the shards are those
-// Seal makes, and OpenInto restores the plaintext in place from any k
-// shards; a tampered chunk fails and leaves no plaintext behind.
-func TestSealToOpenInto(t *testing.T) {
+// TestSealInPlaceOpenInto: stripes sealed in place in stripe-major memory
+// (spread from a plaintext marshalled at its front) are those Seal makes,
+// no plaintext is left once all are sealed, ShardOf gives the shards
+// EncodeStriped would, and OpenInto restores the plaintext in place from
+// any k of them; a tampered chunk fails and leaves no plaintext behind.
+func TestSealInPlaceOpenInto(t *testing.T) {
 	const seg = 1000
-	for _, size := range []int{1, seg, seg + 1, 3*seg + 7} {
-		plain := randomBytes(t, size)
-		l, err := NewLayout(size, 3, 5, seg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var key [32]byte
-		key[0] = byte(size)
-		st, err := NewStriper(key, l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shards := make([][]byte, l.N)
-		for i := range shards {
-			shards[i] = randomBytes(t, l.ShardLen()) // reused memory: old bytes
-		}
-		scratch := randomBytes(t, l.K*l.ChunkLen(0))
-		stripe := make([]byte, l.StripeLen())
-		for j := range l.Stripes() {
-			if err := st.SealTo(j, plain, shards, scratch); err != nil {
-				t.Fatal(err)
-			}
-			want, err := st.Seal(j, plain, stripe)
+	for _, n := range []int{1, 5} {
+		k := min(3, n)
+		for _, size := range []int{1, seg, seg + 1, 2*seg + 5, 3*seg + 7} {
+			plain := randomBytes(t, size)
+			l, err := NewLayout(size, k, n, seg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i := range shards {
-				if got := shards[i][l.Offset(j) : l.Offset(j)+l.ChunkLen(j)]; !bytes.Equal(got, want[i]) {
-					t.Fatalf("size %d stripe %d: chunk %d sealed in place differs from Seal's", size, j, i)
+			var key [32]byte
+			key[0] = byte(size)
+			st, err := NewStriper(key, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := randomBytes(t, l.StripedLen()) // reused memory: old bytes
+			copy(mem, plain)
+			if err := l.Spread(mem); err != nil {
+				t.Fatal(err)
+			}
+			stripe := make([]byte, l.StripeLen())
+			for j := range l.Stripes() {
+				if err := st.SealStripe(j, mem); err != nil {
+					t.Fatal(err)
+				}
+				want, err := st.Seal(j, plain, stripe)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if !bytes.Equal(l.Chunk(mem, j, i), want[i]) {
+						t.Fatalf("n %d size %d stripe %d: chunk %d sealed in place differs from Seal's", n, size, j, i)
+					}
 				}
 			}
-		}
-		for drop := range 5 {
-			in := append([][]byte(nil), shards...)
-			in[drop], in[(drop+2)%5] = nil, nil
-			dst := randomBytes(t, size+l.StripeLen())
-			got, err := st.OpenInto(dst[:0], in)
-			if err != nil || !bytes.Equal(got, plain) || &got[0] != &dst[0] {
-				t.Fatalf("size %d without shards %d, %d: %v", size, drop, (drop+2)%5, err)
+			for off := 0; off+16 <= size; off += 16 {
+				if bytes.Contains(mem, plain[off:off+16]) {
+					t.Fatalf("n %d size %d: plaintext bytes %d.. left in the sealed memory", n, size, off)
+				}
 			}
-			if !bytes.Equal(dst[size:], make([]byte, l.StripeLen())) {
-				t.Fatalf("size %d: the room after the plaintext was not cleared", size)
+			shards := make([][]byte, n)
+			for i := range shards {
+				shards[i] = l.ShardOf(mem, i, nil)
 			}
-		}
-		bad := append([][]byte(nil), shards...)
-		bad[1] = bytes.Clone(bad[1])
-		bad[1][len(bad[1])-1] ^= 1
-		bad[0] = nil
-		dst := make([]byte, size+l.StripeLen())
-		if _, err := st.OpenInto(dst, bad); !errors.Is(err, ErrCorrupt) || !bytes.Equal(dst, make([]byte, len(dst))) {
-			t.Fatalf("size %d with the last stripe altered: %v, want ErrCorrupt and no plaintext left", size, err)
+			for drop := range n {
+				in := append([][]byte(nil), shards...)
+				if n > k {
+					in[drop], in[(drop+2)%n] = nil, nil
+				}
+				dst := randomBytes(t, size+l.StripeLen())
+				got, err := st.OpenInto(dst[:0], in)
+				if err != nil || !bytes.Equal(got, plain) || &got[0] != &dst[0] {
+					t.Fatalf("n %d size %d without shards %d, %d: %v", n, size, drop, (drop+2)%n, err)
+				}
+				if !bytes.Equal(dst[size:], make([]byte, l.StripeLen())) {
+					t.Fatalf("size %d: the room after the plaintext was not cleared", size)
+				}
+			}
+			bad := append([][]byte(nil), shards...)
+			bad[0] = bytes.Clone(bad[0])
+			bad[0][len(bad[0])-1] ^= 1
+			dst := make([]byte, size+l.StripeLen())
+			if _, err := st.OpenInto(dst, bad); !errors.Is(err, ErrCorrupt) || !bytes.Equal(dst, make([]byte, len(dst))) {
+				t.Fatalf("n %d size %d with the last stripe altered: %v, want ErrCorrupt and no plaintext left", n, size, err)
+			}
 		}
 	}
 }
