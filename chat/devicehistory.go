@@ -116,7 +116,7 @@ func (s *Service) handOver(ctx context.Context, d, p peer.ID, listVer uint64, m 
 	if err != nil {
 		return false, err
 	}
-	if err := s.direct(ctx, env.Recipient, envRaw); err != nil {
+	if err := s.direct(ctx, env.Recipient, envRaw, nil); err != nil {
 		return false, fmt.Errorf("chat: hand message %s to %s: %w", m.ID, d, err)
 	}
 	return true, nil

@@ -11,8 +11,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
-	"github.com/tonmesh/tonmesh/internal/edverify"
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
@@ -113,12 +113,27 @@ func (e *envelope) seal(priv crypto.PrivKey) ([]byte, error) {
 	if len(e.Body) > maxBody {
 		return nil, fmt.Errorf("chat: envelope body of %d bytes exceeds %d", len(e.Body), maxBody)
 	}
-	sig, err := priv.Sign(e.signedBytes())
+	sig, err := sign(priv, e.signedBytes())
 	if err != nil {
 		return nil, fmt.Errorf("chat: sign envelope: %w", err)
 	}
 	e.Sig = sig
 	return e.encode(), nil
+}
+
+// sign signs msg with priv. An Ed25519 key (every peer key chat signs
+// with) signs with curve25519-voi: Ed25519 signatures are deterministic,
+// so these are crypto/ed25519's to the byte, in about half its time.
+func sign(priv crypto.PrivKey, msg []byte) ([]byte, error) {
+	k, ok := priv.(*crypto.Ed25519PrivateKey)
+	if !ok {
+		return priv.Sign(msg)
+	}
+	raw, err := k.Raw()
+	if err != nil || len(raw) != voi.PrivateKeySize {
+		return nil, fmt.Errorf("ed25519 key of %d bytes: %v", len(raw), err)
+	}
+	return voi.Sign(voi.PrivateKey(raw), msg), nil
 }
 
 func (e *envelope) encode() []byte {
@@ -162,13 +177,14 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 
 var errBadSignature = errors.New("signature does not match the sender's peer key")
 
-// verify checks the signature against the sender's peer ID.
+// verify checks the signature against the sender's peer ID (its key kept
+// expanded, peerkeys.go).
 func (e *envelope) verify() error {
-	pub, err := e.Sender.ExtractPublicKey()
+	pub, err := peerKeys.key(e.Sender)
 	if err != nil {
 		return fmt.Errorf("verify envelope: sender %s: %w", e.Sender, err)
 	}
-	ok, err := edverify.PeerKey(pub, e.signedBytes(), e.Sig)
+	ok, err := pub.verify(e.signedBytes(), e.Sig)
 	if err != nil || !ok {
 		return fmt.Errorf("verify envelope from %s: %w", e.Sender, errBadSignature)
 	}

@@ -48,18 +48,26 @@ func (s *Service) OnEvent(fn func(Event)) (cancel func()) {
 	}
 }
 
+// emit and emitGroup build the event (a peer ID in base58, a group ID)
+// only when someone listens.
 func (s *Service) emit(p peer.ID, dir, id, status string) {
-	s.emitEvent(Event{Peer: p.String(), Direction: dir, ID: id, Status: status})
+	s.emitEvent(func() Event { return Event{Peer: p.String(), Direction: dir, ID: id, Status: status} })
 }
 
 func (s *Service) emitGroup(g GroupID, p peer.ID, dir, id, status string) {
-	s.emitEvent(Event{Peer: p.String(), Direction: dir, ID: id, Status: status, Group: g.String()})
+	s.emitEvent(func() Event {
+		return Event{Peer: p.String(), Direction: dir, ID: id, Status: status, Group: g.String()}
+	})
 }
 
-func (s *Service) emitEvent(e Event) {
+func (s *Service) emitEvent(event func() Event) {
 	l := &s.listeners
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.fns) == 0 {
+		return
+	}
+	e := event()
 	for _, fn := range l.fns {
 		fn(e)
 	}

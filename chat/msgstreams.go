@@ -79,11 +79,20 @@ func (s *Service) stopServingMsgs() {
 // exchangeMsg sends one envelope to the recipient over MsgProtocol and
 // returns its answer, on an idle stream to it if there is one (retrying on
 // a new stream if that one fails), else on a new one, which is kept for
-// the next message.
-func (s *Service) exchangeMsg(ctx context.Context, to peer.ID, raw []byte) ([]byte, error) {
+// the next message. sent, if not nil, runs once, after the envelope was
+// first written and before its answer is read: work that may overlap the
+// recipient's.
+func (s *Service) exchangeMsg(ctx context.Context, to peer.ID, raw []byte, sent func()) ([]byte, error) {
+	ran := false
+	once := func() {
+		if sent != nil && !ran {
+			ran = true
+			sent()
+		}
+	}
 	retried := false
 	if st := s.streams.take(to); st != nil {
-		resp, reusable, err := roundTrip(ctx, st.s, raw)
+		resp, reusable, err := roundTrip(ctx, st.s, raw, once)
 		if err == nil {
 			s.streams.keep(to, st, reusable)
 			return resp, nil
@@ -98,7 +107,7 @@ func (s *Service) exchangeMsg(ctx context.Context, to peer.ID, raw []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("open stream to %s: %w", to, err)
 	}
-	resp, reusable, err := roundTrip(ctx, st, raw)
+	resp, reusable, err := roundTrip(ctx, st, raw, once)
 	if err != nil {
 		_ = st.Reset()
 		return nil, err
@@ -112,10 +121,10 @@ func (s *Service) exchangeMsg(ctx context.Context, to peer.ID, raw []byte) ([]by
 	return resp, nil
 }
 
-// roundTrip writes one envelope frame and reads one response frame; ctx
-// bounds it (the stream is reset when ctx ends first). reusable is false
-// when that reset may have raced the answer.
-func roundTrip(ctx context.Context, st network.Stream, raw []byte) (resp []byte, reusable bool, err error) {
+// roundTrip writes one envelope frame, runs sent (if not nil) and reads one
+// response frame; ctx bounds it (the stream is reset when ctx ends first).
+// reusable is false when that reset may have raced the answer.
+func roundTrip(ctx context.Context, st network.Stream, raw []byte, sent func()) (resp []byte, reusable bool, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		if err := st.SetDeadline(dl); err != nil {
 			return nil, false, fmt.Errorf("set deadline: %w", err)
@@ -125,6 +134,9 @@ func roundTrip(ctx context.Context, st network.Stream, raw []byte) (resp []byte,
 	if err := p2p.WriteFrame(st, raw); err != nil {
 		stop()
 		return nil, false, err
+	}
+	if sent != nil {
+		sent()
 	}
 	resp, err = p2p.ReadFrame(st, 1024)
 	reusable = stop()

@@ -104,17 +104,22 @@ func (s *Service) send(ctx context.Context, to peer.ID, c content, ttl time.Dura
 	// The message and the advanced session are applied. Concurrent sends
 	// share the fsync that makes them durable. Without a durable reservation
 	// of the message's number (ratchet.EncryptAhead), nothing leaves before
-	// that fsync; with one, the direct attempt overlaps it, and the fsync
-	// is waited for before the mailboxes get the message and before
-	// anything reports the send.
+	// that fsync; with one, the envelope leaves first and the fsync is
+	// waited for while the recipient stores it, before the answer is read
+	// (or after a direct attempt that never wrote it), so before the
+	// mailboxes get the message and before anything reports the send.
 	var status string
 	var holders []peer.ID
 	if ahead {
-		done := make(chan error, 1)
-		go func() { done <- durable() }()
-		derr := s.direct(ctx, env.Recipient, raw)
-		if err := <-done; err != nil {
-			return nil, fmt.Errorf("chat: store message to %s: %w", to, err)
+		var serr error
+		waited := false
+		wait := func() { serr, waited = durable(), true }
+		derr := s.direct(ctx, env.Recipient, raw, wait)
+		if !waited {
+			wait()
+		}
+		if serr != nil {
+			return nil, fmt.Errorf("chat: store message to %s: %w", to, serr)
 		}
 		s.metrics.inc(DirOut, "sealed")
 		status, holders = s.fallback(ctx, env, raw, derr)
@@ -279,7 +284,7 @@ func (s *Service) sendCtl(ctx context.Context, to peer.ID, ctl []byte) (string, 
 // deliver hands the envelope to the recipient, or failing that to mailbox
 // peers. It returns the status and, for StatusMailbox, the holders.
 func (s *Service) deliver(ctx context.Context, env *envelope, raw []byte) (string, []peer.ID) {
-	return s.fallback(ctx, env, raw, s.direct(ctx, env.Recipient, raw))
+	return s.fallback(ctx, env, raw, s.direct(ctx, env.Recipient, raw, nil))
 }
 
 // fallback is deliver after the direct attempt returned err: the mailbox
@@ -298,11 +303,12 @@ func (s *Service) fallback(ctx context.Context, env *envelope, raw []byte, err e
 
 var errRefused = errors.New("refused")
 
-// direct sends the envelope over MsgProtocol and waits for the durable ack.
-func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte) error {
+// direct sends the envelope over MsgProtocol and waits for the durable ack;
+// sent, if not nil, runs once the envelope is written (exchangeMsg).
+func (s *Service) direct(ctx context.Context, to peer.ID, raw []byte, sent func()) error {
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DirectTimeout)
 	defer cancel()
-	resp, err := s.exchangeMsg(dctx, to, raw) // msgstreams.go
+	resp, err := s.exchangeMsg(dctx, to, raw, sent) // msgstreams.go
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,41 @@ func TestEnvelopeRoundTripAndTamper(t *testing.T) {
 	}
 }
 
+// TestSignMatchesLibp2p: envelopes are signed with curve25519-voi; its
+// signatures are those libp2p's key (crypto/ed25519) makes, byte for byte,
+// and a key of another type still signs as libp2p does.
+func TestSignMatchesLibp2p(t *testing.T) {
+	for i := range 20 {
+		priv, _ := testKey(t)
+		for _, n := range []int{0, 1, 63, 64, 65, 200 + i, 4096} {
+			msg := make([]byte, n)
+			_, _ = rand.Read(msg)
+			got, err := sign(priv, msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := priv.Sign(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("signature of %d bytes differs from libp2p's:\n%x\n%x", n, got, want)
+			}
+		}
+	}
+	other, pub, err := crypto.GenerateSecp256k1Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := sign(other, []byte("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := pub.Verify([]byte("m"), sig); err != nil || !ok {
+		t.Fatalf("a secp256k1 key's signature does not verify: %v, %v", ok, err)
+	}
+}
+
 func TestContentPadding(t *testing.T) {
 	for _, n := range []int{0, 1, 200, 300, 5000, MaxText} {
 		c := content{Kind: kindText, Text: strings.Repeat("x", n)}
