@@ -77,6 +77,14 @@ type Latency struct {
 	P50MS float64 `json:"p50_ms"`
 	P99MS float64 `json:"p99_ms"`
 	PerS  float64 `json:"per_s"` // N over the wall time of the measure
+	// CPUUS is the CPU time of the whole process (both ends, every node)
+	// per sample, in microseconds; only for the direct measures.
+	CPUUS float64 `json:"cpu_us_per_msg,omitempty"`
+}
+
+// cpuPer is the process's CPU time since since0, per message of n, in µs.
+func cpuPer(since0 time.Duration, n int) float64 {
+	return float64((processCPU() - since0).Microseconds()) / float64(n)
 }
 
 // Results are all figures of one run.
@@ -165,6 +173,7 @@ func printTable(w io.Writer, c config, r *Results) {
 		fmt.Fprintf(w, "direct p50 / raw round trip p50 on a reused stream = %.1fx\n", r.DirectSeq.P50MS/r.RawReused.P50MS)
 	}
 	fmt.Fprintf(w, "WAL fsyncs per message with %d senders: sender %.2f, receiver %.2f\n", c.Workers, r.SenderFsyncs, r.ReceiverFsyncs)
+	fmt.Fprintf(w, "CPU per direct message (whole process, both ends): sequential %.0f µs, %d senders %.0f µs\n", r.DirectSeq.CPUUS, c.Workers, r.DirectParallel.CPUUS)
 	if g := r.Group; g != nil {
 		fmt.Fprintf(w, "\ngroup of %d members on %d in-process nodes (one each; up in %.0f s), %d bytes, from one member to the %d others\n\n",
 			g.Members, g.Nodes, g.StartS, c.Size, g.Members-1)
@@ -319,6 +328,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		return nil, fmt.Errorf("first direct message: %w", err)
 	}
 	var direct []time.Duration
+	cpu0 := processCPU()
 	start = time.Now()
 	for range c.Messages {
 		t0 := time.Now()
@@ -329,10 +339,13 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		direct = append(direct, time.Since(t0))
 	}
 	res.DirectSeq = summarize(direct, time.Since(start))
+	res.DirectSeq.CPUUS = cpuPer(cpu0, c.Messages)
 	fmt.Fprintln(progress, "direct sequential done")
 
 	da, db := a.store.Durability(), b.store.Durability()
+	cpu0 = processCPU()
 	par, wall, err := parallelSends(ctx, a, b, text, c.Messages, c.Workers)
+	parCPU := cpuPer(cpu0, c.Messages)
 	da2, db2 := a.store.Durability(), b.store.Durability()
 	res.SenderFsyncs = float64(da2.Fsyncs-da.Fsyncs) / float64(c.Messages)
 	res.ReceiverFsyncs = float64(db2.Fsyncs-db.Fsyncs) / float64(c.Messages)
@@ -340,6 +353,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		return nil, err
 	}
 	res.DirectParallel = summarize(par, wall)
+	res.DirectParallel.CPUUS = parCPU
 	fmt.Fprintln(progress, "direct parallel done")
 	if !c.Mailbox {
 		return res, nil
