@@ -53,9 +53,11 @@
 // into its slot of one buffer and hashed as it arrives, and decodes and
 // decrypts in that buffer once K match their CIDs; the element's files
 // stay there (the buffer is handed over to it). A striped element is
-// opened stripe by stripe from the fetched shards into plaintext memory of
-// its own (shard.Striper.OpenInto), each stripe authenticated before it
-// is released; that memory is handed over instead. The other holders are
+// opened stripe by stripe into plaintext memory of its own while its
+// shards arrive (readstriped.go: a stripe as soon as K of its chunks are
+// in, authenticated by its own tag before its plaintext is used; one that
+// fails is opened again from the shards that passed their CID check);
+// that memory is handed over instead, the shards' goes back to the pool. The other holders are
 // asked only when needed (fetch.go): one more for each that fails, all of
 // them when the read stalls. So a read moves about the element's size,
 // not N/K times it, over the owner's link. The owner keeps no plaintext: every read goes

@@ -209,12 +209,12 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if e == nil {
 		return nil, fmt.Errorf("%w: %s (add it first, or restore the vault on this node)", ErrNotFound, t)
 	}
+	if e.Segment != 0 {
+		return v.readStriped(ctx, e)
+	}
 	buf, err := v.fetch(ctx, e, e.K)
 	if err != nil {
 		return nil, err
-	}
-	if e.Segment != 0 {
-		return v.openStriped(e, buf)
 	}
 	// The plaintext is decrypted in the buffer, and the element's files
 	// are left there (UnmarshalElementIn): the buffer is handed over to
@@ -231,36 +231,6 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	}
 	go func() { v.bufs.put(buf.Release()) }()
 	return nil, fmt.Errorf("vault: read %s: %w", t, err)
-}
-
-// openStriped opens a striped element's stripes from the shards fetched
-// into buf, one after another, into plaintext memory of its own, which is
-// handed over to the element (its files stay there); buf, which holds only
-// ciphertext, goes back to the pool.
-func (v *Vault) openStriped(e *elementEntry, buf *shard.Buffer) (*passport.Element, error) {
-	// The shards hold only ciphertext (OpenInto writes none of them):
-	// their memory goes back uncleared, before the next Add wants it.
-	defer func() { v.bufs.put(buf.Recycle()) }()
-	l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
-	if err != nil {
-		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
-	}
-	st, err := shard.NewStriper(e.Key, l)
-	if err != nil {
-		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
-	}
-	mem := v.bufs.getCap(l.Size + l.StripeLen())
-	plain, err := st.OpenInto(mem, buf.Shards())
-	if err == nil {
-		var el *passport.Element
-		if el, err = passport.UnmarshalElementIn(plain[:len(plain):len(plain)]); err == nil {
-			return el, nil
-		}
-		clear(plain)
-		err = fmt.Errorf("the decrypted element does not decode: %w", err)
-	}
-	v.bufs.put(mem)
-	return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
 }
 
 // Types lists the types of the stored elements.

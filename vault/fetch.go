@@ -60,10 +60,29 @@ func fetchOrder(e *elementEntry) []int {
 // the hedging rules above say; it cancels what is still running once want
 // are in. It fails when fewer than want can be had.
 func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Buffer, error) {
+	buf, err := v.newBuffer(e)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.fetchInto(ctx, e, want, buf, nil); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// newBuffer is room for e's shards, in pooled memory.
+func (v *Vault) newBuffer(e *elementEntry) (*shard.Buffer, error) {
 	buf, err := shard.NewBufferIn(v.bufs.get(), e.EncSize, e.K, e.N)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
 	}
+	return buf, nil
+}
+
+// fetchInto is fetch into buf; progress, when not nil, counts the bytes of
+// each slot that have arrived (shard.GetIntoWatch), before they are
+// checked.
+func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *shard.Buffer, progress []*shard.Progress) error {
 	type result struct {
 		i   int
 		err error
@@ -83,7 +102,11 @@ func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Bu
 			s := e.Shards[i]
 			gctx, gcancel := context.WithTimeout(fctx, transferTimeout)
 			defer gcancel()
-			data, err := shard.GetInto(gctx, v.net, s.Holder, s.CID, buf.Slot(i))
+			var p *shard.Progress
+			if progress != nil {
+				p = progress[i]
+			}
+			data, err := shard.GetIntoWatch(gctx, v.net, s.Holder, s.CID, buf.Slot(i), p)
 			if err == nil && len(data) != len(buf.Slot(i)) {
 				err = fmt.Errorf("vault: shard %s from %s is %d bytes, want %d: %w", s.CID, s.Holder, len(data), len(buf.Slot(i)), shard.ErrCorrupt)
 			}
@@ -125,8 +148,8 @@ func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Bu
 	cancel()
 	wg.Wait() // no transfer writes into the buffer any more
 	if got < want {
-		return nil, fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
+		return fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
 			ErrUnavailable, e.Type, got, len(e.Shards), want, e.Type, errors.Join(errs...))
 	}
-	return buf, nil
+	return nil
 }

@@ -142,6 +142,18 @@ func TestVaultStriped(t *testing.T) {
 		if err := x.v.holder.CorruptForTest(cid.MustParse(before[i].CID)); err != nil {
 			t.Fatal(err)
 		}
+		// A read opens the stripes as their chunks arrive: the one with the
+		// flipped byte (the middle of the shard) fails, and it and those
+		// after it are opened again from the shards that passed.
+		reads, reopened := owner.v.shardReads.Load(), owner.v.reopened.Load()
+		got, err := owner.v.Element(ctx, passport.TypePassport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameElement(t, got, scan)
+		if n, r := owner.v.shardReads.Load()-reads, owner.v.reopened.Load()-reopened; i >= 2 || n != 3 || r < 1 || r > 3 {
+			t.Fatalf("a read with data shard %d corrupt asked %d holders and opened %d stripes again; want k+1 = 3, and 1 to 3 of 4 stripes", i, n, r)
+		}
 		rep, err := owner.v.Audit(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -161,8 +173,7 @@ func TestVaultStriped(t *testing.T) {
 				owner.v.mu.Unlock()
 			}
 		}
-		got, err := owner.v.Element(ctx, passport.TypePassport)
-		if err != nil {
+		if got, err = owner.v.Element(ctx, passport.TypePassport); err != nil {
 			t.Fatal(err)
 		}
 		sameElement(t, got, scan)

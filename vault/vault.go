@@ -143,6 +143,7 @@ type Vault struct {
 
 	shardReads  atomic.Int64 // shard requests that reads sent to holders
 	openRefused atomic.Int64 // streamed puts a holder refused at their header
+	reopened    atomic.Int64 // stripes a read opened again from checked shards
 
 	runMu   sync.Mutex
 	started bool

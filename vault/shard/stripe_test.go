@@ -109,6 +109,9 @@ func TestSealInPlaceOpenInto(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if l.StripedLen() < l.StripeLen()*(l.Stripes()-1)+l.N*l.ChunkLen(l.Stripes()-1) {
+				t.Fatalf("layout %+v: stripe-major memory of %d bytes is short", l, l.StripedLen())
+			}
 			mem := randomBytes(t, l.StripedLen()) // reused memory: old bytes
 			copy(mem, plain)
 			if err := l.Spread(mem); err != nil {
@@ -143,19 +146,22 @@ func TestSealInPlaceOpenInto(t *testing.T) {
 				if n > k {
 					in[drop], in[(drop+2)%n] = nil, nil
 				}
-				dst := randomBytes(t, size+l.StripeLen())
+				dst := randomBytes(t, l.OpenLen())
 				got, err := st.OpenInto(dst[:0], in)
 				if err != nil || !bytes.Equal(got, plain) || &got[0] != &dst[0] {
 					t.Fatalf("n %d size %d without shards %d, %d: %v", n, size, drop, (drop+2)%n, err)
 				}
-				if !bytes.Equal(dst[size:], make([]byte, l.StripeLen())) {
+				if !bytes.Equal(dst[size:], make([]byte, l.OpenLen()-size)) {
 					t.Fatalf("size %d: the room after the plaintext was not cleared", size)
 				}
 			}
 			bad := append([][]byte(nil), shards...)
 			bad[0] = bytes.Clone(bad[0])
 			bad[0][len(bad[0])-1] ^= 1
-			dst := make([]byte, size+l.StripeLen())
+			if _, err := st.OpenInto(make([]byte, l.OpenLen()-1), shards); err == nil {
+				t.Fatalf("n %d size %d: opened into less room than OpenLen", n, size)
+			}
+			dst := make([]byte, l.OpenLen())
 			if _, err := st.OpenInto(dst, bad); !errors.Is(err, ErrCorrupt) || !bytes.Equal(dst, make([]byte, len(dst))) {
 				t.Fatalf("n %d size %d with the last stripe altered: %v, want ErrCorrupt and no plaintext left", n, size, err)
 			}
