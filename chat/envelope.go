@@ -178,9 +178,9 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 var errBadSignature = errors.New("signature does not match the sender's peer key")
 
 // verify checks the signature against the sender's peer ID (its key kept
-// expanded, peerkeys.go).
-func (e *envelope) verify() error {
-	pub, err := peerKeys.key(e.Sender)
+// expanded in keys, peerkeys.go).
+func (e *envelope) verify(keys *peerKeyCache) error {
+	pub, err := keys.key(e.Sender)
 	if err != nil {
 		return fmt.Errorf("verify envelope: sender %s: %w", e.Sender, err)
 	}

@@ -27,7 +27,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if !bytes.Equal(e.encode(), b) {
 			t.Fatalf("decoded envelope re-encodes differently")
 		}
-		_ = e.verify()
+		_ = e.verify(new(peerKeyCache))
 		_ = e.checkTimes(time.Now())
 	})
 }

@@ -226,7 +226,7 @@ func (s *Service) holdPut(from peer.ID, raw []byte, now time.Time) (byte, error)
 	if env.Recipient == s.self {
 		return statusRejected, errors.New("this node is the recipient: deliver directly")
 	}
-	if err := env.verify(); err != nil {
+	if err := env.verify(&s.keys); err != nil {
 		return statusRejected, err
 	}
 	if err := env.checkTimes(now); err != nil {

@@ -18,15 +18,13 @@ const maxPeerKeys = 1024
 // crypto/ed25519 accepts (as internal/edverify uses it).
 var stdlibVerify = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 
-// peerKeys keeps the Ed25519 keys of recent envelope senders expanded
+// peerKeyCache keeps the Ed25519 keys of recent envelope senders expanded
 // (decompressed, with their multiples precomputed: about 1.5 KiB each), so
 // that checking another envelope from the same sender does not redo that,
 // about a fifth of a verification. A key is a function of the peer ID, so
 // an entry never goes stale; when full an arbitrary one is dropped. The
 // acceptance is crypto/ed25519's, as internal/edverify's (TestPeerKeys*,
-// FuzzPeerKeyVerify).
-var peerKeys = peerKeyCache{m: make(map[peer.ID]*peerKey)}
-
+// FuzzPeerKeyVerify). The zero value is ready to use.
 type peerKeyCache struct {
 	mu sync.Mutex
 	m  map[peer.ID]*peerKey
@@ -64,6 +62,9 @@ func (c *peerKeyCache) key(p peer.ID) (*peerKey, error) {
 		}
 	}
 	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[peer.ID]*peerKey)
+	}
 	if len(c.m) >= maxPeerKeys {
 		for q := range c.m {
 			delete(c.m, q)

@@ -11,8 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// expandedVerify verifies through peerKeys, as an envelope's sender is.
-func expandedVerify(t testing.TB, pub, msg, sig []byte) bool {
+// expandedVerify verifies through keys, as an envelope's sender is.
+func expandedVerify(t testing.TB, keys *peerKeyCache, pub, msg, sig []byte) bool {
 	t.Helper()
 	lk, err := crypto.UnmarshalEd25519PublicKey(pub)
 	if err != nil {
@@ -22,7 +22,7 @@ func expandedVerify(t testing.TB, pub, msg, sig []byte) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := peerKeys.key(id)
+	k, err := keys.key(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +82,7 @@ func keyVariants(t testing.TB, pub, msg, sig []byte) [][3][]byte {
 // it, for valid, altered and malformed keys and signatures, and again from
 // the cache.
 func TestPeerKeysMatchStdlib(t *testing.T) {
+	var keys peerKeyCache
 	valid := 0
 	for range 20 {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -93,7 +94,7 @@ func TestPeerKeysMatchStdlib(t *testing.T) {
 		for _, v := range keyVariants(t, pub, msg, ed25519.Sign(priv, msg)) {
 			want := ed25519.Verify(v[0], v[1], v[2])
 			for range 2 { // expanded now, then cached
-				if got := expandedVerify(t, v[0], v[1], v[2]); got != want {
+				if got := expandedVerify(t, &keys, v[0], v[1], v[2]); got != want {
 					t.Fatalf("pub %x sig %x: verify = %v, crypto/ed25519 says %v", v[0], v[2], got, want)
 				}
 			}
@@ -109,15 +110,14 @@ func TestPeerKeysMatchStdlib(t *testing.T) {
 
 // TestPeerKeysBounded: the cache keeps at most maxPeerKeys senders.
 func TestPeerKeysBounded(t *testing.T) {
+	var keys peerKeyCache
 	for range maxPeerKeys + 10 {
 		_, id := testKey(t)
-		if _, err := peerKeys.key(id); err != nil {
+		if _, err := keys.key(id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	peerKeys.mu.Lock()
-	n := len(peerKeys.m)
-	peerKeys.mu.Unlock()
+	n := len(keys.m)
 	if n > maxPeerKeys {
 		t.Fatalf("%d keys cached, want at most %d", n, maxPeerKeys)
 	}
@@ -129,11 +129,12 @@ func FuzzPeerKeyVerify(f *testing.F) {
 	for _, v := range keyVariants(f, pub, msg, ed25519.Sign(priv, msg)) {
 		f.Add(v[0], v[1], v[2])
 	}
+	var keys peerKeyCache
 	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
 		if len(pub) != ed25519.PublicKeySize {
 			return
 		}
-		if got, want := expandedVerify(t, pub, msg, sig), ed25519.Verify(pub, msg, sig); got != want {
+		if got, want := expandedVerify(t, &keys, pub, msg, sig), ed25519.Verify(pub, msg, sig); got != want {
 			t.Fatalf("pub %x msg %x sig %x: verify = %v, crypto/ed25519 says %v", pub, msg, sig, got, want)
 		}
 	})

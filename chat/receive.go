@@ -80,7 +80,7 @@ func (s *Service) receive(env *envelope, now time.Time) (byte, error) {
 		s.reject("", "misaddressed", err)
 		return statusRejected, err
 	}
-	if err := env.verify(); err != nil {
+	if err := env.verify(&s.keys); err != nil {
 		s.reject("", "forged", err)
 		return statusRejected, err
 	}

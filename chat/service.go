@@ -153,6 +153,7 @@ type Service struct {
 	streams  streamPool            // idle message streams (msgstreams.go)
 	glocks   groupLocks            // per-group locks (groupstore.go)
 	devices  deviceState           // linked devices (devices.go)
+	keys     peerKeyCache          // senders' keys, expanded (peerkeys.go)
 	// msgsStopped is set once the service stops serving MsgProtocol
 	// (stopServingMsgs); streams opened before refuse what comes after.
 	msgsStopped atomic.Bool

@@ -47,7 +47,7 @@ func TestEnvelopeRoundTripAndTamper(t *testing.T) {
 	if got.Sender != e.Sender || got.Recipient != e.Recipient || got.ID != e.ID || !got.Sent.Equal(e.Sent) || got.TTL != e.TTL || !bytes.Equal(got.Body, e.Body) {
 		t.Fatalf("decoded %+v, want %+v", got, e)
 	}
-	if err := got.verify(); err != nil {
+	if err := got.verify(new(peerKeyCache)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.encode(), raw) {
@@ -56,7 +56,7 @@ func TestEnvelopeRoundTripAndTamper(t *testing.T) {
 	for i := range raw {
 		bad := bytes.Clone(raw)
 		bad[i] ^= 0x80
-		if d, err := decodeEnvelope(bad); err == nil && d.verify() == nil {
+		if d, err := decodeEnvelope(bad); err == nil && d.verify(new(peerKeyCache)) == nil {
 			t.Fatalf("flipping byte %d still verifies", i)
 		}
 	}
