@@ -3,9 +3,8 @@ package vault
 import "sync"
 
 // maxPooled bounds the buffers kept for reuse: the largest an element's
-// shards need (a striped 10 MiB element in 4 of 6 shards takes about
-// 16 MiB of shards, 1 MiB of room to seal a stripe and 10 MiB of
-// plaintext while it is sealed).
+// shards need (a 10 MiB element in 4 of 6 shards takes about 16 MiB,
+// striped or not: a striped one is sealed in place, stripe-major).
 const maxPooled = 64 << 20
 
 // bufPool recycles the memory of an element's shards between Adds (the
@@ -13,10 +12,10 @@ const maxPooled = 64 << 20
 // decrypted in it), so that a large element does not cost a fresh, zeroed
 // allocation of its size, and its garbage, every time. A buffer is put
 // back only holding ciphertext or zeros: Add's shards are sealed in place
-// and a striped Add's plaintext is cleared stripe by stripe as it is
-// sealed; a read hands its buffer over to the element it decoded (the
-// files stay in the plaintext there), and a failed read's buffer is
-// cleared by shard.Buffer.Release. The zero value is ready to use.
+// (a striped Add's plaintext is cleared if sealing stops midway); a read
+// hands its buffer over to the element it decoded (the files stay in the
+// plaintext there), and a failed read's buffer is cleared by
+// shard.Buffer.Release. The zero value is ready to use.
 type bufPool struct{ p sync.Pool }
 
 // get returns a buffer to reuse, or nil.

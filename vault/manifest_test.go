@@ -289,7 +289,7 @@ func TestByDistanceIsKademliaOrder(t *testing.T) {
 	for i := range 10 {
 		ps = append(ps, testPeerID(t, i))
 	}
-	sorted := byDistance(ps, c)
+	sorted := byDistanceTo(ps, c.KeyString())
 	target := sha256.Sum256(c.Bytes())
 	prev := make([]byte, 32)
 	for i, p := range sorted {

@@ -78,9 +78,6 @@ func keysOf(cids []cid.Cid) []string {
 	return out
 }
 
-// byDistance sorts ps by Kademlia (XOR of SHA-256) distance to the CID c.
-func byDistance(ps []peer.ID, c cid.Cid) []peer.ID { return byDistanceTo(ps, c.KeyString()) }
-
 // byDistanceTo sorts ps by Kademlia distance to the placement key k: the
 // XOR of SHA-256(peer ID) and SHA-256(k), as the DHT measures it.
 func byDistanceTo(ps []peer.ID, k string) []peer.ID {
@@ -95,6 +92,33 @@ func byDistanceTo(ps []peer.ID, k string) []peer.ID {
 	out := slices.Clone(ps)
 	slices.SortFunc(out, func(a, b peer.ID) int { return bytes.Compare(dist(a), dist(b)) })
 	return out
+}
+
+// choice hands out distinct holders for an element's shards: shard i's
+// candidates sorted by distance to its placement key, the closest one no
+// other shard took first.
+type choice struct {
+	order [][]peer.ID
+	used  map[peer.ID]bool
+}
+
+func newChoice(cands []peer.ID, keys []string) *choice {
+	c := &choice{order: make([][]peer.ID, len(keys)), used: make(map[peer.ID]bool, len(keys))}
+	for i, k := range keys {
+		c.order[i] = byDistanceTo(cands, k)
+	}
+	return c
+}
+
+// next marks and returns shard i's closest free candidate ("" if none).
+func (c *choice) next(i int) peer.ID {
+	for _, p := range c.order[i] {
+		if !c.used[p] {
+			c.used[p] = true
+			return p
+		}
+	}
+	return ""
 }
 
 // placement is one shard to place: its index in the element and data.
@@ -113,17 +137,14 @@ func (v *Vault) place(ctx context.Context, ps []placement, cands []peer.ID, held
 	if len(cands) < len(ps) {
 		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, len(ps)+held, len(cands)+held)
 	}
-	used := make(map[peer.ID]bool, len(ps))
-	order := make([][]peer.ID, len(ps))
-	first := make([]peer.ID, len(ps))
+	keys := make([]string, len(ps))
 	for i, s := range ps {
-		order[i] = byDistance(cands, s.cid)
-		for _, p := range order[i] {
-			if !used[p] {
-				first[i], used[p] = p, true
-				break
-			}
-		}
+		keys[i] = s.cid.KeyString()
+	}
+	ch := newChoice(cands, keys)
+	first := make([]peer.ID, len(ps))
+	for i := range ps {
+		first[i] = ch.next(i)
 	}
 	holders := make(map[int]peer.ID, len(ps))
 	errs := make([]error, len(ps))
@@ -145,11 +166,7 @@ func (v *Vault) place(ctx context.Context, ps []placement, cands []peer.ID, held
 		v.log.Debug("shard refused; trying the next closest peer", "peer", first[i], "err", errs[i])
 		refused[first[i]] = true
 		last := errs[i]
-		for _, p := range order[i] {
-			if used[p] || ctx.Err() != nil {
-				continue
-			}
-			used[p] = true
+		for p := ch.next(i); p != "" && ctx.Err() == nil; p = ch.next(i) {
 			if err := v.push(ctx, p, s); err != nil {
 				v.log.Debug("shard refused", "peer", p, "err", err)
 				refused[p], last = true, err

@@ -176,10 +176,9 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 
 // openedPuts is the streamed puts opened for an element's shards.
 type openedPuts struct {
+	*choice
 	writers []*shard.ShardWriter
-	first   []peer.ID   // the holder of each writer
-	order   [][]peer.ID // each shard's candidates, closest first
-	used    map[peer.ID]bool
+	first   []peer.ID // the holder of each writer
 }
 
 // openPuts chooses a distinct holder for every shard, the closest free
@@ -191,16 +190,9 @@ func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands 
 	if len(cands) < n {
 		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, n, len(cands))
 	}
-	op := &openedPuts{writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n), order: make([][]peer.ID, n),
-		used: make(map[peer.ID]bool, n)}
-	for i, t := range targets {
-		op.order[i] = byDistanceTo(cands, t)
-		for _, p := range op.order[i] {
-			if !op.used[p] {
-				op.first[i], op.used[p] = p, true
-				break
-			}
-		}
+	op := &openedPuts{choice: newChoice(cands, targets), writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n)}
+	for i := range n {
+		op.first[i] = op.next(i)
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -226,17 +218,6 @@ func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands 
 		}
 	}
 	return op, nil
-}
-
-// next marks and returns shard i's closest free candidate ("" if none).
-func (op *openedPuts) next(i int) peer.ID {
-	for _, p := range op.order[i] {
-		if !op.used[p] {
-			op.used[p] = true
-			return p
-		}
-	}
-	return ""
 }
 
 func (op *openedPuts) abort() {
