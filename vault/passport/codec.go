@@ -118,8 +118,41 @@ func unmarshalElement(b []byte, alias bool) (*Element, error) {
 		return nil, fmt.Errorf("passport: element is %d bytes, the limit is %d", len(b), MaxElementSize)
 	}
 	r := wire.NewReader(b)
+	e := decodeElement(r, func(_ string, f *File, n int) {
+		body := r.Fixed("file bytes", n)
+		switch {
+		case r.Err() != nil:
+		case alias:
+			f.Bytes = body[:n:n] // an append must not write into b
+		default:
+			f.Bytes = append([]byte{}, body...)
+		}
+	})
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("passport: decode element: %w", err)
+	}
+	return e, nil
+}
+
+// fieldSource is what decodeElement reads fields from: a wire.Reader over a
+// whole encoding, or a streamSource over a stream. Its first error sticks.
+type fieldSource interface {
+	Byte(what string) byte
+	Uvarint(what string) uint64
+	LenPrefixed(what string, max int) []byte
+	Fail(err error)
+	Err() error
+}
+
+// decodeElement reads one element from r in Marshal's encoding, but for
+// the files' bytes: for each file, once its name, MIME type and length n
+// (at most MaxFileSize) are read, body consumes its n bytes from r, and
+// keeps them in f.Bytes or not. role names the file as FieldError does
+// ("front_side", "files[2]"). It stops at the first error, which r holds;
+// trailing input is the caller's to check.
+func decodeElement(r fieldSource, body func(role string, f *File, n int)) *Element {
 	if v := r.Byte("version"); r.Err() == nil && v != elementVersion {
-		return nil, fmt.Errorf("passport: element encoding version %d is not supported (want %d)", v, elementVersion)
+		r.Fail(fmt.Errorf("element encoding version %d is not supported (want %d)", v, elementVersion))
 	}
 	e := &Element{Type: ElementType(r.LenPrefixed("type", 32))}
 	if r.Err() == nil && !e.Type.Valid() {
@@ -142,25 +175,25 @@ func unmarshalElement(b []byte, alias bool) (*Element, error) {
 		}
 	}
 	e.Value = string(r.LenPrefixed("value", MaxFieldLen))
-	singles := []**File{&e.FrontSide, &e.ReverseSide, &e.Selfie}
-	for _, slot := range singles {
+	singles := []struct {
+		role string
+		slot **File
+	}{{"front_side", &e.FrontSide}, {"reverse_side", &e.ReverseSide}, {"selfie", &e.Selfie}}
+	for _, s := range singles {
 		switch r.Byte("file presence") {
 		case 0:
 		case 1:
-			*slot = readFile(r, alias)
+			*s.slot = readFile(r, s.role, body)
 		default:
 			r.Fail(errors.New("file presence must be 0 or 1"))
 		}
 	}
-	e.Files = readFiles(r, "files", alias)
-	e.Translation = readFiles(r, "translation", alias)
-	if err := r.Finish(); err != nil {
-		return nil, fmt.Errorf("passport: decode element: %w", err)
-	}
-	return e, nil
+	e.Files = readFiles(r, "files", body)
+	e.Translation = readFiles(r, "translation", body)
+	return e
 }
 
-func readFiles(r *wire.Reader, what string, alias bool) []File {
+func readFiles(r fieldSource, what string, body func(string, *File, int)) []File {
 	n := r.Uvarint(what + " count")
 	if r.Err() != nil || n == 0 {
 		return nil
@@ -171,27 +204,28 @@ func readFiles(r *wire.Reader, what string, alias bool) []File {
 	}
 	out := make([]File, 0, n)
 	for i := uint64(0); i < n && r.Err() == nil; i++ {
-		if f := readFile(r, alias); f != nil {
+		if f := readFile(r, fmt.Sprintf("%s[%d]", what, i), body); f != nil {
 			out = append(out, *f)
 		}
 	}
 	return out
 }
 
-// readFile reads one file; its bytes alias r's input if alias is set.
-func readFile(r *wire.Reader, alias bool) *File {
-	f := &File{
-		Name: string(r.LenPrefixed("file name", MaxNameLen)),
-		MIME: string(r.LenPrefixed("file mime", maxMIMELen)),
+// readFile reads one file's header and hands its bytes to body.
+func readFile(r fieldSource, role string, body func(string, *File, int)) *File {
+	// One statement each: a streamSource's bytes last only until its next
+	// read, and a conversion in a composite literal may run after it.
+	f := &File{Name: string(r.LenPrefixed("file name", MaxNameLen))}
+	f.MIME = string(r.LenPrefixed("file mime", maxMIMELen))
+	n := r.Uvarint("file bytes")
+	if r.Err() == nil && n > MaxFileSize {
+		r.Fail(fmt.Errorf("file bytes: length %d exceeds the limit of %d", n, MaxFileSize))
 	}
-	body := r.LenPrefixed("file bytes", MaxFileSize)
 	if r.Err() != nil {
 		return nil
 	}
-	if alias {
-		f.Bytes = body[:len(body):len(body)] // an append must not write into b
-	} else {
-		f.Bytes = append([]byte{}, body...)
+	if body(role, f, int(n)); r.Err() != nil {
+		return nil
 	}
 	return f
 }

@@ -17,7 +17,11 @@ const (
 	MaxFiles       = 20       // entries of files[] and of translation[]
 	MaxFieldLen    = 255      // bytes of one data field value
 	MaxNameLen     = 255      // bytes of a file name
-	MaxElementSize = 64 << 20 // bytes of a marshalled element
+	// MaxElementSize is the bytes of a marshalled element: room for every
+	// file an element may carry (front side, reverse side, selfie and two
+	// full lists) at MaxFileSize each, and its fields. An element that
+	// passes the other limits is never over it.
+	MaxElementSize = (3+2*MaxFiles)*MaxFileSize + 64<<10
 )
 
 // MIME types a file may have.

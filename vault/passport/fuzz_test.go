@@ -3,7 +3,10 @@ package passport
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"reflect"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -202,6 +205,63 @@ func FuzzUnmarshalClaimProof(f *testing.F) {
 		}
 		if len(claims) == 0 || len(claims) > 2 || !claims["age_over_18"] && !claims["resident_of:DE"] {
 			t.Fatalf("a changed proof verified with claims %v", claims)
+		}
+	})
+}
+
+// The streamed decoder accepts exactly what UnmarshalElement accepts, and
+// hands over the same files, in the same order, whether its callback
+// reads them whole, in part or not at all.
+func FuzzDecodeElementFrom(f *testing.F) {
+	for _, typ := range Types() {
+		b, err := sample(typ).Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+		f.Add(b[:len(b)-1], uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, mode uint8) {
+		want, wantErr := UnmarshalElement(b)
+		var files []File
+		got, err := DecodeElementFrom(iotest.OneByteReader(bytes.NewReader(b)), func(role string, f *File, size int, body io.Reader) error {
+			limit := int64(size)
+			if mode%3 == 1 {
+				limit = int64(size / 2)
+			} else if mode%3 == 2 {
+				limit = 0
+			}
+			data, err := io.ReadAll(io.LimitReader(body, limit))
+			files = append(files, File{Name: f.Name, MIME: f.MIME, Bytes: data})
+			return err
+		})
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("DecodeElementFrom: %v, UnmarshalElement: %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		all := want.allFiles()
+		if len(all) != len(files) {
+			t.Fatalf("%d files streamed, want %d", len(files), len(all))
+		}
+		for i, w := range all {
+			g := files[i]
+			if g.Name != w.Name || g.MIME != w.MIME || !bytes.HasPrefix(w.Bytes, g.Bytes) || (mode%3 == 0 && len(g.Bytes) != len(w.Bytes)) {
+				t.Fatalf("file %d streamed as %q %q (%d bytes), want %q %q (%d bytes)", i, g.Name, g.MIME, len(g.Bytes), w.Name, w.MIME, len(w.Bytes))
+			}
+		}
+		for _, f := range got.allFiles() {
+			if f.Bytes != nil {
+				t.Fatalf("the streamed element holds %d bytes of %s", len(f.Bytes), f.Name)
+			}
+			f.Bytes = nil
+		}
+		for _, f := range want.allFiles() {
+			f.Bytes = nil
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("streamed element %+v, want %+v", got, want)
 		}
 	})
 }
