@@ -13,10 +13,10 @@ import (
 
 // Limits on elements. Validate and UnmarshalElement enforce them.
 const (
-	MaxFileSize    = 10 << 20 // bytes of one file
-	MaxFiles       = 20       // entries of files[] and of translation[]
-	MaxFieldLen    = 255      // bytes of one data field value
-	MaxNameLen     = 255      // bytes of a file name
+	MaxFileSize = 10 << 20 // bytes of one file
+	MaxFiles    = 20       // entries of files[] and of translation[]
+	MaxFieldLen = 255      // bytes of one data field value
+	MaxNameLen  = 255      // bytes of a file name
 	// MaxElementSize is the bytes of a marshalled element: room for every
 	// file an element may carry (front side, reverse side, selfie and two
 	// full lists) at MaxFileSize each, and its fields. An element that
