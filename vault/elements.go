@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -194,9 +195,8 @@ func (v *Vault) dropShards(ctx context.Context, e *elementEntry) int {
 	return ok
 }
 
-// Element fetches and decrypts the element of type t: the first K intact
-// shards from its holders, fetched in parallel.
-func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+// entryOf is a copy of the manifest's entry of type t.
+func (v *Vault) entryOf(t passport.ElementType) (*elementEntry, error) {
 	if err := typeOf(t); err != nil {
 		return nil, err
 	}
@@ -209,18 +209,38 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	if e == nil {
 		return nil, fmt.Errorf("%w: %s (add it first, or restore the vault on this node)", ErrNotFound, t)
 	}
+	return e, nil
+}
+
+// Element fetches and decrypts the element of type t: the first K intact
+// shards from its holders, fetched in parallel; a striped element stripe
+// by stripe as its shards arrive (readstream.go), into memory of its own.
+// Either memory is handed over to the element (its files stay there)
+// instead of copying them out; a read that fails clears it for reuse by
+// the next read or Add.
+func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+	e, err := v.entryOf(t)
+	if err != nil {
+		return nil, err
+	}
 	if e.Segment != 0 {
-		return v.readStriped(ctx, e)
+		w := &appendWriter{b: v.bufs.getCap(e.Size)}
+		err := v.streamStriped(ctx, e, w)
+		if err == nil {
+			el, uerr := passport.UnmarshalElementIn(w.b[:len(w.b):len(w.b)])
+			if uerr == nil {
+				return el, nil
+			}
+			err = fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, uerr)
+		}
+		clear(w.b[:cap(w.b)])
+		v.bufs.put(w.b)
+		return nil, err
 	}
 	buf, err := v.fetch(ctx, e, e.K)
 	if err != nil {
 		return nil, err
 	}
-	// The plaintext is decrypted in the buffer, and the element's files
-	// are left there (UnmarshalElementIn): the buffer is handed over to
-	// the element instead of copying them out. A read that fails clears
-	// the buffer (Release, off the read's critical path) for reuse by the
-	// next read or Add.
 	plain, err := buf.Decode(e.Key)
 	if err == nil {
 		var el *passport.Element
@@ -231,6 +251,49 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	}
 	go func() { v.bufs.put(buf.Release()) }()
 	return nil, fmt.Errorf("vault: read %s: %w", t, err)
+}
+
+// WriteElement fetches and decrypts the element of type t as Element does
+// and writes its encoding (passport.Element.Marshal's) to the writer open
+// returns. open is called once, with the element's info, before the first
+// byte. A striped element is written stripe by stripe as its shards
+// arrive, in memory that does not grow with its size. A read that fails
+// midway has written only authenticated bytes, but not all of them: a
+// caller keeps nothing of a write that returned an error
+// (passport.DecodeElementFrom refuses a cut-off encoding).
+func (v *Vault) WriteElement(ctx context.Context, t passport.ElementType, open func(ElementInfo) (io.Writer, error)) error {
+	e, err := v.entryOf(t)
+	if err != nil {
+		return err
+	}
+	w, err := open(infoOf(e))
+	if err != nil {
+		return err
+	}
+	if e.Segment != 0 {
+		return v.streamStriped(ctx, e, w)
+	}
+	buf, err := v.fetch(ctx, e, e.K)
+	if err != nil {
+		return err
+	}
+	defer func() { v.bufs.put(buf.Release()) }()
+	plain, err := buf.Decode(e.Key)
+	if err != nil {
+		return fmt.Errorf("vault: read %s: %w", t, err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return fmt.Errorf("vault: read %s: write plaintext: %w", t, err)
+	}
+	return nil
+}
+
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // Types lists the types of the stored elements.

@@ -64,7 +64,7 @@ func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Bu
 	if err != nil {
 		return nil, err
 	}
-	if err := v.fetchInto(ctx, e, want, buf, nil); err != nil {
+	if err := v.fetchInto(ctx, e, want, buf); err != nil {
 		return nil, err
 	}
 	return buf, nil
@@ -79,10 +79,8 @@ func (v *Vault) newBuffer(e *elementEntry) (*shard.Buffer, error) {
 	return buf, nil
 }
 
-// fetchInto is fetch into buf; progress, when not nil, counts the bytes of
-// each slot that have arrived (shard.GetIntoWatch), before they are
-// checked.
-func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *shard.Buffer, progress []*shard.Progress) error {
+// fetchInto is fetch into buf.
+func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *shard.Buffer) error {
 	type result struct {
 		i   int
 		err error
@@ -102,11 +100,7 @@ func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *s
 			s := e.Shards[i]
 			gctx, gcancel := context.WithTimeout(fctx, transferTimeout)
 			defer gcancel()
-			var p *shard.Progress
-			if progress != nil {
-				p = progress[i]
-			}
-			data, err := shard.GetIntoWatch(gctx, v.net, s.Holder, s.CID, buf.Slot(i), p)
+			data, err := shard.GetInto(gctx, v.net, s.Holder, s.CID, buf.Slot(i))
 			if err == nil && len(data) != len(buf.Slot(i)) {
 				err = fmt.Errorf("vault: shard %s from %s is %d bytes, want %d: %w", s.CID, s.Holder, len(data), len(buf.Slot(i)), shard.ErrCorrupt)
 			}

@@ -57,7 +57,7 @@ func newEntry(t passport.ElementType, size, encSize, k, n int) (*elementEntry, e
 // none is left once every stripe is sealed.
 func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
 	t0 := time.Now()
-	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, shard.DefaultSegment)
+	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, v.cfg.segment)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,9 @@ type Config struct {
 	// holder once it has sent its chunk of stripe j (tests cut holders
 	// off midway).
 	afterChunk func(holder peer.ID, j int)
+	// segment is the plaintext bytes per stripe of a striped put; tests
+	// make it small to have many stripes. 0 is shard.DefaultSegment.
+	segment int
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +111,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.hedgeScale <= 0 {
 		c.hedgeScale = 1
+	}
+	if c.segment <= 0 {
+		c.segment = shard.DefaultSegment
 	}
 }
 
@@ -143,7 +149,8 @@ type Vault struct {
 
 	shardReads  atomic.Int64 // shard requests that reads sent to holders
 	openRefused atomic.Int64 // streamed puts a holder refused at their header
-	reopened    atomic.Int64 // stripes a read opened again from checked shards
+	reopened    atomic.Int64 // stripes a read did not open from the first K chunks it tried
+	readChunks  atomic.Int64 // chunk buffers streamed reads allocated
 
 	runMu   sync.Mutex
 	started bool

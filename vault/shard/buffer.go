@@ -93,16 +93,6 @@ func (b *Buffer) Release() []byte {
 	return mem
 }
 
-// Recycle returns the data slots' memory without clearing it, for a
-// Buffer whose slots hold only ciphertext: one never Decoded (a striped
-// element is opened out of it, Striper.OpenInto). The Buffer must not be
-// used again.
-func (b *Buffer) Recycle() []byte {
-	mem := b.buf
-	b.buf = nil
-	return mem
-}
-
 // Decode restores the plaintext from at least k marked shards and opens it
 // with key, as Decode does, working in the buffer: the plaintext it returns
 // aliases it, and the Buffer must not be used again.

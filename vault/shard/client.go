@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -124,15 +123,6 @@ func Get(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid) ([]by
 // into one buffer; otherwise into a new slice. On error buf's content is
 // undefined.
 func GetInto(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, buf []byte) ([]byte, error) {
-	return GetIntoWatch(ctx, net, holder, c, buf, nil)
-}
-
-// GetIntoWatch is GetInto that reports in got (when not nil), when the
-// shard is read into buf, how many of its first bytes have arrived, after
-// each piece of them. Those bytes are not yet checked
-// against c: a caller may use them early only where something else
-// authenticates them (a striped element's stripes, Striper.Open).
-func GetIntoWatch(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.Cid, buf []byte, got *Progress) ([]byte, error) {
 	if err := checkCIDFormat(c); err != nil {
 		return nil, fmt.Errorf("shard: get %s: %w", c, err)
 	}
@@ -146,7 +136,7 @@ func GetIntoWatch(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.C
 		if err := r.err(); err != nil {
 			return err
 		}
-		if data, ok, err = readVerified(s, c, buf, got); err != nil {
+		if data, ok, err = readVerified(s, c, buf); err != nil {
 			return fmt.Errorf("receive shard: %w", err)
 		}
 		if !ok {
@@ -169,7 +159,7 @@ func GetIntoWatch(ctx context.Context, net *p2p.Network, holder peer.ID, c cid.C
 // readVerified reads one data frame of at most MaxShardSize bytes (into buf
 // when it is that long), hashing it as it arrives, and reports whether it
 // matches c.
-func readVerified(r io.Reader, c cid.Cid, buf []byte, got *Progress) ([]byte, bool, error) {
+func readVerified(r io.Reader, c cid.Cid, buf []byte) ([]byte, bool, error) {
 	n, err := readUvarint(r)
 	if err != nil {
 		return nil, false, fmt.Errorf("read frame length: %w", err)
@@ -179,7 +169,7 @@ func readVerified(r io.Reader, c cid.Cid, buf []byte, got *Progress) ([]byte, bo
 	}
 	data := buf
 	if uint64(len(buf)) != n {
-		data, got = make([]byte, n), nil
+		data = make([]byte, n)
 	}
 	hh := newCIDHash(c)
 	for off := 0; off < len(data); {
@@ -192,33 +182,8 @@ func readVerified(r io.Reader, c cid.Cid, buf []byte, got *Progress) ([]byte, bo
 		}
 		hh.Write(data[off : off+k])
 		off += k
-		got.set(off)
 	}
 	return data, bytes.Equal(hh.Sum(nil), digestOf(c)), nil
-}
-
-// Progress is how many bytes of a shard have arrived (GetIntoWatch); the
-// bytes below Load are written and stay so. The zero value is ready; a nil
-// *Progress counts nothing.
-type Progress struct {
-	n      atomic.Int64
-	notify func()
-}
-
-// NewProgress returns a Progress that calls notify after every piece.
-func NewProgress(notify func()) *Progress { return &Progress{notify: notify} }
-
-// Load is the bytes arrived so far.
-func (p *Progress) Load() int { return int(p.n.Load()) }
-
-func (p *Progress) set(n int) {
-	if p == nil {
-		return
-	}
-	p.n.Store(int64(n))
-	if p.notify != nil {
-		p.notify()
-	}
 }
 
 // Challenge asks holder to prove it holds shard c: the answer must equal

@@ -170,18 +170,6 @@ func (l Layout) StripedLen() int {
 	return last*l.StripeLen() + l.N*l.ChunkLen(last)
 }
 
-// OpenLen is the room OpenStripeInto needs: the plaintext and, at the
-// start of each stripe's, its K data chunks.
-func (l Layout) OpenLen() int {
-	n := l.Size
-	for _, j := range []int{l.Stripes() - 2, l.Stripes() - 1} {
-		if j >= 0 {
-			n = max(n, j*l.Segment+l.K*l.ChunkLen(j))
-		}
-	}
-	return n
-}
-
 // Chunk is chunk i of stripe j in stripe-major memory mem.
 func (l Layout) Chunk(mem []byte, j, i int) []byte {
 	c, at := l.ChunkLen(j), j*l.StripeLen()+i*l.ChunkLen(j)
@@ -236,68 +224,6 @@ func (l Layout) ShardOf(mem []byte, i int, dst []byte) []byte {
 		copy(dst[l.Offset(j):], l.Chunk(mem, j, i))
 	}
 	return dst
-}
-
-// OpenInto opens every stripe of an element from at least K of its whole
-// shards (nil for a missing one, each ShardLen bytes, checked against their
-// CIDs) into dst, which has room for OpenLen bytes, with
-// OpenStripeInto, stripe after stripe. It returns dst[:Size]; the bytes
-// after it are cleared. On error no plaintext is left in dst.
-func (s *Striper) OpenInto(dst []byte, shards [][]byte) ([]byte, error) {
-	l := s.l
-	if len(shards) != l.N {
-		return nil, fmt.Errorf("shard: open: %d shards, for layout %+v", len(shards), l)
-	}
-	for i, sh := range shards {
-		if sh != nil && len(sh) != l.ShardLen() {
-			return nil, fmt.Errorf("shard: open: shard %d is %d bytes, want %d", i, len(sh), l.ShardLen())
-		}
-	}
-	for j := range l.Stripes() {
-		if err := s.OpenStripeInto(dst, j, s.ChunksOf(shards, j)); err != nil {
-			clear(dst[:cap(dst)])
-			return nil, err
-		}
-	}
-	return s.Opened(dst), nil
-}
-
-// ChunksOf is stripe j's chunks of whole shards (nil for a missing one).
-func (s *Striper) ChunksOf(shards [][]byte, j int) [][]byte {
-	l := s.l
-	off, c := l.Offset(j), l.ChunkLen(j)
-	chunks := make([][]byte, len(shards))
-	for i, sh := range shards {
-		if sh != nil {
-			chunks[i] = sh[off : off+c : off+c]
-		}
-	}
-	return chunks
-}
-
-// OpenStripeInto opens stripe j from at least K of its chunks in place at
-// dst[j·Segment:] (dst has room for OpenLen bytes): its ciphertext
-// is laid over the room of the stripes after it, so the plaintext needs no
-// copy, and stripes must be opened in order. Opened returns the plaintext
-// once all are.
-func (s *Striper) OpenStripeInto(dst []byte, j int, chunks [][]byte) error {
-	l := s.l
-	if cap(dst) < l.OpenLen() {
-		return fmt.Errorf("shard: open: room for %d bytes, want %d for layout %+v", cap(dst), l.OpenLen(), l)
-	}
-	at := j * l.Segment
-	if _, err := s.Open(j, chunks, dst[at:at+l.K*l.ChunkLen(j)]); err != nil {
-		return fmt.Errorf("shard: open: %w", err)
-	}
-	return nil
-}
-
-// Opened clears the room after the plaintext in dst, once every stripe is
-// opened into it, and returns the plaintext, dst[:Size].
-func (s *Striper) Opened(dst []byte) []byte {
-	l := s.l
-	clear(dst[l.Size:l.OpenLen()])
-	return dst[:l.Size]
 }
 
 // Open restores segment j from at least K of its chunks (nil for a

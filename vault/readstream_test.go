@@ -1,0 +1,138 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/tonmesh/tonmesh/vault/passport"
+)
+
+// Streamed reads on seven peers: an owner (k=2, n=4) whose striped puts use
+// 64 KiB segments, so that a 3 MiB element has 48 stripes. In order:
+//
+//  1. WriteElement writes the element's encoding, announced with its size,
+//     and the read holds no more chunk memory than streamAhead stripes of
+//     the k holders it asks, not the element's 96 chunks.
+//  2. A holder that vanishes midway through a read (its connection closed
+//     once a quarter of the element is written) is replaced by a spare,
+//     which skips the stripes opened already; the element reads back
+//     whole.
+//  3. A writer that fails stops the read with its error, and a read whose
+//     context ends stops with the context's error.
+func TestVaultStreamedRead(t *testing.T) {
+	ctx := context.Background()
+	const segment = 64 << 10
+	ns := startNodes(t, 7, Config{K: 2, N: 4, hedgeScale: 1000, segment: segment})
+	owner := ns[1]
+	scan := passportElement(t, "SR-PLAINTEXT-0311", 3<<20)
+	want, err := scan.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.v.Add(ctx, scan); err != nil {
+		t.Fatal(err)
+	}
+	stripes := (len(want) + segment - 1) / segment
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	// read streams the element into a buffer, calling during (if set)
+	// after each write with the bytes written so far.
+	read := func(ctx context.Context, during func(written int) error) ([]byte, error) {
+		var (
+			out   bytes.Buffer
+			opens int
+		)
+		err := owner.v.WriteElement(ctx, passport.TypePassport, func(info ElementInfo) (io.Writer, error) {
+			if opens++; info.Size != len(want) || info.Type != passport.TypePassport {
+				t.Errorf("open(%+v): want the passport's info, size %d", info, len(want))
+			}
+			return writerFunc(func(p []byte) (int, error) {
+				out.Write(p)
+				if during != nil {
+					return len(p), during(out.Len())
+				}
+				return len(p), nil
+			}), nil
+		})
+		if opens != 1 {
+			t.Errorf("open called %d times, want once", opens)
+		}
+		return out.Bytes(), err
+	}
+
+	step("streamed read in bounded memory", func(t *testing.T) {
+		reads, chunks := owner.v.shardReads.Load(), owner.v.readChunks.Load()
+		got, err := read(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("streamed %d bytes, want the element's %d-byte encoding", len(got), len(want))
+		}
+		if n := owner.v.shardReads.Load() - reads; n != 2 {
+			t.Fatalf("asked %d holders, want k = 2", n)
+		}
+		if n := owner.v.readChunks.Load() - chunks; n > 2*streamAhead || stripes < 4*streamAhead {
+			t.Fatalf("the read of %d stripes took %d chunk buffers, want at most %d", stripes, n, 2*streamAhead)
+		}
+	})
+	step("holder vanishes midway", func(t *testing.T) {
+		owner.v.mu.Lock()
+		first := owner.v.man.element(passport.TypePassport).Shards[0].Holder
+		owner.v.mu.Unlock()
+		var once sync.Once
+		reads, reopened := owner.v.shardReads.Load(), owner.v.reopened.Load()
+		got, err := read(ctx, func(written int) error {
+			if written >= len(want)/4 {
+				once.Do(func() { _ = owner.Net.Host().Network().ClosePeer(first) })
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("streamed %d bytes, want the element's %d-byte encoding", len(got), len(want))
+		}
+		if n, r := owner.v.shardReads.Load()-reads, owner.v.reopened.Load()-reopened; n != 3 || r != 0 {
+			t.Fatalf("asked %d holders and reopened %d stripes, want k+1 = 3 and none (a holder gone is no altered chunk)", n, r)
+		}
+		got, err = read(ctx, nil)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("read after the holder came back: %d bytes, %v", len(got), err)
+		}
+	})
+	step("writer fails, context ends", func(t *testing.T) {
+		full := errors.New("disk full")
+		got, err := read(ctx, func(written int) error {
+			if written >= len(want)/2 {
+				return full
+			}
+			return nil
+		})
+		if !errors.Is(err, full) || len(got) >= len(want) {
+			t.Fatalf("read into a failing writer: %v after %d bytes, want the writer's error", err, len(got))
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		got, err = read(cctx, func(written int) error {
+			if written >= len(want)/3 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || len(got) >= len(want) {
+			t.Fatalf("read cancelled midway: %v after %d bytes, want context.Canceled", err, len(got))
+		}
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
