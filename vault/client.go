@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -38,6 +39,24 @@ func (c *Client) List(ctx context.Context) ([]ElementInfo, error) {
 func (c *Client) Element(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
 	var e passport.Element
 	return &e, c.c.Get(ctx, elementPath(t), &e)
+}
+
+// ReadElement calls GET /api/v1/passport/elements/{type}/content and
+// decodes the element as it arrives, handing each file to file
+// (passport.DecodeElementFrom): the element is never held whole. The
+// element returned has its files' names and MIME types, not their bytes.
+// An answer cut off midway is an error (the daemon lost its holders, or
+// the connection): whatever file kept of it is not the element.
+func (c *Client) ReadElement(ctx context.Context, t passport.ElementType, file passport.FileFunc) (*passport.Element, error) {
+	resp, err := c.c.Stream(ctx, http.MethodGet, elementPath(t)+"/content", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != ContentType {
+		return nil, fmt.Errorf("GET %s/content answered %q, want %s (is the daemon older than this client?)", elementPath(t), ct, ContentType)
+	}
+	return passport.DecodeElementFrom(resp.Body, file)
 }
 
 // Delete calls DELETE /api/v1/passport/elements/{type}.

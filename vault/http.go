@@ -6,20 +6,23 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
-// MaxElementBody is the largest POST /api/v1/passport/elements body: an
-// element's files travel base64-encoded in the JSON.
-const MaxElementBody = 80 << 20
+// MaxElementBody is the largest POST /api/v1/passport/elements body: the
+// largest element (passport.MaxElementSize), its files base64-encoded in
+// the JSON, and room for the rest of the JSON.
+const MaxElementBody = (passport.MaxElementSize+2)/3*4 + 1<<20
 
 // Routes registers the vault routes of the local API with handle.
 func (v *Vault) Routes(handle func(pattern string, h http.Handler)) {
 	handle("POST /api/v1/passport/elements", http.HandlerFunc(v.handleAdd))
 	handle("GET /api/v1/passport/elements", http.HandlerFunc(v.handleList))
 	handle("GET /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleElement))
+	handle("GET /api/v1/passport/elements/{type}/content", http.HandlerFunc(v.handleContent))
 	handle("DELETE /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleDelete))
 	handle("GET /api/v1/passport/elements/{type}/holders", http.HandlerFunc(v.handleHolders))
 	handle("POST /api/v1/passport/restore", http.HandlerFunc(v.handleRestore))
@@ -104,6 +107,54 @@ func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := v.Element(r.Context(), t)
 	respond(w, e, err)
+}
+
+// ContentType is the media type of GET
+// /api/v1/passport/elements/{type}/content: the element's binary encoding
+// (passport.Element.Marshal's; passport.DecodeElementFrom reads it).
+const ContentType = "application/vnd.tonmesh.passport-element"
+
+// handleContent streams an element's encoding as it is decrypted, with
+// its length as Content-Length. An error before the first byte is a JSON
+// error answer; one after it cuts the answer off, which its reader sees
+// as a short body (and the decoder as a truncated element).
+func (v *Vault) handleContent(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	out := &contentWriter{w: w}
+	err := v.WriteElement(r.Context(), t, func(info ElementInfo) (io.Writer, error) {
+		out.size = info.Size
+		return out, nil
+	})
+	switch {
+	case err == nil:
+	case !out.started:
+		writeErr(w, err)
+	default:
+		v.log.Warn("element content cut off midway", "type", t, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// contentWriter sends the headers of a content answer at its first byte.
+type contentWriter struct {
+	w       http.ResponseWriter
+	size    int
+	started bool
+}
+
+func (c *contentWriter) Write(p []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		h := c.w.Header()
+		h.Set("Content-Type", ContentType)
+		h.Set("Content-Length", strconv.Itoa(c.size))
+		h.Set("Cache-Control", "no-store") // decrypted documents
+		c.w.WriteHeader(http.StatusOK)
+	}
+	return c.w.Write(p)
 }
 
 func (v *Vault) handleDelete(w http.ResponseWriter, r *http.Request) {

@@ -59,7 +59,7 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	t0 := time.Now()
 	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, v.cfg.segment)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w (vault.k is %d)", ErrInvalid, err, v.cfg.K)
 	}
 	entry, err := newEntry(e.Type, size, l.EncSize(), l.K, l.N)
 	if err != nil {

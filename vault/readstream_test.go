@@ -5,9 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/tonmesh/tonmesh/internal/apiutil"
+	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
@@ -23,6 +28,10 @@ import (
 //     whole.
 //  3. A writer that fails stops the read with its error, and a read whose
 //     context ends stops with the context's error.
+//  4. Over the API, the content route streams the encoding with its
+//     length, and the client decodes it file by file; when the holders
+//     go midway (three of the four stopped after the first bytes), the
+//     answer is cut off, not ended: its reader cannot take it for whole.
 func TestVaultStreamedRead(t *testing.T) {
 	ctx := context.Background()
 	const segment = 64 << 10
@@ -131,6 +140,67 @@ func TestVaultStreamedRead(t *testing.T) {
 			t.Fatalf("read cancelled midway: %v after %d bytes, want context.Canceled", err, len(got))
 		}
 	})
+	step("content route", func(t *testing.T) {
+		mux := http.NewServeMux()
+		owner.v.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		c := NewClient(apiutil.NewClient(srv.URL, ""))
+		var front []byte
+		e, err := c.ReadElement(ctx, passport.TypePassport, func(role string, f *passport.File, size int, body io.Reader) error {
+			b, err := io.ReadAll(body)
+			if role != "front_side" || len(b) != size {
+				t.Errorf("file %s of %d bytes, %d read", role, size, len(b))
+			}
+			front = b
+			return err
+		})
+		if err != nil || e.Data["document_no"] != "SR-PLAINTEXT-0311" || !bytes.Equal(front, scan.FrontSide.Bytes) {
+			t.Fatalf("ReadElement: %+v, %d-byte scan, %v", e, len(front), err)
+		}
+		if _, err := c.ReadElement(ctx, passport.TypeEmail, nil); !apiutil.IsStatus(err, http.StatusNotFound) {
+			t.Fatalf("ReadElement of a missing element: %v, want 404", err)
+		}
+
+		owner.v.mu.Lock()
+		shards := owner.v.man.element(passport.TypePassport).Shards
+		owner.v.mu.Unlock()
+		rec := &cutWriter{ResponseRecorder: httptest.NewRecorder(), first: func() {
+			for _, s := range shards[1:] {
+				byPeer(ns, s.Holder.String()).stop()
+			}
+		}}
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/passport/elements/passport/content", nil)
+		if aborted := serve(mux, rec, req); aborted != http.ErrAbortHandler {
+			t.Fatalf("answer with the holders gone midway: handler ended with %v, want http.ErrAbortHandler", aborted)
+		}
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Length") != strconv.Itoa(len(want)) || rec.Body.Len() >= len(want) {
+			t.Fatalf("cut-off answer: status %d, length %s, %d bytes sent of %d", rec.Code, rec.Header().Get("Content-Length"), rec.Body.Len(), len(want))
+		}
+		if _, err := passport.DecodeElementFrom(rec.Body, func(string, *passport.File, int, io.Reader) error { return nil }); !errors.Is(err, wire.ErrTruncated) {
+			t.Fatalf("decoding the cut-off answer: %v, want wire.ErrTruncated", err)
+		}
+	})
+}
+
+// cutWriter calls first once, after the first bytes of the answer.
+type cutWriter struct {
+	*httptest.ResponseRecorder
+	first func()
+	once  sync.Once
+}
+
+func (w *cutWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseRecorder.Write(p)
+	w.once.Do(w.first)
+	return n, err
+}
+
+// serve runs h and returns what it panicked with, if anything.
+func serve(h http.Handler, w http.ResponseWriter, r *http.Request) (aborted any) {
+	defer func() { aborted = recover() }()
+	h.ServeHTTP(w, r)
+	return nil
 }
 
 type writerFunc func([]byte) (int, error)

@@ -198,3 +198,20 @@ func TestVaultStriped(t *testing.T) {
 		}
 	})
 }
+
+// The largest element a passport may carry fits the shards of the default
+// k, and the API takes it as JSON; k = 2 cannot take it.
+func TestLargestElementFits(t *testing.T) {
+	var cfg Config
+	cfg.setDefaults()
+	l, err := shard.NewLayout(passport.MaxElementSize, cfg.K, cfg.N, shard.DefaultSegment)
+	if err != nil {
+		t.Fatalf("default k=%d n=%d: %v", cfg.K, cfg.N, err)
+	}
+	if l.ShardLen() > shard.MaxShardSize || MaxElementBody < passport.MaxElementSize*4/3 {
+		t.Fatalf("shards of %d bytes (limit %d), API body limit %d", l.ShardLen(), shard.MaxShardSize, MaxElementBody)
+	}
+	if _, err := shard.NewLayout(passport.MaxElementSize, 2, 3, shard.DefaultSegment); err == nil {
+		t.Fatal("k=2 took the largest element in shards over MaxShardSize")
+	}
+}

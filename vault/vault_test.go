@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -237,6 +239,15 @@ func testAPI(t *testing.T, n *node, scan *passport.Element) {
 		t.Fatal(err)
 	}
 	sameElement(t, got, scan)
+	var files [][]byte
+	streamed, err := c.ReadElement(ctx, passport.TypePassport, func(_ string, _ *passport.File, _ int, body io.Reader) error {
+		b, err := io.ReadAll(body)
+		files = append(files, b)
+		return err
+	})
+	if err != nil || streamed.Data["document_no"] != scan.Data["document_no"] || len(files) != 1 || !bytes.Equal(files[0], scan.FrontSide.Bytes) {
+		t.Fatalf("ReadElement: %+v, %d files, %v", streamed, len(files), err)
+	}
 	hs, err := c.Holders(ctx, "pp")
 	if err != nil || len(hs) != 6 {
 		t.Fatalf("Holders = %+v, %v", hs, err)

@@ -214,8 +214,9 @@ func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "passport", pageData{Page: "passport", Data: v, Error: errText(verr)})
 }
 
-// maxUpload bounds the form: the API's own limit on an element.
-const maxUpload = 80 << 20
+// maxUpload bounds the form: the largest element, its files sent as
+// they are (not base64), and room for the rest of the form.
+const maxUpload = passport.MaxElementSize + 1<<20
 
 type fileJSON struct {
 	Name  string `json:"name"`

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -204,90 +203,6 @@ func newPassportListCmd(g *globalFlags) *cobra.Command {
 	}
 	addJSONFlag(cmd, g)
 	return cmd
-}
-
-func newPassportShowCmd(g *globalFlags) *cobra.Command {
-	var saveDir string
-	cmd := &cobra.Command{
-		Use:   "show TYPE",
-		Short: "Fetch, decrypt and show one element (--save-files DIR writes its files)",
-		Args:  cobra.ExactArgs(1),
-		RunE: passportRun(g, func(cmd *cobra.Command, v *vault.Client, _ *share.Client, args []string) (*passport.Element, error) {
-			t, err := parseElementType(args[0])
-			if err != nil {
-				return nil, err
-			}
-			e, err := v.Element(cmd.Context(), t)
-			if err != nil {
-				return nil, err
-			}
-			if saveDir != "" {
-				if err := saveFiles(saveDir, e); err != nil {
-					return nil, err
-				}
-			}
-			return e, nil
-		}, showElement),
-	}
-	cmd.Flags().StringVar(&saveDir, "save-files", "", "write the element's files into this directory")
-	addJSONFlag(cmd, g)
-	return cmd
-}
-
-func elementFiles(e *passport.Element) map[string]*passport.File {
-	out := map[string]*passport.File{"front_side": e.FrontSide, "reverse_side": e.ReverseSide, "selfie": e.Selfie}
-	for i := range e.Files {
-		out["files_"+strconv.Itoa(i+1)] = &e.Files[i]
-	}
-	for i := range e.Translation {
-		out["translation_"+strconv.Itoa(i+1)] = &e.Translation[i]
-	}
-	for k, f := range out {
-		if f == nil {
-			delete(out, k)
-		}
-	}
-	return out
-}
-
-func saveFiles(dir string, e *passport.Element) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	for kind, f := range elementFiles(e) {
-		name := filepath.Join(dir, string(e.Type)+"_"+kind+"_"+filepath.Base(f.Name))
-		if err := os.WriteFile(name, f.Bytes, 0o600); err != nil {
-			return err
-		}
-		fmt.Fprintln(os.Stderr, "wrote", name)
-	}
-	return nil
-}
-
-func showElement(e *passport.Element) {
-	rows := [][]string{{"type", string(e.Type)}}
-	if e.Value != "" {
-		rows = append(rows, []string{"value", e.Value})
-	}
-	keys := make([]string, 0, len(e.Data))
-	for k := range e.Data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		rows = append(rows, []string{k, e.Data[k]})
-	}
-	files := elementFiles(e)
-	kinds := make([]string, 0, len(files))
-	for k := range files {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		f := files[k]
-		rows = append(rows, []string{k, fmt.Sprintf("%s (%s, %d bytes)", f.Name, f.MIME, len(f.Bytes))})
-	}
-	table(rows)
 }
 
 func newPassportDeleteCmd(g *globalFlags) *cobra.Command {

@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// maxAnswer bounds a JSON answer the client reads: a passport element of
-// 64 MiB is about 86 MiB as base64 in JSON.
-const maxAnswer = 128 << 20
+// maxAnswer bounds a JSON answer the client reads: the largest passport
+// element, 430 MiB, is about 574 MiB as base64 in JSON.
+const maxAnswer = 600 << 20
 
 // Client calls a running node's API with its bearer token. Service packages
 // build their typed client calls on it.

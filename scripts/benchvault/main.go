@@ -51,8 +51,9 @@ type Config struct {
 type SizeResult struct {
 	Label        string `json:"label"`
 	ElementBytes int    `json:"element_bytes"`
-	Put          Op     `json:"put"` // Add: encrypt, split, push n shards, durable manifest, DHT publish
-	Get          Op     `json:"get"` // Element: fetch the first k shards in parallel, decode, decrypt
+	Put          Op     `json:"put"`    // Add: encrypt, split, push n shards, durable manifest, DHT publish
+	Get          Op     `json:"get"`    // Element: fetch k shards in parallel, decode, decrypt, whole in memory
+	Stream       Op     `json:"stream"` // WriteElement to io.Discard: a striped element stripe by stripe
 	Ratios       Ratios `json:"ratios"`
 }
 
@@ -60,6 +61,9 @@ type SizeResult struct {
 type Op struct {
 	MBps    float64           `json:"mb_per_s"` // element bytes / time, operations one after another
 	Latency benchutil.Latency `json:"latency"`
+	// AllocMiB is the heap allocated per operation by the whole process
+	// (the holders' side too), of reads only.
+	AllocMiB float64 `json:"alloc_mib_per_op,omitempty"`
 }
 
 // Raw is the floor under the vault, measured in the same run between the

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -164,8 +166,11 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		return sr, err
 	}
 	sr.ElementBytes = len(want)
-	var puts, gets []time.Duration
-	var putTotal, getTotal time.Duration
+	var (
+		puts, gets, streams             []time.Duration
+		putTotal, getTotal, streamTotal time.Duration
+		getAlloc, streamAlloc           uint64
+	)
 	for i := range ops {
 		t0 := time.Now()
 		var err error
@@ -178,7 +183,7 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		d := time.Since(t0)
 		puts, putTotal = append(puts, d), putTotal+d
 
-		t0 = time.Now()
+		t0, a0 := time.Now(), totalAlloc()
 		var got *passport.Element
 		pprof.Do(ctx, pprof.Labels("op", "get", "size", sr.Label), func(ctx context.Context) { got, err = v.Element(ctx, passport.TypePassport) })
 		if err != nil {
@@ -192,15 +197,39 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 				return sr, fmt.Errorf("get 1: the element read back differs from the one stored (%v)", err)
 			}
 		}
+		getAlloc += allocated(a0)
+
+		t0, a0 = time.Now(), totalAlloc()
+		pprof.Do(ctx, pprof.Labels("op", "stream", "size", sr.Label), func(ctx context.Context) {
+			err = v.WriteElement(ctx, passport.TypePassport, func(vault.ElementInfo) (io.Writer, error) { return io.Discard, nil })
+		})
+		if err != nil {
+			return sr, fmt.Errorf("stream %d: %w", i+1, err)
+		}
+		d = time.Since(t0)
+		streams, streamTotal, streamAlloc = append(streams, d), streamTotal+d, streamAlloc+allocated(a0)
 		if err := v.Delete(ctx, passport.TypePassport); err != nil {
 			return sr, fmt.Errorf("delete %d: %w", i+1, err)
 		}
-		p.Debugf("%s op %d: put %v get %v", sr.Label, i+1, puts[i], gets[i])
+		p.Debugf("%s op %d: put %v get %v stream %v", sr.Label, i+1, puts[i], gets[i], streams[i])
 	}
+	perOp := func(total uint64) float64 { return ratio(float64(total)/float64(ops), 1<<20) }
 	sr.Put = Op{MBps: mbps(sr.ElementBytes*ops, putTotal), Latency: benchutil.Summarize(puts, 0)}
-	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0)}
+	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0), AllocMiB: perOp(getAlloc)}
+	sr.Stream = Op{MBps: mbps(sr.ElementBytes*ops, streamTotal), Latency: benchutil.Summarize(streams, 0), AllocMiB: perOp(streamAlloc)}
 	return sr, nil
 }
+
+// totalAlloc is the heap bytes allocated so far, by every node of the
+// process.
+func totalAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
+// allocated is the heap bytes allocated since totalAlloc returned since.
+func allocated(since uint64) uint64 { return totalAlloc() - since }
 
 // ratio is a/b to three significant digits (small elements are far below
 // the raw limits), or 0 when either is 0.

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -166,7 +167,9 @@ func writeRSAKeys(t *testing.T, dir string) (pubPath, privPath string) {
 }
 
 func checkPassport(t *testing.T, dir string, user, service testnet.NodeInfo) {
-	scan := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("tonmesh-e2e-scan "), 4096)...)
+	// Over one segment (1 MiB): the element is stored striped and read
+	// streamed.
+	scan := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("tonmesh-e2e-scan "), 72<<10)...)
 	scanPath := filepath.Join(dir, "scan.jpg")
 	if err := os.WriteFile(scanPath, scan, 0o600); err != nil {
 		t.Fatal(err)
@@ -200,6 +203,30 @@ func checkPassport(t *testing.T, dir string, user, service testnet.NodeInfo) {
 	cli(t, user, &shown, "passport", "show", "passport", "--json")
 	if shown.Data["document_no"] != "X1234567" || !bytes.Equal(shown.FrontSide.Bytes, scan) {
 		t.Fatalf("passport show: data %v, scan of %d bytes (want %d, identical)", shown.Data, len(shown.FrontSide.Bytes), len(scan))
+	}
+	if out := cli(t, user, nil, "passport", "show", "passport"); !strings.Contains(out, "front_side") || !strings.Contains(out, fmt.Sprintf("%d bytes", len(scan))) {
+		t.Fatalf("passport show table does not list the scan of %d bytes:\n%s", len(scan), out)
+	}
+	saveDir := filepath.Join(dir, "saved")
+	var saved struct {
+		Element struct {
+			Data map[string]string `json:"data"`
+		} `json:"element"`
+		Saved []struct {
+			Role string `json:"role"`
+			Path string `json:"path"`
+			Size int    `json:"size"`
+		} `json:"saved"`
+	}
+	cli(t, user, &saved, "passport", "show", "passport", "--save-files", saveDir, "--json")
+	if saved.Element.Data["document_no"] != "X1234567" || len(saved.Saved) != 1 || saved.Saved[0].Role != "front_side" || saved.Saved[0].Size != len(scan) {
+		t.Fatalf("passport show --save-files: %+v", saved)
+	}
+	if got, err := os.ReadFile(saved.Saved[0].Path); err != nil || !bytes.Equal(got, scan) {
+		t.Fatalf("saved scan %s: %d bytes, %v; want the %d bytes added", saved.Saved[0].Path, len(got), err, len(scan))
+	}
+	if entries, err := os.ReadDir(saveDir); err != nil || len(entries) != 1 {
+		t.Fatalf("--save-files left %d entries in %s (%v), want the one scan and no temporary file", len(entries), saveDir, err)
 	}
 
 	var holders []struct {

@@ -10,8 +10,10 @@ import (
 	"github.com/klauspost/reedsolomon"
 )
 
-// MaxShardSize is the largest shard the protocol carries and a holder keeps.
-const MaxShardSize = 32 << 20
+// MaxShardSize is the largest shard the protocol carries and a holder
+// keeps: a quarter of the largest passport element (passport.MaxElementSize,
+// 430 MiB) and its padding, so that the default k = 4 stores any element.
+const MaxShardSize = 128 << 20
 
 // MaxShards bounds n, the number of shards of one element (Reed-Solomon over
 // GF(2^8)).

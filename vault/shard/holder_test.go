@@ -335,9 +335,12 @@ func TestHolder(t *testing.T) {
 	}
 }
 
+// testMaxSizeShard stores a shard of the holder's largest size (set to
+// 16 MiB here: the protocol's MaxShardSize is 128 MiB) and reads it back.
 func testMaxSizeShard(t *testing.T, first *peers.Peer) {
-	h := startHolder(t, peers.Join(t, first, nil), HolderConfig{})
-	data := randomBytes(t, MaxShardSize)
+	const largest = 16 << 20
+	h := startHolder(t, peers.Join(t, first, nil), HolderConfig{MaxShard: largest})
+	data := randomBytes(t, largest)
 	pub, _ := deleteKey(t)
 	ctx := testCtx(t)
 	if _, err := Put(ctx, first.Net, h.self, data, pub); err != nil {
@@ -347,7 +350,10 @@ func testMaxSizeShard(t *testing.T, first *peers.Peer) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Get of a %d-byte shard: %v", len(data), err)
 	}
-	wantStats(t, h, 1, MaxShardSize)
+	wantStats(t, h, 1, largest)
+	if _, err := Put(ctx, first.Net, h.self, randomBytes(t, largest+1), pub); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("put of %d bytes on a holder that takes %d: %v, want ErrTooLarge", largest+1, largest, err)
+	}
 }
 
 // testStopAbortsTransfers stops a holder while a put is half sent.
