@@ -49,19 +49,23 @@
 // lower sequence number.
 //
 // Reading. Element asks K holders for their shards in parallel (those that
-// passed their last check first, data shards before parity), each fetched
-// into its slot of one buffer and hashed as it arrives, and decodes and
-// decrypts in that buffer once K match their CIDs; the element's files
-// stay there (the buffer is handed over to it). A striped element is
-// opened stripe by stripe into plaintext memory of its own while its
-// shards arrive (readstriped.go: a stripe as soon as K of its chunks are
-// in, authenticated by its own tag before its plaintext is used; one that
-// fails is opened again from the shards that passed their CID check);
-// that memory is handed over instead, the shards' goes back to the pool. The other holders are
-// asked only when needed (fetch.go): one more for each that fails, all of
-// them when the read stalls. So a read moves about the element's size,
-// not N/K times it, over the owner's link. The owner keeps no plaintext: every read goes
-// to the holders.
+// passed their last check first, data shards before parity). A one-piece
+// element's shards are each fetched into their slot of one buffer and
+// hashed as they arrive, and decoded and decrypted in that buffer once K
+// match their CIDs. A striped element is read streamed (readstream.go):
+// each stripe is opened as soon as K of its chunks are in, authenticated
+// by its own tag, and its plaintext handed on at once, while the holders
+// are kept at most a few stripes ahead by the streams' flow control, so a
+// read holds a few MiB whatever the element's size; a stripe that does not
+// open is opened from other sets of K chunks, with a spare's. Element
+// collects the plaintext into memory of its own; WriteElement (and the API's
+// content route) writes it out as it comes, so a 430 MiB element need never
+// be whole in the daemon. Either way the element's files stay in the
+// memory they were decrypted into (it is handed over to the element). The
+// other holders are asked only when needed (fetch.go, readstream.go): one
+// more for each that fails, all of them when the read stalls. So a read
+// moves about the element's size, not N/K times it, over the owner's link.
+// The owner keeps no plaintext: every read goes to the holders.
 //
 // Audit and repair. Audit (every Config.AuditInterval, or on demand)
 // challenges every holder with nonce_i = HMAC-SHA256(seed, CID ‖ i). A
@@ -99,7 +103,11 @@
 //     before a challenge is sent. (The DHT copy is republished after every
 //     audit; a manifest restored from it may lag the local counters by the
 //     checks made since.)
-//   - A shard is trusted only after its bytes match its CID.
+//   - A shard is trusted only after its bytes match its CID; a stripe of a
+//     striped element only once it opens under the element's key (AES-GCM,
+//     a nonce of its index and a last-stripe flag, so stripes cannot be
+//     moved, dropped or cut off unnoticed). A streamed read that fails has
+//     written only such stripes, but not all of them.
 //   - Add returns only after every holder's receipt (each shard durable on
 //     its holder) and the manifest's fsync; a streamed put that failed
 //     midway is placed again or the whole Add fails (and what was placed

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,13 +101,43 @@ func (v *Vault) handleList(w http.ResponseWriter, r *http.Request) {
 	respond(w, list, err)
 }
 
+// handleElement answers an element as JSON, written file by file as the
+// element is decrypted (elementjson.go): a large one is never whole in
+// memory, as the JSON nor as the element. As for the content route, an
+// error before the first byte is a JSON error answer, one after it cuts
+// the answer off.
 func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
 	t, ok := pathType(w, r)
 	if !ok {
 		return
 	}
-	e, err := v.Element(r.Context(), t)
-	respond(w, e, err)
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(v.WriteElement(r.Context(), t, func(ElementInfo) (io.Writer, error) { return pw, nil }))
+	}()
+	defer func() {
+		pr.Close() // a read stopped midway: the writer's next write fails
+		<-done
+	}()
+	in := bufio.NewReader(pr)
+	if _, err := in.Peek(1); err != nil {
+		writeErr(w, err) // the read's own error: the pipe passes it on
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	out := newElementJSON(w)
+	e, err := passport.DecodeElementFrom(in, out.file)
+	if err == nil {
+		err = out.end(e)
+	}
+	if err != nil {
+		v.log.Warn("element answer cut off midway", "type", t, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // ContentType is the media type of GET

@@ -147,10 +147,10 @@ func TestVaultStreamedRead(t *testing.T) {
 		defer srv.Close()
 		c := NewClient(apiutil.NewClient(srv.URL, ""))
 		var front []byte
-		e, err := c.ReadElement(ctx, passport.TypePassport, func(role string, f *passport.File, size int, body io.Reader) error {
-			b, err := io.ReadAll(body)
-			if role != "front_side" || len(b) != size {
-				t.Errorf("file %s of %d bytes, %d read", role, size, len(b))
+		e, err := c.ReadElement(ctx, passport.TypePassport, func(f *passport.StreamedFile) error {
+			b, err := io.ReadAll(f.Body)
+			if f.Role != "front_side" || len(b) != f.Size || f.Head.Data["document_no"] != "SR-PLAINTEXT-0311" {
+				t.Errorf("file %s of %d bytes, %d read, after the fields %v", f.Role, f.Size, len(b), f.Head.Data)
 			}
 			front = b
 			return err
@@ -177,7 +177,7 @@ func TestVaultStreamedRead(t *testing.T) {
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Length") != strconv.Itoa(len(want)) || rec.Body.Len() >= len(want) {
 			t.Fatalf("cut-off answer: status %d, length %s, %d bytes sent of %d", rec.Code, rec.Header().Get("Content-Length"), rec.Body.Len(), len(want))
 		}
-		if _, err := passport.DecodeElementFrom(rec.Body, func(string, *passport.File, int, io.Reader) error { return nil }); !errors.Is(err, wire.ErrTruncated) {
+		if _, err := passport.DecodeElementFrom(rec.Body, func(*passport.StreamedFile) error { return nil }); !errors.Is(err, wire.ErrTruncated) {
 			t.Fatalf("decoding the cut-off answer: %v, want wire.ErrTruncated", err)
 		}
 	})

@@ -240,8 +240,8 @@ func testAPI(t *testing.T, n *node, scan *passport.Element) {
 	}
 	sameElement(t, got, scan)
 	var files [][]byte
-	streamed, err := c.ReadElement(ctx, passport.TypePassport, func(_ string, _ *passport.File, _ int, body io.Reader) error {
-		b, err := io.ReadAll(body)
+	streamed, err := c.ReadElement(ctx, passport.TypePassport, func(f *passport.StreamedFile) error {
+		b, err := io.ReadAll(f.Body)
 		files = append(files, b)
 		return err
 	})

@@ -119,18 +119,18 @@ func readElement(ctx context.Context, v *vault.Client, t passport.ElementType, d
 			os.Remove(tmp) // gone already once renamed
 		}
 	}()
-	e, err := v.ReadElement(ctx, t, func(role string, f *passport.File, size int, body io.Reader) error {
-		sf := shownFile{Role: role, Name: f.Name, MIME: f.MIME, Size: size}
+	e, err := v.ReadElement(ctx, t, func(f *passport.StreamedFile) error {
+		sf := shownFile{Role: f.Role, Name: f.Name, MIME: f.MIME, Size: f.Size}
 		if dir != "" {
-			tmp, err := receiveFile(dir, body)
+			tmp, err := receiveFile(dir, f.Body)
 			if tmp != "" {
 				temps = append(temps, tmp)
 			}
 			if err != nil {
 				return err
 			}
-			sf.Path = filepath.Join(dir, savedName(t, role, f.Name))
-			fmt.Fprintf(os.Stderr, "received %s (%s, %d bytes)\n", role, f.Name, size)
+			sf.Path = filepath.Join(dir, savedName(t, f.Role, f.Name))
+			fmt.Fprintf(os.Stderr, "received %s (%s, %d bytes)\n", f.Role, f.Name, f.Size)
 		}
 		s.files = append(s.files, sf)
 		return nil

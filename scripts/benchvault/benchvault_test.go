@@ -13,7 +13,7 @@ import (
 
 func TestFlagsRefuseNonsense(t *testing.T) {
 	for _, args := range [][]string{
-		{"--sizes", "11MiB"}, {"--sizes", "1GB"}, {"--sizes", "4"}, {"--ops", "-1"},
+		{"--sizes", "221MiB"}, {"--sizes", "1GB"}, {"--sizes", "4"}, {"--ops", "-1"},
 		{"--k", "5", "--n", "4"}, {"--raw-mib", "0"}, {"--dir", "/nonexistent/x"}, {"extra"},
 	} {
 		if _, err := parseFlags(args); err == nil {

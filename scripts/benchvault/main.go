@@ -89,7 +89,7 @@ type Ratios struct {
 func parseFlags(args []string) (benchConfig, error) {
 	c := benchConfig{}
 	fs := flag.NewFlagSet("bench-vault", flag.ContinueOnError)
-	sizes := fs.String("sizes", "1KiB,1MiB,10MiB", "element scan sizes, comma-separated (B, KiB, MiB; at most 10MiB)")
+	sizes := fs.String("sizes", "1KiB,1MiB,10MiB", "element scan sizes, comma-separated (B, KiB, MiB; at most 220MiB: over 10MiB the scans are split into 10 MiB translation pages)")
 	fs.IntVar(&c.ops, "ops", 0, "puts and gets per size (0: 40 up to 64 KiB, 12 up to 2 MiB, 5 above)")
 	fs.IntVar(&c.k, "k", 4, "shards needed to restore an element")
 	fs.IntVar(&c.n, "n", 6, "shards per element; the network has n+1 nodes")
@@ -141,8 +141,8 @@ func parseSize(s string) (int, error) {
 		}
 	}
 	n, err := strconv.Atoi(num)
-	if err != nil || n*mult < 16 || n*mult > passport.MaxFileSize {
-		return 0, fmt.Errorf("%q: use 16B to 10MiB, e.g. 1KiB or 10MiB", s)
+	if err != nil || n*mult < 16 || n*mult > maxScans*passport.MaxFileSize {
+		return 0, fmt.Errorf("%q: use 16B to %dMiB, e.g. 1KiB or 10MiB", s, maxScans*passport.MaxFileSize>>20)
 	}
 	return n * mult, nil
 }

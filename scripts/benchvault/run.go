@@ -139,19 +139,34 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	return res
 }
 
-// element is a passport whose front side is a JPEG-looking scan of size
-// bytes.
+// maxScans is the files a passport element carries at most: its front
+// side and its translation pages (no selfie in the bench).
+const maxScans = 1 + passport.MaxFiles
+
+// element is a passport whose scans (JPEG-looking random bytes) are size
+// bytes in all: the front side, and past MaxFileSize translation pages of
+// up to MaxFileSize each.
 func element(size int) (*passport.Element, error) {
-	scan := make([]byte, size)
-	if _, err := rand.Read(scan); err != nil {
-		return nil, err
+	var scans []passport.File
+	for left := size; left > 0; {
+		n := min(left, passport.MaxFileSize)
+		scan := make([]byte, n)
+		if _, err := rand.Read(scan); err != nil {
+			return nil, err
+		}
+		copy(scan, []byte{0xFF, 0xD8, 0xFF, 0xE0})
+		scans = append(scans, passport.File{Name: fmt.Sprintf("scan%d.jpg", len(scans)+1), MIME: passport.MIMEJPEG, Bytes: scan})
+		left -= n
 	}
-	copy(scan, []byte{0xFF, 0xD8, 0xFF, 0xE0})
-	return &passport.Element{
+	e := &passport.Element{
 		Type:      passport.TypePassport,
 		Data:      map[string]string{"document_no": "BENCH-0001"},
-		FrontSide: &passport.File{Name: "front.jpg", MIME: passport.MIMEJPEG, Bytes: scan},
-	}, nil
+		FrontSide: &scans[0],
+	}
+	if len(scans) > 1 {
+		e.Translation = scans[1:]
+	}
+	return e, e.Validate()
 }
 
 // measureVault adds, reads back and (untimed) deletes an element ops times.

@@ -118,7 +118,7 @@ func unmarshalElement(b []byte, alias bool) (*Element, error) {
 		return nil, fmt.Errorf("passport: element is %d bytes, the limit is %d", len(b), MaxElementSize)
 	}
 	r := wire.NewReader(b)
-	e := decodeElement(r, func(_ string, f *File, n int) {
+	e := decodeElement(r, func(_ *Element, _ string, f *File, n int) {
 		body := r.Fixed("file bytes", n)
 		switch {
 		case r.Err() != nil:
@@ -147,10 +147,11 @@ type fieldSource interface {
 // decodeElement reads one element from r in Marshal's encoding, but for
 // the files' bytes: for each file, once its name, MIME type and length n
 // (at most MaxFileSize) are read, body consumes its n bytes from r, and
-// keeps them in f.Bytes or not. role names the file as FieldError does
+// keeps them in f.Bytes or not. head is the element decoded so far (the
+// files before this one), role names the file as FieldError does
 // ("front_side", "files[2]"). It stops at the first error, which r holds;
 // trailing input is the caller's to check.
-func decodeElement(r fieldSource, body func(role string, f *File, n int)) *Element {
+func decodeElement(r fieldSource, body func(head *Element, role string, f *File, n int)) *Element {
 	if v := r.Byte("version"); r.Err() == nil && v != elementVersion {
 		r.Fail(fmt.Errorf("element encoding version %d is not supported (want %d)", v, elementVersion))
 	}
@@ -183,17 +184,19 @@ func decodeElement(r fieldSource, body func(role string, f *File, n int)) *Eleme
 		switch r.Byte("file presence") {
 		case 0:
 		case 1:
-			*s.slot = readFile(r, s.role, body)
+			*s.slot = readFile(r, e, s.role, body)
 		default:
 			r.Fail(errors.New("file presence must be 0 or 1"))
 		}
 	}
-	e.Files = readFiles(r, "files", body)
-	e.Translation = readFiles(r, "translation", body)
+	e.Files = readFiles(r, e, &e.Files, "files", body)
+	e.Translation = readFiles(r, e, &e.Translation, "translation", body)
 	return e
 }
 
-func readFiles(r fieldSource, what string, body func(string, *File, int)) []File {
+// readFiles reads a file list, appending to *list as it goes (so that
+// head shows the files before each one).
+func readFiles(r fieldSource, head *Element, list *[]File, what string, body func(*Element, string, *File, int)) []File {
 	n := r.Uvarint(what + " count")
 	if r.Err() != nil || n == 0 {
 		return nil
@@ -202,17 +205,17 @@ func readFiles(r fieldSource, what string, body func(string, *File, int)) []File
 		r.Fail(fmt.Errorf("%s count %d exceeds the limit of %d", what, n, MaxFiles))
 		return nil
 	}
-	out := make([]File, 0, n)
+	*list = make([]File, 0, n)
 	for i := uint64(0); i < n && r.Err() == nil; i++ {
-		if f := readFile(r, fmt.Sprintf("%s[%d]", what, i), body); f != nil {
-			out = append(out, *f)
+		if f := readFile(r, head, fmt.Sprintf("%s[%d]", what, i), body); f != nil {
+			*list = append(*list, *f)
 		}
 	}
-	return out
+	return *list
 }
 
 // readFile reads one file's header and hands its bytes to body.
-func readFile(r fieldSource, role string, body func(string, *File, int)) *File {
+func readFile(r fieldSource, head *Element, role string, body func(*Element, string, *File, int)) *File {
 	// One statement each: a streamSource's bytes last only until its next
 	// read, and a conversion in a composite literal may run after it.
 	f := &File{Name: string(r.LenPrefixed("file name", MaxNameLen))}
@@ -224,7 +227,7 @@ func readFile(r fieldSource, role string, body func(string, *File, int)) *File {
 	if r.Err() != nil {
 		return nil
 	}
-	if body(role, f, int(n)); r.Err() != nil {
+	if body(head, role, f, int(n)); r.Err() != nil {
 		return nil
 	}
 	return f

@@ -224,14 +224,17 @@ func FuzzDecodeElementFrom(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, mode uint8) {
 		want, wantErr := UnmarshalElement(b)
 		var files []File
-		got, err := DecodeElementFrom(iotest.OneByteReader(bytes.NewReader(b)), func(role string, f *File, size int, body io.Reader) error {
-			limit := int64(size)
+		got, err := DecodeElementFrom(iotest.OneByteReader(bytes.NewReader(b)), func(f *StreamedFile) error {
+			limit := int64(f.Size)
 			if mode%3 == 1 {
-				limit = int64(size / 2)
+				limit = int64(f.Size / 2)
 			} else if mode%3 == 2 {
 				limit = 0
 			}
-			data, err := io.ReadAll(io.LimitReader(body, limit))
+			if len(f.Head.allFiles()) != len(files) {
+				t.Fatalf("%s: the head shows %d files before it, %d came", f.Role, len(f.Head.allFiles()), len(files))
+			}
+			data, err := io.ReadAll(io.LimitReader(f.Body, limit))
 			files = append(files, File{Name: f.Name, MIME: f.MIME, Bytes: data})
 			return err
 		})

@@ -10,12 +10,22 @@ import (
 	"github.com/tonmesh/tonmesh/internal/wire"
 )
 
-// FileFunc receives one file of an element that DecodeElementFrom reads:
-// role names it as FieldError does ("front_side", "files[2]"), f holds its
-// name and MIME type (not its bytes), and body yields its size bytes. It
-// may read all of body, part of it or none; an error stops the decoding
-// and is returned.
-type FileFunc func(role string, f *File, size int, body io.Reader) error
+// StreamedFile is one file of an element as DecodeElementFrom reads it.
+type StreamedFile struct {
+	Role string    // as FieldError names it: "front_side", "files[2]"
+	Name string    // the file's name in the element
+	MIME string    // its MIME type
+	Size int       // the bytes Body yields
+	Body io.Reader // the file's bytes, until the FileFunc returns
+	// Head is the element as decoded so far: its type, data and value,
+	// and the files before this one (without their bytes).
+	Head *Element
+}
+
+// FileFunc receives each file of an element that DecodeElementFrom reads.
+// It may read all of Body, part of it or none; an error stops the
+// decoding and is returned.
+type FileFunc func(f *StreamedFile) error
 
 // DecodeElementFrom reads one element in Marshal's encoding from r, as
 // strictly as UnmarshalElement (the same bytes are accepted, up to the end
@@ -26,9 +36,9 @@ type FileFunc func(role string, f *File, size int, body io.Reader) error
 // element.
 func DecodeElementFrom(r io.Reader, file FileFunc) (*Element, error) {
 	s := &streamSource{br: bufio.NewReader(r)}
-	e := decodeElement(s, func(role string, f *File, n int) {
+	e := decodeElement(s, func(head *Element, role string, f *File, n int) {
 		body := io.LimitReader(s.br, int64(n))
-		if err := file(role, f, n, body); err != nil {
+		if err := file(&StreamedFile{Role: role, Name: f.Name, MIME: f.MIME, Size: n, Body: body, Head: head}); err != nil {
 			s.Fail(fmt.Errorf("%s: %w", role, err))
 			return
 		}

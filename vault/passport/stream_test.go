@@ -16,7 +16,7 @@ func TestDecodeElementFromRefusesEveryCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := func(string, *File, int, io.Reader) error { return nil }
+	keep := func(*StreamedFile) error { return nil }
 	if _, err := DecodeElementFrom(bytes.NewReader(b), keep); err != nil {
 		t.Fatalf("whole element: %v", err)
 	}
@@ -40,13 +40,13 @@ func TestDecodeElementFromErrors(t *testing.T) {
 	}
 	broken := errors.New("link went down")
 	r := io.MultiReader(bytes.NewReader(b[:len(b)/2]), iotestErr{broken})
-	if _, err := DecodeElementFrom(r, func(string, *File, int, io.Reader) error { return nil }); !errors.Is(err, broken) {
+	if _, err := DecodeElementFrom(r, func(*StreamedFile) error { return nil }); !errors.Is(err, broken) {
 		t.Fatalf("failing stream: %v, want the reader's error", err)
 	}
 	full := errors.New("disk full")
 	var roles []string
-	_, err = DecodeElementFrom(bytes.NewReader(b), func(role string, _ *File, _ int, _ io.Reader) error {
-		roles = append(roles, role)
+	_, err = DecodeElementFrom(bytes.NewReader(b), func(f *StreamedFile) error {
+		roles = append(roles, f.Role)
 		return full
 	})
 	if !errors.Is(err, full) || len(roles) != 1 || roles[0] != "front_side" {

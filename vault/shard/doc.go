@@ -23,8 +23,9 @@
 // chunk i of every stripe, at Layout.Offset(j). Striper.SealStripe seals
 // stripe after stripe in place (in stripe-major memory: a stripe's chunks
 // side by side), so that stripe j can be sent (ShardWriter, stream.go:
-// the CID follows the data) while j+1 is sealed; Striper.OpenInto opens
-// them in place. Whole striped shards are
+// the CID follows the data) while j+1 is sealed; Striper.Open opens one
+// stripe from any K of its chunks, so that a reader (ShardReader, one per
+// holder) can open stripe after stripe as they arrive. Whole striped shards are
 // shards like any other: Rebuild, Prove and the holder need no layout. An owner
 // checks that a holder still has a BLAKE3 shard without fetching it and
 // without precomputing anything by Prove (proof.go: Bao slices of nonce-chosen 1 KiB chunks, verified
