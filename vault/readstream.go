@@ -119,6 +119,7 @@ func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer)
 				stop()
 			}
 		}
+		r.recycle()
 		clear(scratch)
 	}()
 	for range e.K {
@@ -365,7 +366,22 @@ func (r *streamRead) room(ctx context.Context, j int) ([]byte, error) {
 		return b, nil
 	}
 	r.v.readChunks.Add(1)
-	return make([]byte, r.l.ChunkLen(0)), nil
+	return r.v.chunks.getCap(r.l.ChunkLen(0))[:r.l.ChunkLen(0)], nil
+}
+
+// recycle hands the chunks' memory back to the vault's pool, once the
+// readers are done.
+func (r *streamRead) recycle() {
+	for _, b := range r.free {
+		r.v.chunks.put(b)
+	}
+	for _, row := range r.ring {
+		for _, b := range row {
+			if b != nil {
+				r.v.chunks.put(b)
+			}
+		}
+	}
 }
 
 // deliver hands chunk j of slot i over, or its memory back when the
