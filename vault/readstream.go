@@ -163,6 +163,10 @@ func (r *streamRead) open(ctx context.Context, j int, scratch []byte) ([]byte, e
 	defer hedge.Stop()
 	tried := 0 // chunks at hand at the last try that failed
 	for {
+		if err := ctx.Err(); err != nil {
+			// Before any failure it causes: the readers end with ctx.
+			return nil, fmt.Errorf("vault: read %s: %w", r.e.Type, err)
+		}
 		have, pending := r.arrived(j)
 		if len(have) > tried && len(have) >= r.l.K {
 			if pt, ok := r.tryOpen(j, have, scratch); ok {
@@ -186,7 +190,6 @@ func (r *streamRead) open(ctx context.Context, j int, scratch []byte) ([]byte, e
 			for r.ask() {
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("vault: read %s: %w", r.e.Type, ctx.Err())
 		}
 	}
 }
