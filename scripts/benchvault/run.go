@@ -198,7 +198,7 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		d := time.Since(t0)
 		puts, putTotal = append(puts, d), putTotal+d
 
-		t0, a0 := time.Now(), totalAlloc()
+		a0, t0 := totalAlloc(), time.Now() // ReadMemStats stops the world: not timed
 		var got *passport.Element
 		pprof.Do(ctx, pprof.Labels("op", "get", "size", sr.Label), func(ctx context.Context) { got, err = v.Element(ctx, passport.TypePassport) })
 		if err != nil {
@@ -214,7 +214,7 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		}
 		getAlloc += allocated(a0)
 
-		t0, a0 = time.Now(), totalAlloc()
+		a0, t0 = totalAlloc(), time.Now()
 		pprof.Do(ctx, pprof.Labels("op", "stream", "size", sr.Label), func(ctx context.Context) {
 			err = v.WriteElement(ctx, passport.TypePassport, func(vault.ElementInfo) (io.Writer, error) { return io.Discard, nil })
 		})
