@@ -83,7 +83,7 @@ type streamRead struct {
 
 // streamStriped writes the plaintext of striped element e to w as it is
 // opened. On error, what it wrote is authenticated plaintext, but not all.
-func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer) error {
+func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer) (err error) {
 	fail := func(err error) error { return fmt.Errorf("vault: read %s: %w", e.Type, err) }
 	l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
 	if err != nil {
@@ -103,13 +103,14 @@ func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer)
 		r.ring[j] = make([][]byte, e.N)
 	}
 	// Nothing refers to the chunks or scratch once the readers are done.
-	// A holder found to have sent an altered chunk is let send the rest
-	// of its shard: once it has sent all of it, it checks the shard, finds
-	// it corrupt and drops it, and the next audit repairs it.
+	// After a read that succeeded, a holder found to have sent an altered
+	// chunk is let send the rest of its shard (past the last stripe its
+	// reader only hashes): once it has sent all of it, it checks the
+	// shard, finds it corrupt and drops it, and the next audit repairs it.
 	scratch := make([]byte, l.K*l.ChunkLen(0))
 	defer func() {
 		for i, stop := range r.stop {
-			if stop != nil && !r.bad[i] {
+			if stop != nil && (err != nil || !r.bad[i]) {
 				stop()
 			}
 		}
