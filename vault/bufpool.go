@@ -12,10 +12,11 @@ const maxPooled = 64 << 20
 // decrypted in it), so that a large element does not cost a fresh, zeroed
 // allocation of its size, and its garbage, every time. A buffer is put
 // back only holding ciphertext or zeros: Add's shards are sealed in place
-// (a striped Add's plaintext is cleared if sealing stops midway); a read
-// hands its buffer over to the element it decoded (the files stay in the
-// plaintext there), and a failed read's buffer is cleared by
-// shard.Buffer.Release. The zero value is ready to use.
+// (a striped Add's plaintext is cleared if sealing stops midway); a read's
+// shard buffer is cleared by shard.Buffer.Release once its plaintext is
+// written out, and Element's plaintext memory is handed over to the
+// element it decoded (the files stay there), or cleared if the read
+// fails. The zero value is ready to use.
 type bufPool struct{ p sync.Pool }
 
 // get returns a buffer to reuse, or nil.

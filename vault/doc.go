@@ -48,20 +48,19 @@
 // adopts a published one, so a reinstall never hides the old vault behind a
 // lower sequence number.
 //
-// Reading. Element asks K holders for their shards in parallel (those that
-// passed their last check first, data shards before parity). A one-piece
-// element's shards are each fetched into their slot of one buffer and
-// hashed as they arrive, and decoded and decrypted in that buffer once K
-// match their CIDs. A striped element is read streamed (readstream.go):
+// Reading. WriteElement asks K holders for their shards in parallel (those
+// that passed their last check first, data shards before parity). A
+// one-piece element's shards are each fetched into their slot of one
+// buffer and hashed as they arrive, and decoded and decrypted in that
+// buffer once K match their CIDs. A striped element is read streamed (readstream.go):
 // each stripe is opened as soon as K of its chunks are in, authenticated
 // by its own tag, and its plaintext handed on at once, while the holders
 // are kept at most a few stripes ahead by the streams' flow control, so a
 // read holds a few MiB whatever the element's size; a stripe that does not
-// open is opened from other sets of K chunks, with a spare's. Element
-// collects the plaintext into memory of its own; WriteElement (and the API's
-// content route) writes it out as it comes, so a 430 MiB element need never
-// be whole in the daemon. Either way the element's files stay in the
-// memory they were decrypted into (it is handed over to the element). The
+// open is opened from other sets of K chunks, with a spare's. WriteElement
+// (and the API's routes) writes the plaintext out as it comes, so a 430 MiB
+// element need never be whole in the daemon; Element collects it into
+// memory of its own, handed over to the element (its files stay there). The
 // other holders are asked only when needed (fetch.go, readstream.go): one
 // more for each that fails, all of them when the read stalls. So a read
 // moves about the element's size, not N/K times it, over the owner's link.

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -212,49 +213,35 @@ func (v *Vault) entryOf(t passport.ElementType) (*elementEntry, error) {
 	return e, nil
 }
 
-// Element fetches and decrypts the element of type t: the first K intact
-// shards from its holders, fetched in parallel; a striped element stripe
-// by stripe as its shards arrive (readstream.go), into memory of its own.
-// Either memory is handed over to the element (its files stay there)
-// instead of copying them out; a read that fails clears it for reuse by
-// the next read or Add.
+// Element fetches and decrypts the element of type t (WriteElement) into
+// memory of its own, which is handed over to the element (its files stay
+// there) instead of copying them out; a read that fails clears it for
+// reuse by the next read or Add.
 func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
-	e, err := v.entryOf(t)
-	if err != nil {
+	var plain *bytes.Buffer
+	err := v.WriteElement(ctx, t, func(info ElementInfo) (io.Writer, error) {
+		plain = bytes.NewBuffer(v.bufs.getCap(info.Size))
+		return plain, nil
+	})
+	if plain == nil {
 		return nil, err
 	}
-	if e.Segment != 0 {
-		w := &appendWriter{b: v.bufs.getCap(e.Size)}
-		err := v.streamStriped(ctx, e, w)
-		if err == nil {
-			el, uerr := passport.UnmarshalElementIn(w.b[:len(w.b):len(w.b)])
-			if uerr == nil {
-				return el, nil
-			}
-			err = fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, uerr)
-		}
-		clear(w.b[:cap(w.b)])
-		v.bufs.put(w.b)
-		return nil, err
-	}
-	buf, err := v.fetch(ctx, e, e.K)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := buf.Decode(e.Key)
 	if err == nil {
-		var el *passport.Element
-		if el, err = passport.UnmarshalElementIn(plain); err == nil {
+		b := plain.Bytes()
+		el, uerr := passport.UnmarshalElementIn(b[:len(b):len(b)])
+		if uerr == nil {
 			return el, nil
 		}
-		err = fmt.Errorf("the decrypted element does not decode: %w", err)
+		err = fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, uerr)
 	}
-	go func() { v.bufs.put(buf.Release()) }()
-	return nil, fmt.Errorf("vault: read %s: %w", t, err)
+	b := plain.Bytes()
+	clear(b[:cap(b)])
+	v.bufs.put(b[:0])
+	return nil, err
 }
 
-// WriteElement fetches and decrypts the element of type t as Element does
-// and writes its encoding (passport.Element.Marshal's) to the writer open
+// WriteElement fetches and decrypts the element of type t and writes its
+// encoding (passport.Element.Marshal's) to the writer open
 // returns. open is called once, with the element's info, before the first
 // byte. A striped element is written stripe by stripe as its shards
 // arrive, in memory that does not grow with its size. A read that fails
@@ -273,6 +260,8 @@ func (v *Vault) WriteElement(ctx context.Context, t passport.ElementType, open f
 	if e.Segment != 0 {
 		return v.streamStriped(ctx, e, w)
 	}
+	// One piece: the first K intact shards, fetched in parallel, decrypted
+	// in their buffer.
 	buf, err := v.fetch(ctx, e, e.K)
 	if err != nil {
 		return err
@@ -286,14 +275,6 @@ func (v *Vault) WriteElement(ctx context.Context, t passport.ElementType, open f
 		return fmt.Errorf("vault: read %s: write plaintext: %w", t, err)
 	}
 	return nil
-}
-
-// appendWriter appends what is written to b.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
 }
 
 // Types lists the types of the stored elements.

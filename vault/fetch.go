@@ -60,27 +60,10 @@ func fetchOrder(e *elementEntry) []int {
 // the hedging rules above say; it cancels what is still running once want
 // are in. It fails when fewer than want can be had.
 func (v *Vault) fetch(ctx context.Context, e *elementEntry, want int) (*shard.Buffer, error) {
-	buf, err := v.newBuffer(e)
-	if err != nil {
-		return nil, err
-	}
-	if err := v.fetchInto(ctx, e, want, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
-
-// newBuffer is room for e's shards, in pooled memory.
-func (v *Vault) newBuffer(e *elementEntry) (*shard.Buffer, error) {
 	buf, err := shard.NewBufferIn(v.bufs.get(), e.EncSize, e.K, e.N)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read %s: %w", e.Type, err)
 	}
-	return buf, nil
-}
-
-// fetchInto is fetch into buf.
-func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *shard.Buffer) error {
 	type result struct {
 		i   int
 		err error
@@ -142,8 +125,9 @@ func (v *Vault) fetchInto(ctx context.Context, e *elementEntry, want int, buf *s
 	cancel()
 	wg.Wait() // no transfer writes into the buffer any more
 	if got < want {
-		return fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
+		v.bufs.put(buf.Release())
+		return nil, fmt.Errorf("%w: %s: only %d of %d shards could be fetched, %d needed (holders offline or shards lost; `tonmesh passport holders %s` shows which): %w",
 			ErrUnavailable, e.Type, got, len(e.Shards), want, e.Type, errors.Join(errs...))
 	}
-	return nil
+	return buf, nil
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/vault"
 	"github.com/tonmesh/tonmesh/vault/passport"
 	"github.com/tonmesh/tonmesh/vault/share"
@@ -122,13 +121,11 @@ func readElement(ctx context.Context, v *vault.Client, t passport.ElementType, d
 	e, err := v.ReadElement(ctx, t, func(f *passport.StreamedFile) error {
 		sf := shownFile{Role: f.Role, Name: f.Name, MIME: f.MIME, Size: f.Size}
 		if dir != "" {
-			tmp, err := receiveFile(dir, f.Body)
-			if tmp != "" {
-				temps = append(temps, tmp)
-			}
+			tmp, err := fsutil.WriteTemp(dir, ".tonmesh-*.part", 0o600, f.Body)
 			if err != nil {
-				return err
+				return fmt.Errorf("--save-files: %w", err)
 			}
+			temps = append(temps, tmp)
 			sf.Path = filepath.Join(dir, savedName(t, f.Role, f.Name))
 			fmt.Fprintf(os.Stderr, "received %s (%s, %d bytes)\n", f.Role, f.Name, f.Size)
 		}
@@ -141,46 +138,19 @@ func readElement(ctx context.Context, v *vault.Client, t passport.ElementType, d
 		}
 		return nil, err
 	}
-	for i, f := range s.files {
-		if f.Path == "" {
-			continue
-		}
-		if err := os.Rename(temps[i], f.Path); err != nil {
+	for i, tmp := range temps { // with dir set, one per file
+		if err := os.Rename(tmp, s.files[i].Path); err != nil {
 			return nil, fmt.Errorf("--save-files: %w", err)
 		}
-		fmt.Fprintln(os.Stderr, "wrote", f.Path)
+		fmt.Fprintln(os.Stderr, "wrote", s.files[i].Path)
 	}
 	if dir != "" {
-		if err := syncDir(dir); err != nil {
+		if err := fsutil.SyncDir(dir); err != nil {
 			return nil, fmt.Errorf("--save-files: %w", err)
 		}
 	}
 	s.element = e
 	return s, nil
-}
-
-// receiveFile copies body into a new hidden file in dir and syncs it; it
-// returns the file's path whenever one was made.
-func receiveFile(dir string, body io.Reader) (string, error) {
-	f, err := os.CreateTemp(dir, ".tonmesh-*.part")
-	if err != nil {
-		return "", fmt.Errorf("--save-files: %w", err)
-	}
-	_, err = io.Copy(f, body)
-	if err == nil {
-		err = f.Sync()
-	}
-	err = errors.Join(err, f.Close())
-	return f.Name(), err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // savedName is where --save-files puts a file: TYPE_ROLE_NAME, with a list
