@@ -46,15 +46,6 @@ const maxOpenTries = 64
 // its read times out.
 const streamRate = 1 << 20
 
-type slotState uint8
-
-const (
-	slotIdle    slotState = iota // holder not asked
-	slotReading                  // more chunks to come
-	slotDone                     // every chunk handed over
-	slotFailed                   // stopped early: no more chunks
-)
-
 // streamRead is one streamed read. The consumer (streamStriped's
 // goroutine) opens stripes; a reader goroutine per holder asked hands
 // chunks over in ring. mu guards what follows it.
@@ -65,20 +56,20 @@ type streamRead struct {
 	st     *shard.Striper
 	ctx    context.Context // the readers' parent
 	wg     sync.WaitGroup
-	order  []int // fetchOrder
-	asked  int   // holders asked: order[:asked]
-	good   []int // the slots that opened the last stripe
-	bad    []bool
+	order  []int                // fetchOrder
+	asked  int                  // holders asked: order[:asked]
+	good   []int                // the slots that opened the last stripe
+	bad    []bool               // per slot: proven to have sent an altered chunk
 	stop   []context.CancelFunc // per slot: ends its reader
 	notify chan struct{}
 
-	mu    sync.Mutex
-	pos   int        // the stripe being opened
-	ring  [][][]byte // [j % streamAhead][slot]: chunk j of the slot, once arrived
-	state []slotState
-	free  [][]byte      // chunk memory to reuse
-	moved chan struct{} // closed when pos advances
-	errs  []error
+	mu      sync.Mutex
+	pos     int           // the stripe being opened
+	ring    [][][]byte    // [j % streamAhead][slot]: chunk j of the slot, once arrived
+	reading []bool        // per slot: its reader may hand over more chunks
+	free    [][]byte      // chunk memory to reuse
+	moved   chan struct{} // closed when pos advances
+	errs    []error
 }
 
 // streamStriped writes the plaintext of striped element e to w as it is
@@ -97,7 +88,7 @@ func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer)
 		v: v, e: e, l: l, st: st, ctx: ctx, order: fetchOrder(e),
 		bad: make([]bool, e.N), stop: make([]context.CancelFunc, e.N),
 		notify: make(chan struct{}, 1), ring: make([][][]byte, streamAhead),
-		state: make([]slotState, e.N), moved: make(chan struct{}),
+		reading: make([]bool, e.N), moved: make(chan struct{}),
 	}
 	for j := range r.ring {
 		r.ring[j] = make([][]byte, e.N)
@@ -148,7 +139,7 @@ func (r *streamRead) ask() bool {
 	i := r.order[r.asked]
 	r.asked++
 	r.mu.Lock()
-	r.state[i] = slotReading
+	r.reading[i] = true
 	r.mu.Unlock()
 	r.v.shardReads.Add(1)
 	ctx, stop := context.WithCancel(r.ctx)
@@ -218,7 +209,7 @@ func (r *streamRead) arrived(j int) (have []int, pending int) {
 		switch {
 		case row[i] != nil:
 			have = append(have, i)
-		case r.state[i] == slotReading:
+		case r.reading[i]:
 			pending++
 		}
 	}
@@ -291,11 +282,9 @@ func (r *streamRead) advance() {
 func (r *streamRead) read(ctx context.Context, i int) {
 	err := r.readShard(ctx, i)
 	r.mu.Lock()
+	r.reading[i] = false
 	if err != nil {
-		r.state[i] = slotFailed
 		r.errs = append(r.errs, err)
-	} else {
-		r.state[i] = slotDone
 	}
 	r.mu.Unlock()
 	if errors.Is(err, shard.ErrCorrupt) {
