@@ -21,15 +21,14 @@ import (
 // placed by a placement target of its own instead (32 random bytes, used
 // as a DHT key: the holder is the closest peer to it, as to a CID): the N
 // holders are chosen and their puts opened (shard.OpenPut; a refusal moves
-// to the next closest peer) before anything is sealed. Then the stripes
-// are sealed one after another in place, in stripe-major memory
-// (shard.Striper.SealStripe), and each holder's sender sends its chunk of
-// stripe j as soon as stripe j is sealed, while the next one is being
-// sealed; the CIDs are hashed as the bytes go, and each holder's receipt
-// (signed once the shard is durable) names its CID. A holder that fails
-// midway leaves its shard whole in memory: once every stripe is sealed it
-// is copied out and placed with a plain put on the
-// next closest free peer, as place does.
+// to the next closest peer) while the element is marshalled into
+// stripe-major memory and sealed there, stripe by stripe as each segment
+// is written (sealStripes). Each holder's sender sends its chunk of stripe
+// j as soon as both its put is open and stripe j is sealed; the CIDs are
+// hashed as the bytes go, and each holder's receipt (signed once the shard
+// is durable) names its CID. A holder that fails midway leaves its shard
+// whole in memory: once every stripe is sealed it is copied out and placed
+// with a plain put on the next closest free peer, as place does.
 
 // putResult is a placed element, before the manifest names it.
 type putResult struct {
@@ -51,10 +50,12 @@ func newEntry(t passport.ElementType, size, encSize, k, n int) (*elementEntry, e
 }
 
 // putStriped seals e (size bytes marshalled) striped and streams its
-// shards to N holders as it seals them. The element is marshalled into
-// the pooled memory where its stripes are then sealed in place
-// (stripe-major, shard.Layout.Spread): no plaintext copy is made, and
-// none is left once every stripe is sealed.
+// shards to N holders as it seals them. The element is marshalled straight
+// into the pooled memory where its stripes are sealed in place
+// (stripe-major, shard.SpreadWriter), and each stripe is sealed as soon as
+// its segment is written, while the holders are found and their puts
+// opened: no plaintext copy is made, and none is left once every stripe
+// is sealed.
 func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
 	t0 := time.Now()
 	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, v.cfg.segment)
@@ -75,25 +76,17 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	}
 	mem := v.bufs.getCap(l.StripedLen())[:l.StripedLen()]
 	defer v.bufs.put(mem)
-	b, err := e.AppendMarshal(mem[:0])
-	if err == nil && (len(b) != size || len(b) > 0 && &b[0] != &mem[0]) {
-		err = fmt.Errorf("passport: the element marshals to %d bytes, not the %d its size said", len(b), size)
-	}
-	// From here on the plaintext is in memory: every way out before all
-	// stripes are sealed clears it.
-	sealedAll := false
+	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
+	defer cancel()
+	sl := sealStripes(pctx, e, st, mem)
+	// From here on the plaintext is in memory: every way out waits for the
+	// sealing to stop and clears mem unless every stripe was sealed.
 	defer func() {
-		if !sealedAll {
+		cancel()
+		if <-sl.done; sl.err != nil {
 			clear(mem)
 		}
 	}()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if err := l.Spread(mem); err != nil {
-		return nil, err
-	}
-	tMarshalled := time.Now()
 	v.adoptRemote(ctx)
 
 	targets := make([]string, l.N)
@@ -106,43 +99,26 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	}
 	cands := v.candidates(ctx, targets, nil)
 	tFound := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
-	defer cancel()
 	op, err := v.openPuts(pctx, l.ShardLen(), targets, cands)
 	if err != nil {
 		return nil, err
 	}
 	tOpened := time.Now()
 
-	ready := make([]chan int, l.N)
 	results := make([]sendResult, l.N)
 	var wg sync.WaitGroup
-	for i := range ready {
-		ready[i] = make(chan int, l.Stripes())
-		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], l, mem, i, ready[i]) })
+	for i := range l.N {
+		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], l, mem, i, sl.sealed[i]) })
 	}
-	var sealErr error
-	for j := range l.Stripes() {
-		if sealErr = st.SealStripe(j, mem); sealErr != nil {
-			break
-		}
-		for _, r := range ready {
-			r <- j
-		}
-	}
-	for _, r := range ready {
-		close(r)
-	}
-	tSealed := time.Now()
-	if sealErr != nil {
+	<-sl.done
+	if sl.err != nil {
 		cancel()
 	}
 	wg.Wait()
 	tSent := time.Now()
-	if sealErr != nil {
-		return nil, sealErr
+	if sl.err != nil {
+		return nil, sl.err
 	}
-	sealedAll = true
 
 	res := &putResult{entry: entry, ps: make([]placement, l.N), holders: make(map[int]peer.ID, l.N)}
 	var retry []int
@@ -169,9 +145,65 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 		entry.Shards[i] = &shardEntry{CID: p.cid, Holder: res.holders[i], Status: statusOK, Answers: answers(entry.Seed, p.cid, 0, p.data)}
 		res.ps[i].data = nil
 	}
-	res.phases = []any{"marshal", tMarshalled.Sub(t0), "lookup", tFound.Sub(tMarshalled), "open", tOpened.Sub(tFound),
-		"seal", tSealed.Sub(tOpened), "send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tOpened)}
+	res.phases = []any{"lookup", tFound.Sub(t0), "open", tOpened.Sub(tFound), "seal", sl.took,
+		"send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tFound)}
 	return res, nil
+}
+
+// stripeSealing is an element being marshalled into stripe-major memory
+// and sealed stripe by stripe, in a goroutine of its own.
+type stripeSealing struct {
+	sealed []chan int    // per shard: the stripes sealed, in order; closed at the end
+	done   chan struct{} // closed once nothing more is written to the memory
+	err    error         // why not every stripe was sealed; set before done closes
+	took   time.Duration // marshalling and sealing, from start to end
+}
+
+// sealStripes marshals e into mem (StripedLen bytes of st's layout) and
+// seals each stripe as soon as its segment is written, telling every
+// shard's sender. It stops early when ctx ends.
+func sealStripes(ctx context.Context, e *passport.Element, st *shard.Striper, mem []byte) *stripeSealing {
+	l := st.Layout()
+	sl := &stripeSealing{sealed: make([]chan int, l.N), done: make(chan struct{})}
+	for i := range sl.sealed {
+		sl.sealed[i] = make(chan int, l.Stripes())
+	}
+	go func() {
+		t0 := time.Now()
+		defer func() {
+			for _, c := range sl.sealed {
+				close(c)
+			}
+			sl.took = time.Since(t0)
+			close(sl.done)
+		}()
+		var stopped error // the put ended, or a stripe did not seal
+		sw, err := l.SpreadWriter(mem, func(j int) error {
+			if stopped = ctx.Err(); stopped != nil {
+				return stopped
+			}
+			if stopped = st.SealStripe(j, mem); stopped != nil {
+				return stopped
+			}
+			for _, c := range sl.sealed {
+				c <- j
+			}
+			return nil
+		})
+		if err == nil {
+			_, err = e.WriteTo(sw)
+		}
+		if err == nil {
+			err = sw.Close()
+		}
+		switch {
+		case stopped != nil:
+			sl.err = stopped
+		case err != nil: // the element is not what its size said, or over a limit
+			sl.err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}()
+	return sl
 }
 
 // openedPuts is the streamed puts opened for an element's shards.

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -133,6 +134,23 @@ func TestVaultStriped(t *testing.T) {
 		}
 		if n := stored(); n != 4 {
 			t.Fatalf("%d shards stored in all, want the element's 4 (the cut transfer must store nothing)", n)
+		}
+		readBack(t)
+	})
+	step("put cut short by its context", func(t *testing.T) {
+		held := stored()
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := owner.v.Add(cctx, passportElement(t, "ST-CANCELLED-0301", 3<<20)); err == nil {
+			t.Fatal("a put with its context cancelled succeeded")
+		}
+		// The sealing stopped with the put: the memory went back to the
+		// pool cleared, with no plaintext of the element left in it.
+		if b := owner.v.bufs.get(); b != nil && bytes.Contains(b[:cap(b)], []byte("ST-CANCELLED-0301")) {
+			t.Fatal("the pooled memory of a put cut short holds its plaintext")
+		}
+		if n := stored(); n != held {
+			t.Fatalf("%d shards stored after a put cut short, %d before", n, held)
 		}
 		readBack(t)
 	})

@@ -84,7 +84,7 @@ type Latency struct {
 
 // cpuPer is the process's CPU time since since0, per message of n, in µs.
 func cpuPer(since0 time.Duration, n int) float64 {
-	return float64((processCPU() - since0).Microseconds()) / float64(n)
+	return float64((benchutil.ProcessCPU() - since0).Microseconds()) / float64(n)
 }
 
 // Results are all figures of one run.
@@ -328,7 +328,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 		return nil, fmt.Errorf("first direct message: %w", err)
 	}
 	var direct []time.Duration
-	cpu0 := processCPU()
+	cpu0 := benchutil.ProcessCPU()
 	start = time.Now()
 	for range c.Messages {
 		t0 := time.Now()
@@ -343,7 +343,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	fmt.Fprintln(progress, "direct sequential done")
 
 	da, db := a.store.Durability(), b.store.Durability()
-	cpu0 = processCPU()
+	cpu0 = benchutil.ProcessCPU()
 	par, wall, err := parallelSends(ctx, a, b, text, c.Messages, c.Workers)
 	parCPU := cpuPer(cpu0, c.Messages)
 	da2, db2 := a.store.Durability(), b.store.Durability()

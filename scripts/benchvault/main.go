@@ -61,6 +61,9 @@ type SizeResult struct {
 type Op struct {
 	MBps    float64           `json:"mb_per_s"` // element bytes / time, operations one after another
 	Latency benchutil.Latency `json:"latency"`
+	// Cores is the CPU time of the whole process (owner and holders) over
+	// the operations' time: how many of the machine's cores they kept busy.
+	Cores float64 `json:"cpu_cores"`
 	// AllocMiB is the heap allocated per operation by the whole process
 	// (the holders' side too), of reads only.
 	AllocMiB float64 `json:"alloc_mib_per_op,omitempty"`

@@ -184,10 +184,11 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 	var (
 		puts, gets, streams             []time.Duration
 		putTotal, getTotal, streamTotal time.Duration
+		putCPU, getCPU, streamCPU       time.Duration
 		getAlloc, streamAlloc           uint64
 	)
 	for i := range ops {
-		t0 := time.Now()
+		c0, t0 := benchutil.ProcessCPU(), time.Now()
 		var err error
 		// The profile tells puts from gets by these labels
 		// (go tool pprof -tagfocus op=put); goroutines inherit them.
@@ -196,16 +197,17 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 			return sr, fmt.Errorf("put %d: %w", i+1, err)
 		}
 		d := time.Since(t0)
-		puts, putTotal = append(puts, d), putTotal+d
+		puts, putTotal, putCPU = append(puts, d), putTotal+d, putCPU+benchutil.ProcessCPU()-c0
 
-		a0, t0 := totalAlloc(), time.Now() // ReadMemStats stops the world: not timed
+		a0 := totalAlloc() // ReadMemStats stops the world: not timed
+		c0, t0 = benchutil.ProcessCPU(), time.Now()
 		var got *passport.Element
 		pprof.Do(ctx, pprof.Labels("op", "get", "size", sr.Label), func(ctx context.Context) { got, err = v.Element(ctx, passport.TypePassport) })
 		if err != nil {
 			return sr, fmt.Errorf("get %d: %w", i+1, err)
 		}
 		d = time.Since(t0)
-		gets, getTotal = append(gets, d), getTotal+d
+		gets, getTotal, getCPU = append(gets, d), getTotal+d, getCPU+benchutil.ProcessCPU()-c0
 		if i == 0 {
 			b, err := got.Marshal()
 			if err != nil || !bytes.Equal(b, want) {
@@ -214,7 +216,8 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		}
 		getAlloc += allocated(a0)
 
-		a0, t0 = totalAlloc(), time.Now()
+		a0 = totalAlloc()
+		c0, t0 = benchutil.ProcessCPU(), time.Now()
 		pprof.Do(ctx, pprof.Labels("op", "stream", "size", sr.Label), func(ctx context.Context) {
 			err = v.WriteElement(ctx, passport.TypePassport, func(vault.ElementInfo) (io.Writer, error) { return io.Discard, nil })
 		})
@@ -222,16 +225,18 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 			return sr, fmt.Errorf("stream %d: %w", i+1, err)
 		}
 		d = time.Since(t0)
-		streams, streamTotal, streamAlloc = append(streams, d), streamTotal+d, streamAlloc+allocated(a0)
+		streams, streamTotal, streamCPU = append(streams, d), streamTotal+d, streamCPU+benchutil.ProcessCPU()-c0
+		streamAlloc += allocated(a0)
 		if err := v.Delete(ctx, passport.TypePassport); err != nil {
 			return sr, fmt.Errorf("delete %d: %w", i+1, err)
 		}
 		p.Debugf("%s op %d: put %v get %v stream %v", sr.Label, i+1, puts[i], gets[i], streams[i])
 	}
 	perOp := func(total uint64) float64 { return ratio(float64(total)/float64(ops), 1<<20) }
-	sr.Put = Op{MBps: mbps(sr.ElementBytes*ops, putTotal), Latency: benchutil.Summarize(puts, 0)}
-	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0), AllocMiB: perOp(getAlloc)}
-	sr.Stream = Op{MBps: mbps(sr.ElementBytes*ops, streamTotal), Latency: benchutil.Summarize(streams, 0), AllocMiB: perOp(streamAlloc)}
+	cores := func(cpu, wall time.Duration) float64 { return ratio(cpu.Seconds(), wall.Seconds()) }
+	sr.Put = Op{MBps: mbps(sr.ElementBytes*ops, putTotal), Latency: benchutil.Summarize(puts, 0), Cores: cores(putCPU, putTotal)}
+	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0), Cores: cores(getCPU, getTotal), AllocMiB: perOp(getAlloc)}
+	sr.Stream = Op{MBps: mbps(sr.ElementBytes*ops, streamTotal), Latency: benchutil.Summarize(streams, 0), Cores: cores(streamCPU, streamTotal), AllocMiB: perOp(streamAlloc)}
 	return sr, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/tonmesh/tonmesh/internal/wire"
@@ -33,7 +34,38 @@ func (e *Element) AppendMarshal(b []byte) ([]byte, error) {
 	if err := e.checkBounds(); err != nil {
 		return nil, err
 	}
-	b = slices.Grow(b, e.Size())
+	return e.encode(slices.Grow(b, e.Size()), func(b, body []byte) []byte { return append(b, body...) }), nil
+}
+
+// WriteTo writes Marshal's encoding of e to w: each file's bytes are
+// written as they are, not copied, between writes of what lies around them.
+// It returns the bytes written.
+func (e *Element) WriteTo(w io.Writer) (int64, error) {
+	if err := e.checkBounds(); err != nil {
+		return 0, err
+	}
+	var n int64
+	var err error
+	write := func(p []byte) {
+		if err == nil && len(p) > 0 {
+			var k int
+			k, err = w.Write(p)
+			n += int64(k)
+		}
+	}
+	b := e.encode(make([]byte, 0, 512), func(b, body []byte) []byte {
+		write(b)
+		write(body)
+		return b[:0]
+	})
+	write(b)
+	return n, err
+}
+
+// encode appends e's encoding to b, but hands each file's bytes to body
+// with what it has appended so far; body returns what to append the rest
+// to.
+func (e *Element) encode(b []byte, body func(b, file []byte) []byte) []byte {
 	b = append(b, elementVersion)
 	b = wire.AppendLenPrefixed(b, []byte(e.Type))
 	b = binary.AppendUvarint(b, uint64(len(e.Data)))
@@ -42,26 +74,25 @@ func (e *Element) AppendMarshal(b []byte) ([]byte, error) {
 		b = wire.AppendLenPrefixed(b, []byte(e.Data[k]))
 	}
 	b = wire.AppendLenPrefixed(b, []byte(e.Value))
+	file := func(b []byte, f *File) []byte {
+		b = wire.AppendLenPrefixed(b, []byte(f.Name))
+		b = wire.AppendLenPrefixed(b, []byte(f.MIME))
+		return body(binary.AppendUvarint(b, uint64(len(f.Bytes))), f.Bytes)
+	}
 	for _, f := range []*File{e.FrontSide, e.ReverseSide, e.Selfie} {
 		if f == nil {
 			b = append(b, 0)
 			continue
 		}
-		b = f.append(append(b, 1))
+		b = file(append(b, 1), f)
 	}
 	for _, list := range [][]File{e.Files, e.Translation} {
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for i := range list {
-			b = list[i].append(b)
+			b = file(b, &list[i])
 		}
 	}
-	return b, nil
-}
-
-func (f *File) append(b []byte) []byte {
-	b = wire.AppendLenPrefixed(b, []byte(f.Name))
-	b = wire.AppendLenPrefixed(b, []byte(f.MIME))
-	return wire.AppendLenPrefixed(b, f.Bytes)
+	return b
 }
 
 // checkBounds applies the decoder's limits, so Marshal never produces what

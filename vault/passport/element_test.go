@@ -137,7 +137,51 @@ func TestMarshalRoundTripAndSize(t *testing.T) {
 		if !bytes.Equal(again, b) {
 			t.Errorf("%s: re-encoding differs", typ)
 		}
+		var w bytes.Buffer
+		if n, err := e.WriteTo(&w); err != nil || n != int64(len(b)) || !bytes.Equal(w.Bytes(), b) {
+			t.Errorf("%s: WriteTo wrote %d bytes (%v), not Marshal's %d", typ, n, err, len(b))
+		}
 	}
+}
+
+// WriteTo stops at its writer's first error and returns it, with the bytes
+// written until then; an element Marshal refuses is refused before any.
+func TestWriteToErrors(t *testing.T) {
+	e := sample(TypeDriverLicense)
+	b, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("disk full")
+	for _, limit := range []int{0, 1, 40, len(b) - 1} {
+		w := &failingWriter{left: limit, err: broken}
+		n, err := e.WriteTo(w)
+		if !errors.Is(err, broken) || n != int64(limit) {
+			t.Errorf("writer failing after %d bytes: WriteTo = %d, %v", limit, n, err)
+		}
+	}
+	bad := *e
+	bad.Type = "no-such-type"
+	var w bytes.Buffer
+	if n, err := bad.WriteTo(&w); err == nil || n != 0 || w.Len() != 0 {
+		t.Errorf("an unknown type: WriteTo = %d, %v, %d bytes written", n, err, w.Len())
+	}
+}
+
+// failingWriter takes left bytes, then fails with err.
+type failingWriter struct {
+	left int
+	err  error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, w.err
+	}
+	w.left -= len(p)
+	return len(p), nil
 }
 
 func TestUnmarshalRefuses(t *testing.T) {

@@ -42,6 +42,10 @@ func FuzzUnmarshalElement(f *testing.F) {
 		if e.Size() != len(b) {
 			t.Fatalf("Size %d, encoding %d", e.Size(), len(b))
 		}
+		var w bytes.Buffer
+		if n, err := e.WriteTo(&w); err != nil || n != int64(len(b)) || !bytes.Equal(w.Bytes(), b) {
+			t.Fatalf("WriteTo wrote %d bytes (%v), %x, want %x", n, err, w.Bytes(), b)
+		}
 		_ = e.Validate()
 	})
 }

@@ -158,10 +158,11 @@ func (s *Striper) Seal(j int, plain, buf []byte) ([][]byte, error) {
 // Striped puts seal in place in stripe-major memory (StripedLen bytes):
 // stripe j takes [j·StripeLen, (j+1)·StripeLen), its chunk i at
 // i·ChunkLen(j) in it, so that AES-GCM seals a segment where it lies and
-// Reed-Solomon writes the parity beside it, and nothing is copied. Spread
-// moves a plaintext marshalled at the front of that memory to where the
-// stripes seal it; SealStripe then seals stripe after stripe, leaving no
-// plaintext once all are sealed; Chunk finds a chunk to send.
+// Reed-Solomon writes the parity beside it, and nothing is copied. A
+// SpreadWriter writes the plaintext where the stripes seal it, reporting
+// each segment once it is whole; SealStripe then seals that stripe, so
+// that sealing follows the plaintext as it is written and no plaintext is
+// left once all are; Chunk finds a chunk to send.
 
 // StripedLen is the stripe-major memory of all stripes (the last one
 // takes only its own N chunks).
@@ -176,22 +177,61 @@ func (l Layout) Chunk(mem []byte, j, i int) []byte {
 	return mem[at : at+c : at+c]
 }
 
-// Spread moves the plaintext in mem[:Size] (mem has StripedLen bytes) so
-// that segment j starts at j·StripeLen, for SealStripe. The bytes it moved
-// from still hold plaintext until the stripes over them are sealed:
-// every byte of mem that held plaintext is overwritten once all are.
-func (l Layout) Spread(mem []byte) error {
+// SpreadWriter writes a plaintext of Size bytes into stripe-major memory,
+// segment j at j·StripeLen, and calls whole(j) as soon as segment j has all
+// its bytes (segments fill in order); an error of whole stops the writer
+// and is returned. It is used by one goroutine.
+type SpreadWriter struct {
+	l       Layout
+	mem     []byte
+	written int
+	whole   func(j int) error
+}
+
+// SpreadWriter returns a writer of the plaintext into mem, which has
+// StripedLen bytes.
+func (l Layout) SpreadWriter(mem []byte, whole func(j int) error) (*SpreadWriter, error) {
 	if len(mem) < l.StripedLen() {
-		return fmt.Errorf("shard: spread: %d bytes of memory, want %d for layout %+v", len(mem), l.StripedLen(), l)
+		return nil, fmt.Errorf("shard: spread: %d bytes of memory, want %d for layout %+v", len(mem), l.StripedLen(), l)
 	}
-	for j := l.Stripes() - 1; j > 0; j-- {
-		copy(mem[j*l.StripeLen():], mem[j*l.Segment:j*l.Segment+l.SegmentLen(j)])
+	return &SpreadWriter{l: l, mem: mem, whole: whole}, nil
+}
+
+// Write writes the next bytes of the plaintext; it refuses bytes past
+// Size.
+func (w *SpreadWriter) Write(p []byte) (int, error) {
+	l := w.l
+	if len(p) > l.Size-w.written {
+		return 0, fmt.Errorf("shard: spread: %d bytes written to a plaintext of %d", w.written+len(p), l.Size)
+	}
+	n := len(p)
+	for len(p) > 0 {
+		j, off := w.written/l.Segment, w.written%l.Segment
+		k := copy(w.mem[j*l.StripeLen()+off:j*l.StripeLen()+l.SegmentLen(j)], p)
+		p, w.written = p[k:], w.written+k
+		if off+k == l.SegmentLen(j) {
+			if err := w.whole(j); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// Close checks that the whole plaintext was written; an empty one's only
+// segment is reported whole here.
+func (w *SpreadWriter) Close() error {
+	if w.written != w.l.Size {
+		return fmt.Errorf("shard: spread: %d of %d plaintext bytes written", w.written, w.l.Size)
+	}
+	if w.l.Size == 0 {
+		return w.whole(0)
 	}
 	return nil
 }
 
-// SealStripe seals stripe j in place in stripe-major memory mem (after
-// Spread): the segment at its start is sealed where it lies, padded, and
+// SealStripe seals stripe j in place in stripe-major memory mem (once a
+// SpreadWriter has written its segment): the segment at its start is sealed where it lies, padded, and
 // the parity chunks are made beside it. Other stripes are not touched, so
 // another goroutine may send them meanwhile.
 func (s *Striper) SealStripe(j int, mem []byte) error {

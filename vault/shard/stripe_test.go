@@ -112,12 +112,36 @@ func TestSealInPlace(t *testing.T) {
 				t.Fatalf("layout %+v: stripe-major memory of %d bytes is short", l, l.StripedLen())
 			}
 			mem := randomBytes(t, l.StripedLen()) // reused memory: old bytes
-			copy(mem, plain)
-			if err := l.Spread(mem); err != nil {
+			var whole []int
+			sw, err := l.SpreadWriter(mem, func(j int) error { whole = append(whole, j); return nil })
+			if err != nil {
 				t.Fatal(err)
+			}
+			for rest := plain; len(rest) > 0; { // in writes of changing sizes
+				n := min(len(rest), 1+len(rest)%(seg+3))
+				if _, err := sw.Write(rest[:n]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			if _, err := sw.Write([]byte{0}); err == nil {
+				t.Fatal("a byte past the plaintext was taken")
+			}
+			if err := sw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			short, _ := l.SpreadWriter(make([]byte, l.StripedLen()), func(int) error { return nil })
+			if _, err := short.Write(plain[:size-1]); err != nil || short.Close() == nil {
+				t.Fatalf("size %d: a plaintext one byte short was closed as whole (%v)", size, err)
+			}
+			if len(whole) != l.Stripes() {
+				t.Fatalf("size %d: segments %v reported whole, want all %d in order", size, whole, l.Stripes())
 			}
 			stripe := make([]byte, l.StripeLen())
 			for j := range l.Stripes() {
+				if whole[j] != j {
+					t.Fatalf("size %d: segments reported whole in the order %v", size, whole)
+				}
 				if err := st.SealStripe(j, mem); err != nil {
 					t.Fatal(err)
 				}

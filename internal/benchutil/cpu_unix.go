@@ -1,14 +1,15 @@
 //go:build unix
 
-package main
+package benchutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
+// ProcessCPU is the CPU time (user and system) this process has used:
+// the nodes of an in-process benchmark, both ends of every transfer.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
