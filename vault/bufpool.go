@@ -3,8 +3,9 @@ package vault
 import "sync"
 
 // maxPooled bounds the buffers kept for reuse: the largest an element's
-// shards need (a 10 MiB element in 4 of 6 shards takes about 16 MiB,
-// striped or not: a striped one is sealed in place, stripe-major).
+// shards need (a 10 MiB element in 4 of 6 shards takes about 16 MiB to
+// read whole; a striped put's ring of stripes takes 12 MiB, whatever the
+// element's size).
 const maxPooled = 64 << 20
 
 // bufPool recycles the memory of an element's shards between Adds (the
@@ -12,7 +13,7 @@ const maxPooled = 64 << 20
 // decrypted in it), so that a large element does not cost a fresh, zeroed
 // allocation of its size, and its garbage, every time. A buffer is put
 // back only holding ciphertext or zeros: Add's shards are sealed in place
-// (a striped Add's plaintext is cleared if sealing stops midway); a read's
+// (a striped put's ring is cleared if sealing stops midway); a read's
 // shard buffer is cleared by shard.Buffer.Release once its plaintext is
 // written out, and Element's plaintext memory is handed over to the
 // element it decoded (the files stay there), or cleared if the read

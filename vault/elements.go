@@ -59,20 +59,73 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	size := e.Size()
-	var (
-		res *putResult
-		err error
-	)
-	if size > shard.DefaultSegment {
-		res, err = v.putStriped(ctx, e, size)
-	} else {
-		res, err = v.putWhole(ctx, e, size)
+	if size <= shard.DefaultSegment {
+		return v.store(ctx, e.Type, func() (*putResult, error) { return v.putWhole(ctx, e, size) })
 	}
+	return v.store(ctx, e.Type, func() (*putResult, error) {
+		return v.putStriped(ctx, e.Type, size, func(w io.Writer) error {
+			_, err := e.WriteTo(w)
+			return err
+		})
+	})
+}
+
+// AddFrom is Add of an element of type t read from r in its binary
+// encoding (passport.Element.Marshal's, the content route's), size bytes
+// long. A striped element is validated as it streams
+// (passport.ValidateFrom) and sealed and sent as it arrives, so the node
+// holds a few stripes of it, not the element; one that proves invalid, is
+// not of type t or ends early is refused with ErrInvalid, and no holder
+// keeps any of it.
+func (v *Vault) AddFrom(ctx context.Context, t passport.ElementType, r io.Reader, size int) (*ElementInfo, error) {
+	if !t.Valid() {
+		_, err := passport.ParseType(string(t))
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if size <= 0 || size > passport.MaxElementSize {
+		return nil, fmt.Errorf("%w: an element's encoding is 1 to %d bytes, this one is said to be %d", ErrInvalid, passport.MaxElementSize, size)
+	}
+	ofType := func(head *passport.Element) error {
+		if head.Type != t {
+			return fmt.Errorf("the element sent is a %s, not a %s", head.Type, t)
+		}
+		return nil
+	}
+	if size <= shard.DefaultSegment {
+		b := make([]byte, size)
+		if n, err := io.ReadFull(r, b); err != nil {
+			return nil, fmt.Errorf("%w: the element ended after %d of its %d bytes: %w", ErrInvalid, n, size, err)
+		}
+		e, err := passport.UnmarshalElement(b)
+		if err == nil {
+			err = ofType(e)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return v.Add(ctx, e)
+	}
+	return v.store(ctx, t, func() (*putResult, error) {
+		return v.putStriped(ctx, t, size, func(w io.Writer) error {
+			head, err := passport.ValidateFrom(io.TeeReader(r, w))
+			if err != nil {
+				return err
+			}
+			return ofType(head)
+		})
+	})
+}
+
+// store runs put, a put of an element of type t, and records the element
+// it placed: in the manifest, durably, then in the DHT. The element of
+// type t it replaces loses its shards.
+func (v *Vault) store(ctx context.Context, t passport.ElementType, put func() (*putResult, error)) (*ElementInfo, error) {
+	res, err := put()
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+		return nil, fmt.Errorf("vault: add %s: %w", t, err)
 	}
 	entry, ps, holders := res.entry, res.ps, res.holders
 	tPlaced := time.Now()
@@ -84,12 +137,12 @@ func (v *Vault) Add(ctx context.Context, e *passport.Element) (*ElementInfo, err
 	})
 	if err != nil {
 		v.unplace(context.WithoutCancel(ctx), ps, holders)
-		return nil, fmt.Errorf("vault: add %s: %w", e.Type, err)
+		return nil, fmt.Errorf("vault: add %s: %w", t, err)
 	}
 	// The DHT copy follows in the background (publishLoop; Stop
 	// publishes what is still pending).
 	v.kickPublish()
-	v.log.Info("element stored", append([]any{"type", e.Type, "bytes", entry.Size, "k", entry.K, "n", entry.N, "segment", entry.Segment},
+	v.log.Info("element stored", append([]any{"type", t, "bytes", entry.Size, "k", entry.K, "n", entry.N, "segment", entry.Segment},
 		append(res.phases, "save", time.Since(tPlaced))...)...)
 	if replaced != nil {
 		v.dropShards(context.WithoutCancel(ctx), replaced)

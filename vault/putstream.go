@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -21,14 +23,17 @@ import (
 // placed by a placement target of its own instead (32 random bytes, used
 // as a DHT key: the holder is the closest peer to it, as to a CID): the N
 // holders are chosen and their puts opened (shard.OpenPut; a refusal moves
-// to the next closest peer) while the element is marshalled into
-// stripe-major memory and sealed there, stripe by stripe as each segment
-// is written (sealStripes). Each holder's sender sends its chunk of stripe
-// j as soon as both its put is open and stripe j is sealed; the CIDs are
-// hashed as the bytes go, and each holder's receipt (signed once the shard
-// is durable) names its CID. A holder that fails midway leaves its shard
-// whole in memory: once every stripe is sealed it is copied out and placed
-// with a plain put on the next closest free peer, as place does.
+// to the next closest peer) while the plaintext (an element's encoding,
+// from memory or from an upload) is written into a ring of a few stripes'
+// memory and sealed there, stripe by stripe as each segment is written.
+// Each holder's sender sends its chunk of stripe j as soon as both its put
+// is open and stripe j is sealed, and a slot of the ring is written again
+// only once every sender is done with the stripe in it: a put holds a few
+// stripes, whatever the element's size. The CIDs are hashed as the bytes
+// go, and each holder's receipt (signed once the shard is durable) names
+// its CID. A holder that fails midway is skipped from then on, its shard
+// still hashed; once the others are placed, its shard is rebuilt from K of
+// them and placed with a plain put on the next closest free peer.
 
 // putResult is a placed element, before the manifest names it.
 type putResult struct {
@@ -49,20 +54,22 @@ func newEntry(t passport.ElementType, size, encSize, k, n int) (*elementEntry, e
 	return e, nil
 }
 
-// putStriped seals e (size bytes marshalled) striped and streams its
-// shards to N holders as it seals them. The element is marshalled straight
-// into the pooled memory where its stripes are sealed in place
-// (stripe-major, shard.SpreadWriter), and each stripe is sealed as soon as
-// its segment is written, while the holders are found and their puts
-// opened: no plaintext copy is made, and none is left once every stripe
-// is sealed.
-func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (*putResult, error) {
+// ringStripes is how many stripes a streamed put holds in memory at once:
+// the one being written, those sealed and being sent.
+const ringStripes = 8
+
+// putStriped seals the plaintext that fill writes (size bytes: the
+// encoding of an element of type t) striped, and streams its shards to N
+// holders as it seals them. fill's error (an element that is not what it
+// said, an upload cut off) ends the put with ErrInvalid, and no holder
+// keeps a shard of it.
+func (v *Vault) putStriped(ctx context.Context, t passport.ElementType, size int, fill func(io.Writer) error) (*putResult, error) {
 	t0 := time.Now()
 	l, err := shard.NewLayout(size, v.cfg.K, v.cfg.N, v.cfg.segment)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w (vault.k is %d)", ErrInvalid, err, v.cfg.K)
 	}
-	entry, err := newEntry(e.Type, size, l.EncSize(), l.K, l.N)
+	entry, err := newEntry(t, size, l.EncSize(), l.K, l.N)
 	if err != nil {
 		return nil, err
 	}
@@ -74,17 +81,19 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	if err != nil {
 		return nil, err
 	}
-	mem := v.bufs.getCap(l.StripedLen())[:l.StripedLen()]
-	defer v.bufs.put(mem)
+	slots := min(ringStripes, l.Stripes())
+	ring := newStripeRing(l, v.bufs.getCap(slots * l.StripeLen())[:slots*l.StripeLen()], slots)
+	defer v.bufs.put(ring.mem)
 	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
 	defer cancel()
-	sl := sealStripes(pctx, e, st, mem)
-	// From here on the plaintext is in memory: every way out waits for the
-	// sealing to stop and clears mem unless every stripe was sealed.
+	sl := ring.seal(pctx, st, fill)
+	// From here on plaintext passes through the ring: every way out waits
+	// for the sealing to stop, and clears the ring unless every stripe was
+	// sealed.
 	defer func() {
 		cancel()
 		if <-sl.done; sl.err != nil {
-			clear(mem)
+			clear(ring.mem)
 		}
 	}()
 	v.adoptRemote(ctx)
@@ -108,7 +117,7 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	results := make([]sendResult, l.N)
 	var wg sync.WaitGroup
 	for i := range l.N {
-		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], l, mem, i, sl.sealed[i]) })
+		wg.Go(func() { results[i] = v.sendShard(op.writers[i], op.first[i], ring, i, sl) })
 	}
 	<-sl.done
 	if sl.err != nil {
@@ -121,68 +130,154 @@ func (v *Vault) putStriped(ctx context.Context, e *passport.Element, size int) (
 	}
 
 	res := &putResult{entry: entry, ps: make([]placement, l.N), holders: make(map[int]peer.ID, l.N)}
-	var retry []int
+	entry.Shards = make([]*shardEntry, l.N)
+	var lost []int
 	for i, r := range results {
 		res.ps[i] = placement{index: i, cid: r.cid}
+		// BLAKE3 shards need no precomputed answers.
+		entry.Shards[i] = &shardEntry{CID: r.cid, Status: statusOK}
 		if r.err != nil {
-			v.log.Debug("streamed shard put failed; placing the shard on the next closest peer", "peer", op.first[i], "err", r.err)
-			retry = append(retry, i)
+			v.log.Debug("streamed shard put failed; the shard is rebuilt and placed on the next closest peer", "peer", op.first[i], "err", r.err)
+			entry.Shards[i].Status = statusLost
+			lost = append(lost, i)
 			continue
 		}
 		res.holders[i] = op.first[i]
+		entry.Shards[i].Holder = op.first[i]
 	}
-	for _, i := range retry {
-		res.ps[i].data = l.ShardOf(mem, i, nil)
-		res.ps[i].cid = shard.CIDOf(res.ps[i].data)
-		if err := v.placeNext(ctx, res.ps[i], op, res.holders); err != nil {
-			v.unplace(context.WithoutCancel(ctx), res.ps, res.holders)
-			return nil, err
-		}
-	}
-	entry.Shards = make([]*shardEntry, l.N)
-	for i, p := range res.ps {
-		// BLAKE3 shards need no precomputed answers (answers returns nil).
-		entry.Shards[i] = &shardEntry{CID: p.cid, Holder: res.holders[i], Status: statusOK, Answers: answers(entry.Seed, p.cid, 0, p.data)}
-		res.ps[i].data = nil
+	if err := v.placeLost(ctx, entry, lost, op, res.holders); err != nil {
+		v.unplace(context.WithoutCancel(ctx), res.ps, res.holders)
+		return nil, err
 	}
 	res.phases = []any{"lookup", tFound.Sub(t0), "open", tOpened.Sub(tFound), "seal", sl.took,
-		"send", tSent.Sub(tOpened), "replaced", len(retry), "place", time.Since(tFound)}
+		"send", tSent.Sub(tOpened), "rebuilt", len(lost), "place", time.Since(tFound)}
 	return res, nil
 }
 
-// stripeSealing is an element being marshalled into stripe-major memory
-// and sealed stripe by stripe, in a goroutine of its own.
-type stripeSealing struct {
-	sealed []chan int    // per shard: the stripes sealed, in order; closed at the end
-	done   chan struct{} // closed once nothing more is written to the memory
-	err    error         // why not every stripe was sealed; set before done closes
-	took   time.Duration // marshalling and sealing, from start to end
+// placeLost rebuilds the shards of e whose streamed puts failed (lost)
+// from K of those placed, and puts each on the next closest free peer,
+// recording its holder in e and holders. The plaintext went by as it was
+// sealed, so the shards are fetched back for this: the whole element is
+// in memory once, on this rare path only.
+func (v *Vault) placeLost(ctx context.Context, e *elementEntry, lost []int, op *openedPuts, holders map[int]peer.ID) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	if placed := e.N - len(lost); placed < e.K {
+		return fmt.Errorf("%w: %d of %d holders failed during the put, and %d shards do not rebuild the others (%d needed)",
+			ErrNotEnoughPeers, len(lost), e.N, placed, e.K)
+	}
+	buf, err := v.fetch(ctx, e, e.K)
+	if err != nil {
+		return err
+	}
+	defer func() { v.bufs.put(buf.Release()) }()
+	all, err := shard.Rebuild(e.EncSize, e.K, e.N, buf.Shards())
+	if err != nil {
+		return err
+	}
+	for _, i := range lost {
+		s := e.Shards[i]
+		if !shard.CheckCID(s.CID, all[i]) {
+			return fmt.Errorf("vault: shard %d rebuilt from its holders does not match the CID its put hashed (%s)", i, s.CID)
+		}
+		if err := v.placeNext(ctx, placement{index: i, data: all[i], cid: s.CID}, op, holders); err != nil {
+			return err
+		}
+		s.Holder, s.Status = holders[i], statusOK
+		v.rebuiltPuts.Add(1)
+	}
+	return nil
 }
 
-// sealStripes marshals e into mem (StripedLen bytes of st's layout) and
-// seals each stripe as soon as its segment is written, telling every
-// shard's sender. It stops early when ctx ends.
-func sealStripes(ctx context.Context, e *passport.Element, st *shard.Striper, mem []byte) *stripeSealing {
+// stripeRing is the memory of a streamed put's stripes in flight: slots of
+// StripeLen bytes, stripe j in slot j mod the number of slots. A slot is
+// written again only once every shard's sender has sent (or skipped) its
+// chunk of the stripe in it.
+type stripeRing struct {
+	l    shard.Layout
+	mem  []byte
+	free []chan struct{} // per slot: holds a token while the slot may be written
+	left []atomic.Int32  // per slot: the senders still to send the stripe in it
+}
+
+// newStripeRing shares out mem (slots·StripeLen bytes) into slots.
+func newStripeRing(l shard.Layout, mem []byte, slots int) *stripeRing {
+	r := &stripeRing{l: l, mem: mem, free: make([]chan struct{}, slots), left: make([]atomic.Int32, slots)}
+	for i := range r.free {
+		r.free[i] = make(chan struct{}, 1)
+		r.free[i] <- struct{}{}
+	}
+	return r
+}
+
+// stripe is the memory of stripe j.
+func (r *stripeRing) stripe(j int) []byte {
+	at := j % len(r.free) * r.l.StripeLen()
+	return r.mem[at : at+r.l.StripeLen() : at+r.l.StripeLen()]
+}
+
+// chunk is chunk i of stripe j.
+func (r *stripeRing) chunk(j, i int) []byte { return r.l.StripeChunk(r.stripe(j), j, i) }
+
+// acquire waits until stripe j's slot is free (or ctx ends) and returns
+// its memory, to be sent by every one of the N senders.
+func (r *stripeRing) acquire(ctx context.Context, j int) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case <-r.free[j%len(r.free)]:
+		r.left[j%len(r.free)].Store(int32(r.l.N))
+		return r.stripe(j), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release tells that one sender is done with stripe j.
+func (r *stripeRing) release(j int) {
+	if r.left[j%len(r.free)].Add(-1) == 0 {
+		r.free[j%len(r.free)] <- struct{}{}
+	}
+}
+
+// stripeSealing is a plaintext being written into a ring and sealed
+// stripe by stripe, in a goroutine of its own.
+type stripeSealing struct {
+	sealed []chan int    // per shard: the stripes sealed, in order; closed at the end
+	done   chan struct{} // closed once nothing more is written to the ring
+	err    error         // why not every stripe was sealed; set before sealed and done close
+	took   time.Duration // writing and sealing, from start to end
+}
+
+// seal runs fill into the ring's memory and seals each stripe as soon as
+// its segment is written, telling every shard's sender. It stops early
+// when ctx ends.
+func (r *stripeRing) seal(ctx context.Context, st *shard.Striper, fill func(io.Writer) error) *stripeSealing {
 	l := st.Layout()
 	sl := &stripeSealing{sealed: make([]chan int, l.N), done: make(chan struct{})}
 	for i := range sl.sealed {
-		sl.sealed[i] = make(chan int, l.Stripes())
+		// A stripe is sealed only once its slot is free, so at most one
+		// per slot waits for each sender.
+		sl.sealed[i] = make(chan int, len(r.free))
 	}
 	go func() {
 		t0 := time.Now()
 		defer func() {
+			sl.took = time.Since(t0)
 			for _, c := range sl.sealed {
 				close(c)
 			}
-			sl.took = time.Since(t0)
 			close(sl.done)
 		}()
 		var stopped error // the put ended, or a stripe did not seal
-		sw, err := l.SpreadWriter(mem, func(j int) error {
-			if stopped = ctx.Err(); stopped != nil {
-				return stopped
-			}
-			if stopped = st.SealStripe(j, mem); stopped != nil {
+		w := l.SegmentWriter(func(j int) ([]byte, error) {
+			b, err := r.acquire(ctx, j)
+			stopped = err
+			return b, err
+		}, func(j int) error {
+			if stopped = st.SealStripe(j, r.stripe(j)); stopped != nil {
 				return stopped
 			}
 			for _, c := range sl.sealed {
@@ -190,16 +285,14 @@ func sealStripes(ctx context.Context, e *passport.Element, st *shard.Striper, me
 			}
 			return nil
 		})
+		err := fill(w)
 		if err == nil {
-			_, err = e.WriteTo(sw)
-		}
-		if err == nil {
-			err = sw.Close()
+			err = w.Close()
 		}
 		switch {
 		case stopped != nil:
 			sl.err = stopped
-		case err != nil: // the element is not what its size said, or over a limit
+		case err != nil: // the element is not what its size said, or the upload failed
 			sl.err = fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}()
@@ -285,24 +378,33 @@ type sendResult struct {
 }
 
 // sendShard sends shard i to holder through w, its chunk of each stripe
-// (in stripe-major memory mem) as soon as ready names it, then finishes
-// the put: its CID and the holder's verified receipt. After a failure it
-// only drains ready.
-func (v *Vault) sendShard(w *shard.ShardWriter, holder peer.ID, l shard.Layout, mem []byte, i int, ready <-chan int) sendResult {
+// of the ring as soon as sl says it is sealed, then, unless the sealing
+// failed, finishes the put: its CID and the holder's verified receipt.
+// After a failure it only hashes the rest (the CID of the shard to rebuild).
+func (v *Vault) sendShard(w *shard.ShardWriter, holder peer.ID, ring *stripeRing, i int, sl *stripeSealing) sendResult {
 	var err error
-	for j := range ready {
-		if err != nil {
-			continue
+	for j := range sl.sealed[i] {
+		chunk := ring.chunk(j, i)
+		if err == nil {
+			_, err = w.Write(chunk)
+			if err == nil && v.cfg.afterChunk != nil {
+				v.cfg.afterChunk(holder, j)
+			}
+		} else {
+			w.Skip(chunk)
 		}
-		_, err = w.Write(l.Chunk(mem, j, i))
-		if err == nil && v.cfg.afterChunk != nil {
-			v.cfg.afterChunk(holder, j)
-		}
+		ring.release(j)
+	}
+	if err == nil && sl.err != nil { // set before sealed[i] closed
+		err = sl.err
 	}
 	if err != nil {
 		w.Abort()
-		return sendResult{err: err}
+		return sendResult{cid: w.CID(), err: err}
 	}
 	c, _, err := w.Finish(func(c cid.Cid) ed25519.PublicKey { return v.keys.deleteKey(c).Public().(ed25519.PublicKey) })
+	if err != nil {
+		c = w.CID()
+	}
 	return sendResult{cid: c, err: err}
 }

@@ -112,6 +112,7 @@ func TestVaultStriped(t *testing.T) {
 			once sync.Once
 			cut  peer.ID
 		)
+		rebuilt := owner.v.rebuiltPuts.Load()
 		owner.v.cfg.afterChunk = func(h peer.ID, j int) {
 			if j == 1 {
 				once.Do(func() {
@@ -127,6 +128,9 @@ func TestVaultStriped(t *testing.T) {
 		}
 		if cut == "" {
 			t.Fatal("no holder was cut off")
+		}
+		if n := owner.v.rebuiltPuts.Load() - rebuilt; n != 1 {
+			t.Fatalf("%d shards rebuilt after the put, want the cut holder's 1", n)
 		}
 		hs := checkHolders(t, owner, passport.TypePassport, 4)
 		if peerIDs(hs)[cut.String()] != 0 {

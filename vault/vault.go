@@ -145,11 +145,12 @@ type Vault struct {
 	auditMu   sync.Mutex    // one audit pass at a time
 	kick      chan struct{} // asks the publish loop to publish now
 
-	bufs   bufPool // memory of shards and plaintext, reused between puts and reads
+	bufs   bufPool // memory of shards, plaintext and streamed puts' stripes, reused between puts and reads
 	chunks bufPool // memory of streamed reads' chunks (ciphertext only), reused between reads
 
 	shardReads  atomic.Int64 // shard requests that reads sent to holders
 	openRefused atomic.Int64 // streamed puts a holder refused at their header
+	rebuiltPuts atomic.Int64 // shards of streamed puts rebuilt after their holder failed midway
 	reopened    atomic.Int64 // stripes a read did not open from the first K chunks it tried
 	readChunks  atomic.Int64 // chunk buffers streamed reads took
 

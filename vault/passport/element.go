@@ -3,6 +3,7 @@ package passport
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/mail"
 	"sort"
 	"strings"
@@ -89,7 +90,11 @@ func SniffMIME(b []byte) string {
 // dates, ISO 3166-1 alpha-2 country codes, gender, the phone number or
 // e-mail address, exactly the files the type allows, their MIME types and
 // sizes. The error is a *FieldError naming the first bad field.
-func (e *Element) Validate() error {
+func (e *Element) Validate() error { return e.validate(e.Size(), (*File).facts) }
+
+// validate is Validate of an element of size bytes encoded, whose files
+// facts describes.
+func (e *Element) validate(size int, facts func(*File) fileFacts) error {
 	if !e.Type.Valid() {
 		_, err := ParseType(string(e.Type))
 		return &FieldError{Type: e.Type, Field: "type", Problem: err.Error()}
@@ -101,13 +106,58 @@ func (e *Element) Validate() error {
 	if err := e.validateValue(s); err != nil {
 		return err
 	}
-	if err := e.validateFiles(s); err != nil {
+	if err := e.validateFiles(s, facts); err != nil {
 		return err
 	}
-	if n := e.Size(); n > MaxElementSize {
-		return fieldErr(e.Type, "files", "the element is %d bytes in all, over the limit of %d: use smaller scans", n, MaxElementSize)
+	if size > MaxElementSize {
+		return fieldErr(e.Type, "files", "the element is %d bytes in all, over the limit of %d: use smaller scans", size, MaxElementSize)
 	}
 	return nil
+}
+
+// fileFacts is what validation looks at in a file: its name, MIME type and
+// size, and its first bytes (for SniffMIME).
+type fileFacts struct {
+	name, mime string
+	size       int
+	head       []byte
+}
+
+func (f *File) facts() fileFacts {
+	return fileFacts{name: f.Name, mime: f.MIME, size: len(f.Bytes), head: f.Bytes}
+}
+
+// sniffLen is the most bytes of a file that SniffMIME looks at.
+const sniffLen = 5
+
+// ValidateFrom reads an element in Marshal's encoding from r, as strictly
+// as DecodeElementFrom, and checks it as Validate checks a whole element,
+// keeping no more of each file than its first bytes. It returns the
+// element without its files' bytes; an invalid one is a *FieldError, as
+// Validate's.
+func ValidateFrom(r io.Reader) (*Element, error) {
+	var facts []fileFacts
+	e, err := DecodeElementFrom(r, func(f *StreamedFile) error {
+		head := make([]byte, min(sniffLen, f.Size))
+		if _, err := io.ReadFull(f.Body, head); err != nil {
+			return err
+		}
+		facts = append(facts, fileFacts{name: f.Name, mime: f.MIME, size: f.Size, head: head})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	byFile := make(map[*File]fileFacts, len(facts))
+	size := e.Size()
+	for i, f := range e.allFiles() {
+		byFile[f] = facts[i]
+		size += lpLen(facts[i].size) - lpLen(0)
+	}
+	if err := e.validate(size, func(f *File) fileFacts { return byFile[f] }); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 func (e *Element) validateData(s schema) error {
@@ -211,7 +261,7 @@ func checkEmail(v string) error {
 	return nil
 }
 
-func (e *Element) validateFiles(s schema) error {
+func (e *Element) validateFiles(s schema, facts func(*File) fileFacts) error {
 	single := []struct {
 		role    string
 		f       *File
@@ -229,21 +279,21 @@ func (e *Element) validateFiles(s schema) error {
 		case x.f != nil && !x.allowed:
 			return fieldErr(e.Type, x.role, "%s has no %s", e.Type, x.role)
 		case x.f != nil:
-			if err := checkFile(e.Type, x.role, x.f); err != nil {
+			if err := checkFile(e.Type, x.role, facts(x.f)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := checkList(e.Type, RoleFiles, e.Files, s.files); err != nil {
+	if err := checkList(e.Type, RoleFiles, e.Files, s.files, facts); err != nil {
 		return err
 	}
 	if s.files && len(e.Files) == 0 {
 		return fieldErr(e.Type, RoleFiles, "is required: add at least one page of the document")
 	}
-	return checkList(e.Type, RoleTranslation, e.Translation, s.translation)
+	return checkList(e.Type, RoleTranslation, e.Translation, s.translation, facts)
 }
 
-func checkList(t ElementType, role string, fs []File, allowed bool) error {
+func checkList(t ElementType, role string, fs []File, allowed bool, facts func(*File) fileFacts) error {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -254,28 +304,28 @@ func checkList(t ElementType, role string, fs []File, allowed bool) error {
 		return fieldErr(t, role, "has %d files, the limit is %d", len(fs), MaxFiles)
 	}
 	for i := range fs {
-		if err := checkFile(t, fmt.Sprintf("%s[%d]", role, i), &fs[i]); err != nil {
+		if err := checkFile(t, fmt.Sprintf("%s[%d]", role, i), facts(&fs[i])); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkFile(t ElementType, field string, f *File) error {
+func checkFile(t ElementType, field string, f fileFacts) error {
 	switch {
-	case len(f.Bytes) == 0:
+	case f.size == 0:
 		return fieldErr(t, field, "is empty")
-	case len(f.Bytes) > MaxFileSize:
-		return fieldErr(t, field, "is %d bytes, the limit is %d (10 MB): scan at a lower resolution", len(f.Bytes), MaxFileSize)
-	case len(f.Name) > MaxNameLen || !utf8.ValidString(f.Name) || strings.IndexFunc(f.Name, unicode.IsControl) >= 0:
+	case f.size > MaxFileSize:
+		return fieldErr(t, field, "is %d bytes, the limit is %d (10 MB): scan at a lower resolution", f.size, MaxFileSize)
+	case len(f.name) > MaxNameLen || !utf8.ValidString(f.name) || strings.IndexFunc(f.name, unicode.IsControl) >= 0:
 		return fieldErr(t, field, "name must be printable UTF-8 of at most %d bytes", MaxNameLen)
 	}
-	sniffed := SniffMIME(f.Bytes)
+	sniffed := SniffMIME(f.head)
 	if sniffed == "" {
 		return fieldErr(t, field, "is neither a JPEG nor a PDF (by its first bytes)")
 	}
-	if f.MIME != sniffed {
-		return fieldErr(t, field, "mime is %q but the content is %s", f.MIME, sniffed)
+	if f.mime != sniffed {
+		return fieldErr(t, field, "mime is %q but the content is %s", f.mime, sniffed)
 	}
 	return nil
 }

@@ -98,7 +98,32 @@ func TestValidateNamesTheField(t *testing.T) {
 			if !strings.Contains(err.Error(), c.field) {
 				t.Fatalf("message %q does not name %s", err, c.field)
 			}
+			// Streamed, the encoding fails the same check (when it can be
+			// encoded at all).
+			if b, merr := e.Marshal(); merr == nil {
+				if _, serr := ValidateFrom(bytes.NewReader(b)); serr == nil || serr.Error() != err.Error() {
+					t.Fatalf("ValidateFrom = %v, Validate = %v", serr, err)
+				}
+			}
 		})
+	}
+}
+
+// ValidateFrom takes every valid element and hands back its head.
+func TestValidateFromTakesEverySample(t *testing.T) {
+	for _, typ := range Types() {
+		e := sample(typ)
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, err := ValidateFrom(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if head.Type != typ || !reflect.DeepEqual(head.Data, e.Data) || len(head.allFiles()) != len(e.allFiles()) {
+			t.Fatalf("%s: ValidateFrom's head is %+v", typ, head)
+		}
 	}
 }
 

@@ -272,3 +272,35 @@ func FuzzDecodeElementFrom(f *testing.F) {
 		}
 	})
 }
+
+// A streamed validation agrees with decoding the element whole and
+// validating it: the same bytes are refused, and the same elements fail
+// with the same error.
+func FuzzValidateFrom(f *testing.F) {
+	for _, typ := range Types() {
+		e := sample(typ)
+		b, err := e.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		e.Data = map[string]string{"x": "y"}
+		if b, err = e.Marshal(); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := ValidateFrom(iotest.OneByteReader(bytes.NewReader(b)))
+		e, uerr := UnmarshalElement(b)
+		if uerr != nil {
+			if err == nil {
+				t.Fatalf("ValidateFrom took bytes UnmarshalElement refuses (%v)", uerr)
+			}
+			return
+		}
+		verr := e.Validate()
+		if (err == nil) != (verr == nil) || err != nil && err.Error() != verr.Error() {
+			t.Fatalf("ValidateFrom = %v, Validate = %v", err, verr)
+		}
+	})
+}

@@ -21,8 +21,8 @@
 // j (8 bytes, big-endian) ‖ 0 0 0 ‖ last, each split by Reed-Solomon into
 // K data and N-K parity chunks of Layout.ChunkLen(j) bytes; shard i is
 // chunk i of every stripe, at Layout.Offset(j). Striper.SealStripe seals
-// stripe after stripe in place (in stripe-major memory: a stripe's chunks
-// side by side), so that stripe j can be sent (ShardWriter, stream.go:
+// stripe after stripe in place (in a stripe's own memory: its chunks side
+// by side), as a SegmentWriter writes their plaintext, so that stripe j can be sent (ShardWriter, stream.go:
 // the CID follows the data) while j+1 is sealed; Striper.Open opens one
 // stripe from any K of its chunks, so that a reader (ShardReader, one per
 // holder) can open stripe after stripe as they arrive. Whole striped shards are

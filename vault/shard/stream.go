@@ -30,6 +30,7 @@ type ShardWriter struct {
 	cancel context.CancelFunc
 	size   int
 	sent   int
+	hashed int // bytes written or skipped
 	hh     *streamHasher
 	err    error
 }
@@ -76,6 +77,7 @@ func (w *ShardWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.hh.Write(p)
+	w.hashed += len(p)
 	n, err := w.s.Write(p)
 	w.sent += n
 	if err != nil {
@@ -131,6 +133,23 @@ func (w *ShardWriter) Finish(deleteKey func(cid.Cid) ed25519.PublicKey) (cid.Cid
 	}
 	_ = w.s.Close()
 	return c, rcpt, nil
+}
+
+// Skip hashes the next bytes of the shard without sending them: once a
+// write failed, the rest of the shard is skipped, so that CID still names
+// the whole shard (to rebuild it and place it elsewhere).
+func (w *ShardWriter) Skip(p []byte) {
+	w.hh.Write(p)
+	w.hashed += len(p)
+}
+
+// CID is the CID of the Size bytes written and skipped, or cid.Undef
+// before all of them were.
+func (w *ShardWriter) CID() cid.Cid {
+	if w.hashed != w.size {
+		return cid.Undef
+	}
+	return cidOfDigest(multihash.BLAKE3, w.hh.Sum(nil))
 }
 
 // Abort ends the put (resetting the stream unless Finish closed it);

@@ -82,6 +82,15 @@ func testStreamedPutCutStoresNothing(t *testing.T, first *peers.Peer) {
 			if _, _, err := w.Finish(func(cid.Cid) ed25519.PublicKey { return pub }); err == nil {
 				t.Fatal("Finish after Abort succeeded")
 			}
+			// The rest skipped, the put still names the whole shard.
+			w.Skip(data[size/2 : size-1])
+			if c := w.CID(); c.Defined() {
+				t.Fatalf("CID of a shard one byte short: %s", c)
+			}
+			w.Skip(data[size-1:])
+			if c := w.CID(); !c.Equals(CIDOf(data)) {
+				t.Fatalf("CID of the shard written half, skipped the rest: %s, want %s", c, CIDOf(data))
+			}
 			h.active.Wait()
 			wantStats(t, h, 0, 0)
 			if h.reserved != 0 {

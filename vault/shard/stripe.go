@@ -155,59 +155,60 @@ func (s *Striper) Seal(j int, plain, buf []byte) ([][]byte, error) {
 	return chunks, nil
 }
 
-// Striped puts seal in place in stripe-major memory (StripedLen bytes):
-// stripe j takes [j·StripeLen, (j+1)·StripeLen), its chunk i at
-// i·ChunkLen(j) in it, so that AES-GCM seals a segment where it lies and
-// Reed-Solomon writes the parity beside it, and nothing is copied. A
-// SpreadWriter writes the plaintext where the stripes seal it, reporting
-// each segment once it is whole; SealStripe then seals that stripe, so
-// that sealing follows the plaintext as it is written and no plaintext is
-// left once all are; Chunk finds a chunk to send.
+// Striped puts seal in place, stripe by stripe, in a stripe's own memory
+// (StripeLen bytes): its chunk i at i·ChunkLen(j), so that AES-GCM seals the
+// segment where it lies and Reed-Solomon writes the parity beside it, and
+// nothing is copied. A SegmentWriter writes the plaintext into the memory
+// of each stripe in turn, reporting each segment once it is whole;
+// SealStripe then seals that stripe, so that sealing follows the plaintext
+// as it is written and no plaintext is left once all are sealed;
+// StripeChunk finds a chunk to send.
 
-// StripedLen is the stripe-major memory of all stripes (the last one
-// takes only its own N chunks).
-func (l Layout) StripedLen() int {
-	last := l.Stripes() - 1
-	return last*l.StripeLen() + l.N*l.ChunkLen(last)
+// StripeChunk is chunk i of stripe j in the stripe's memory.
+func (l Layout) StripeChunk(stripe []byte, j, i int) []byte {
+	c := l.ChunkLen(j)
+	return stripe[i*c : (i+1)*c : (i+1)*c]
 }
 
-// Chunk is chunk i of stripe j in stripe-major memory mem.
-func (l Layout) Chunk(mem []byte, j, i int) []byte {
-	c, at := l.ChunkLen(j), j*l.StripeLen()+i*l.ChunkLen(j)
-	return mem[at : at+c : at+c]
-}
-
-// SpreadWriter writes a plaintext of Size bytes into stripe-major memory,
-// segment j at j·StripeLen, and calls whole(j) as soon as segment j has all
-// its bytes (segments fill in order); an error of whole stops the writer
-// and is returned. It is used by one goroutine.
-type SpreadWriter struct {
+// SegmentWriter writes a plaintext of Size bytes segment by segment: into
+// the memory place gives for segment j (at least SegmentLen(j) bytes, asked
+// for when its first byte is written), calling whole(j) as soon as segment
+// j has all its bytes. An error of place or whole stops the writer and is
+// returned. It is used by one goroutine.
+type SegmentWriter struct {
 	l       Layout
-	mem     []byte
-	written int
+	place   func(j int) ([]byte, error)
 	whole   func(j int) error
+	seg     []byte // the memory of the segment being written
+	written int
 }
 
-// SpreadWriter returns a writer of the plaintext into mem, which has
-// StripedLen bytes.
-func (l Layout) SpreadWriter(mem []byte, whole func(j int) error) (*SpreadWriter, error) {
-	if len(mem) < l.StripedLen() {
-		return nil, fmt.Errorf("shard: spread: %d bytes of memory, want %d for layout %+v", len(mem), l.StripedLen(), l)
-	}
-	return &SpreadWriter{l: l, mem: mem, whole: whole}, nil
+// SegmentWriter returns a writer of the plaintext of layout l.
+func (l Layout) SegmentWriter(place func(j int) ([]byte, error), whole func(j int) error) *SegmentWriter {
+	return &SegmentWriter{l: l, place: place, whole: whole}
 }
 
 // Write writes the next bytes of the plaintext; it refuses bytes past
 // Size.
-func (w *SpreadWriter) Write(p []byte) (int, error) {
+func (w *SegmentWriter) Write(p []byte) (int, error) {
 	l := w.l
 	if len(p) > l.Size-w.written {
-		return 0, fmt.Errorf("shard: spread: %d bytes written to a plaintext of %d", w.written+len(p), l.Size)
+		return 0, fmt.Errorf("shard: %d plaintext bytes written, the layout has %d", w.written+len(p), l.Size)
 	}
 	n := len(p)
 	for len(p) > 0 {
 		j, off := w.written/l.Segment, w.written%l.Segment
-		k := copy(w.mem[j*l.StripeLen()+off:j*l.StripeLen()+l.SegmentLen(j)], p)
+		if off == 0 {
+			seg, err := w.place(j)
+			if err != nil {
+				return n - len(p), err
+			}
+			if len(seg) < l.SegmentLen(j) {
+				return n - len(p), fmt.Errorf("shard: %d bytes of memory for segment %d of %d", len(seg), j, l.SegmentLen(j))
+			}
+			w.seg = seg
+		}
+		k := copy(w.seg[off:l.SegmentLen(j)], p)
 		p, w.written = p[k:], w.written+k
 		if off+k == l.SegmentLen(j) {
 			if err := w.whole(j); err != nil {
@@ -219,51 +220,40 @@ func (w *SpreadWriter) Write(p []byte) (int, error) {
 }
 
 // Close checks that the whole plaintext was written; an empty one's only
-// segment is reported whole here.
-func (w *SpreadWriter) Close() error {
+// segment is placed and reported whole here.
+func (w *SegmentWriter) Close() error {
 	if w.written != w.l.Size {
-		return fmt.Errorf("shard: spread: %d of %d plaintext bytes written", w.written, w.l.Size)
+		return fmt.Errorf("shard: %d of %d plaintext bytes written", w.written, w.l.Size)
 	}
 	if w.l.Size == 0 {
+		if _, err := w.place(0); err != nil {
+			return err
+		}
 		return w.whole(0)
 	}
 	return nil
 }
 
-// SealStripe seals stripe j in place in stripe-major memory mem (once a
-// SpreadWriter has written its segment): the segment at its start is sealed where it lies, padded, and
-// the parity chunks are made beside it. Other stripes are not touched, so
-// another goroutine may send them meanwhile.
-func (s *Striper) SealStripe(j int, mem []byte) error {
+// SealStripe seals stripe j in place in its memory (StripeLen bytes, its
+// segment written at the start): the segment is sealed where it lies,
+// padded, and the parity chunks are made beside it.
+func (s *Striper) SealStripe(j int, stripe []byte) error {
 	l := s.l
-	if j < 0 || j >= l.Stripes() || len(mem) < l.StripedLen() {
-		return fmt.Errorf("shard: seal stripe %d: %d bytes of memory, for layout %+v", j, len(mem), l)
+	if j < 0 || j >= l.Stripes() || len(stripe) < l.N*l.ChunkLen(j) {
+		return fmt.Errorf("shard: seal stripe %d: %d bytes of memory, for layout %+v", j, len(stripe), l)
 	}
-	c, at := l.ChunkLen(j), j*l.StripeLen()
-	seg := mem[at : at+l.SegmentLen(j)]
+	c := l.ChunkLen(j)
+	seg := stripe[:l.SegmentLen(j)]
 	sealed := s.aead.Seal(seg[:0], stripeNonce(j, j == l.Stripes()-1), seg, nil)
-	clear(mem[at+len(sealed) : at+l.K*c])
+	clear(stripe[len(sealed) : l.K*c])
 	chunks := make([][]byte, l.N)
 	for i := range chunks {
-		chunks[i] = l.Chunk(mem, j, i)
+		chunks[i] = l.StripeChunk(stripe, j, i)
 	}
 	if err := s.rs.Encode(chunks); err != nil {
 		return fmt.Errorf("shard: seal stripe %d: reed-solomon: %w", j, err)
 	}
 	return nil
-}
-
-// ShardOf copies shard i out of stripe-major memory into dst (ShardLen
-// bytes, or a new slice when dst is too short) and returns it.
-func (l Layout) ShardOf(mem []byte, i int, dst []byte) []byte {
-	if len(dst) < l.ShardLen() {
-		dst = make([]byte, l.ShardLen())
-	}
-	dst = dst[:l.ShardLen()]
-	for j := range l.Stripes() {
-		copy(dst[l.Offset(j):], l.Chunk(mem, j, i))
-	}
-	return dst
 }
 
 // Open restores segment j from at least K of its chunks (nil for a

@@ -88,9 +88,9 @@ func TestStripedTamper(t *testing.T) {
 	}
 }
 
-// TestSealInPlace: stripes sealed in place in stripe-major memory (spread
-// from a plaintext marshalled at its front) are those Seal makes, no
-// plaintext is left once all are sealed, and the shards ShardOf gives
+// TestSealInPlace: stripes sealed in place in their own memory (as a
+// SegmentWriter wrote their plaintext) are those Seal makes, no
+// plaintext is left once all are sealed, and the shards of their chunks
 // open from any k of them; a tampered chunk fails its stripe.
 func TestSealInPlace(t *testing.T) {
 	const seg = 1000
@@ -108,15 +108,13 @@ func TestSealInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.StripedLen() < l.StripeLen()*(l.Stripes()-1)+l.N*l.ChunkLen(l.Stripes()-1) {
-				t.Fatalf("layout %+v: stripe-major memory of %d bytes is short", l, l.StripedLen())
+			stripes := make([][]byte, l.Stripes()) // reused memory: old bytes
+			for j := range stripes {
+				stripes[j] = randomBytes(t, l.StripeLen())
 			}
-			mem := randomBytes(t, l.StripedLen()) // reused memory: old bytes
 			var whole []int
-			sw, err := l.SpreadWriter(mem, func(j int) error { whole = append(whole, j); return nil })
-			if err != nil {
-				t.Fatal(err)
-			}
+			sw := l.SegmentWriter(func(j int) ([]byte, error) { return stripes[j], nil },
+				func(j int) error { whole = append(whole, j); return nil })
 			for rest := plain; len(rest) > 0; { // in writes of changing sizes
 				n := min(len(rest), 1+len(rest)%(seg+3))
 				if _, err := sw.Write(rest[:n]); err != nil {
@@ -130,39 +128,43 @@ func TestSealInPlace(t *testing.T) {
 			if err := sw.Close(); err != nil {
 				t.Fatal(err)
 			}
-			short, _ := l.SpreadWriter(make([]byte, l.StripedLen()), func(int) error { return nil })
+			short := l.SegmentWriter(func(int) ([]byte, error) { return make([]byte, seg), nil }, func(int) error { return nil })
 			if _, err := short.Write(plain[:size-1]); err != nil || short.Close() == nil {
 				t.Fatalf("size %d: a plaintext one byte short was closed as whole (%v)", size, err)
 			}
 			if len(whole) != l.Stripes() {
 				t.Fatalf("size %d: segments %v reported whole, want all %d in order", size, whole, l.Stripes())
 			}
-			stripe := make([]byte, l.StripeLen())
+			want := make([]byte, l.StripeLen())
+			shards := make([][]byte, n)
+			for i := range shards {
+				shards[i] = make([]byte, l.ShardLen())
+			}
 			for j := range l.Stripes() {
 				if whole[j] != j {
 					t.Fatalf("size %d: segments reported whole in the order %v", size, whole)
 				}
-				if err := st.SealStripe(j, mem); err != nil {
+				if err := st.SealStripe(j, stripes[j]); err != nil {
 					t.Fatal(err)
 				}
-				want, err := st.Seal(j, plain, stripe)
+				chunks, err := st.Seal(j, plain, want)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for i := range want {
-					if !bytes.Equal(l.Chunk(mem, j, i), want[i]) {
+				for i := range chunks {
+					got := l.StripeChunk(stripes[j], j, i)
+					if !bytes.Equal(got, chunks[i]) {
 						t.Fatalf("n %d size %d stripe %d: chunk %d sealed in place differs from Seal's", n, size, j, i)
 					}
+					copy(shards[i][l.Offset(j):], got)
 				}
 			}
 			for off := 0; off+16 <= size; off += 16 {
-				if bytes.Contains(mem, plain[off:off+16]) {
-					t.Fatalf("n %d size %d: plaintext bytes %d.. left in the sealed memory", n, size, off)
+				for j := range stripes {
+					if bytes.Contains(stripes[j], plain[off:off+16]) {
+						t.Fatalf("n %d size %d: plaintext bytes %d.. left in the memory of sealed stripe %d", n, size, off, j)
+					}
 				}
-			}
-			shards := make([][]byte, n)
-			for i := range shards {
-				shards[i] = l.ShardOf(mem, i, nil)
 			}
 			for drop := range n {
 				in := append([][]byte(nil), shards...)
