@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -24,6 +25,21 @@ func elementPath(t passport.ElementType) string {
 func (c *Client) Add(ctx context.Context, e *passport.Element) (*ElementInfo, error) {
 	var info ElementInfo
 	return &info, c.c.Post(ctx, "/api/v1/passport/elements", e, &info)
+}
+
+// Upload calls PUT /api/v1/passport/elements/{type}/content with e's
+// binary encoding, written into the request as it is sent: a third
+// smaller than Add's base64 in JSON, and stored by the daemon as it
+// arrives, without holding e whole.
+func (c *Client) Upload(ctx context.Context, e *passport.Element) (*ElementInfo, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := e.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close() // an answer before the whole body: the writer stops
+	var info ElementInfo
+	return &info, c.c.Upload(ctx, http.MethodPut, elementPath(e.Type)+"/content", ContentType, pr, int64(e.Size()), &info)
 }
 
 // List calls GET /api/v1/passport/elements.

@@ -24,6 +24,7 @@ func (v *Vault) Routes(handle func(pattern string, h http.Handler)) {
 	handle("GET /api/v1/passport/elements", http.HandlerFunc(v.handleList))
 	handle("GET /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleElement))
 	handle("GET /api/v1/passport/elements/{type}/content", http.HandlerFunc(v.handleContent))
+	handle("PUT /api/v1/passport/elements/{type}/content", http.HandlerFunc(v.handlePutContent))
 	handle("DELETE /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleDelete))
 	handle("GET /api/v1/passport/elements/{type}/holders", http.HandlerFunc(v.handleHolders))
 	handle("POST /api/v1/passport/restore", http.HandlerFunc(v.handleRestore))
@@ -140,8 +141,8 @@ func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ContentType is the media type of GET
-// /api/v1/passport/elements/{type}/content: the element's binary encoding
+// ContentType is the media type of /api/v1/passport/elements/{type}/content,
+// read (GET) and written (PUT): the element's binary encoding
 // (passport.Element.Marshal's; passport.DecodeElementFrom reads it).
 const ContentType = "application/vnd.tonmesh.passport-element"
 
@@ -186,6 +187,33 @@ func (c *contentWriter) Write(p []byte) (int, error) {
 		c.w.WriteHeader(http.StatusOK)
 	}
 	return c.w.Write(p)
+}
+
+// handlePutContent adds (or replaces) the element of {type} from its
+// binary encoding, Content-Length bytes of ContentType, as it arrives
+// (AddFrom): no base64, and the node holds a few stripes of it, not the
+// element. The answer is Add's.
+func (v *Vault) handlePutContent(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != ContentType {
+		apiutil.WriteError(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
+			fmt.Sprintf("Content-Type is %q: send the element's binary encoding as %s (or POST /api/v1/passport/elements as JSON)", ct, ContentType))
+		return
+	}
+	switch {
+	case r.ContentLength < 0:
+		apiutil.WriteError(w, http.StatusLengthRequired, "length_required", "send the encoding's length as Content-Length (it sizes the shards before the first byte)")
+		return
+	case r.ContentLength > passport.MaxElementSize:
+		apiutil.WriteError(w, http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("the element is %d bytes, the limit is %d: use smaller scans (at most %d bytes each)", r.ContentLength, passport.MaxElementSize, passport.MaxFileSize))
+		return
+	}
+	info, err := v.AddFrom(r.Context(), t, r.Body, int(r.ContentLength))
+	respond(w, info, err)
 }
 
 func (v *Vault) handleDelete(w http.ResponseWriter, r *http.Request) {

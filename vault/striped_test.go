@@ -150,7 +150,7 @@ func TestVaultStriped(t *testing.T) {
 		}
 		// The sealing stopped with the put: the memory went back to the
 		// pool cleared, with no plaintext of the element left in it.
-		if b := owner.v.bufs.get(); b != nil && bytes.Contains(b[:cap(b)], []byte("ST-CANCELLED-0301")) {
+		if b := owner.v.rings.get(); b != nil && bytes.Contains(b[:cap(b)], []byte("ST-CANCELLED-0301")) {
 			t.Fatal("the pooled memory of a put cut short holds its plaintext")
 		}
 		if n := stored(); n != held {

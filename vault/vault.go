@@ -145,8 +145,9 @@ type Vault struct {
 	auditMu   sync.Mutex    // one audit pass at a time
 	kick      chan struct{} // asks the publish loop to publish now
 
-	bufs   bufPool // memory of shards, plaintext and streamed puts' stripes, reused between puts and reads
+	bufs   bufPool // memory of shards and plaintext, reused between puts and reads
 	chunks bufPool // memory of streamed reads' chunks (ciphertext only), reused between reads
+	rings  bufPool // memory of streamed puts' stripes (cleared unless all sealed), reused between puts
 
 	shardReads  atomic.Int64 // shard requests that reads sent to holders
 	openRefused atomic.Int64 // streamed puts a holder refused at their header

@@ -158,9 +158,11 @@ func newPassportAddCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add TYPE --field KEY=VALUE … [--file KIND=PATH …]",
 		Short: "Add or replace an element: encrypt it and spread its shards over peers",
-		Long: `add validates the element here (each error names the field), then the node
-encrypts it, splits it into shards and stores each on a different peer, which
-signs a receipt. For phone_number and email use --field value=….`,
+		Long: `add validates the element here (each error names the field), then sends it
+to the node in its binary encoding, which the node encrypts, splits into shards
+and streams to the peers as it arrives: each stores its shard and signs a
+receipt. The node holds a few MiB of a large element, not all of it. For
+phone_number and email use --field value=….`,
 		Args: cobra.ExactArgs(1),
 		RunE: passportRun(g, func(cmd *cobra.Command, v *vault.Client, _ *share.Client, args []string) (*vault.ElementInfo, error) {
 			e, err := buildElement(args[0], fields, files)
@@ -170,7 +172,7 @@ signs a receipt. For phone_number and email use --field value=….`,
 			if !g.json {
 				fmt.Fprintf(os.Stderr, "encrypting %s (%d bytes) and placing its shards on peers…\n", e.Type, e.Size())
 			}
-			return v.Add(cmd.Context(), e)
+			return v.Upload(cmd.Context(), e)
 		}, func(in *vault.ElementInfo) {
 			fmt.Printf("%s stored: %d shards on %d peers, any %d restore it\n", in.Type, in.N, in.N, in.K)
 		}),

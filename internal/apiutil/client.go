@@ -59,7 +59,28 @@ func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 
 // Do sends a request with an optional JSON body and decodes the JSON answer into out (if non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, out any) error {
-	resp, err := c.send(ctx, c.http, method, path, body)
+	req, err := c.request(ctx, method, path, body, "application/json")
+	if err != nil {
+		return err
+	}
+	return c.answer(c.http, req, out)
+}
+
+// Upload sends size bytes of body, of media type contentType, to path as
+// they are read, with no overall timeout (cancel ctx to stop), and decodes
+// the JSON answer into out (if non-nil).
+func (c *Client) Upload(ctx context.Context, method, path, contentType string, body io.Reader, size int64, out any) error {
+	req, err := c.request(ctx, method, path, body, contentType)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	return c.answer(&http.Client{}, req, out)
+}
+
+// answer does req and decodes its JSON answer into out (if non-nil).
+func (c *Client) answer(hc *http.Client, req *http.Request, out any) error {
+	resp, err := c.send(hc, req)
 	if err != nil {
 		return err
 	}
@@ -72,7 +93,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, ou
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer from %s%s: %w", c.base, path, err)
+		return fmt.Errorf("decode answer from %s%s: %w", c.base, req.URL.Path, err)
 	}
 	return nil
 }
@@ -82,19 +103,29 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, ou
 // no overall timeout: cancel ctx to stop. Error answers are returned as
 // *APIError, with the body closed.
 func (c *Client) Stream(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
-	return c.send(ctx, &http.Client{}, method, path, body)
+	req, err := c.request(ctx, method, path, body, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	return c.send(&http.Client{}, req)
 }
 
-// send does the request and turns an error status into *APIError.
-func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, body io.Reader) (*http.Response, error) {
+// request builds a request to path with the client's token; a body is of
+// media type contentType.
+func (c *Client) request(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	return req, nil
+}
+
+// send does req and turns an error status into *APIError.
+func (c *Client) send(hc *http.Client, req *http.Request) (*http.Response, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the daemon at %s (is `tonmesh daemon` running?): %w", c.base, err)

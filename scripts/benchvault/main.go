@@ -54,6 +54,7 @@ type SizeResult struct {
 	Put          Op     `json:"put"`    // Add: encrypt, split, push n shards, durable manifest, DHT publish
 	Get          Op     `json:"get"`    // Element: fetch k shards in parallel, decode, decrypt, whole in memory
 	Stream       Op     `json:"stream"` // WriteElement to io.Discard: a striped element stripe by stripe
+	Upload       Op     `json:"upload"` // PUT …/content over the local API: Add from the binary encoding as it arrives
 	Ratios       Ratios `json:"ratios"`
 }
 
@@ -65,7 +66,7 @@ type Op struct {
 	// the operations' time: how many of the machine's cores they kept busy.
 	Cores float64 `json:"cpu_cores"`
 	// AllocMiB is the heap allocated per operation by the whole process
-	// (the holders' side too), of reads only.
+	// (the holders' side too; an upload's client too).
 	AllocMiB float64 `json:"alloc_mib_per_op,omitempty"`
 }
 

@@ -26,6 +26,7 @@ func printTable(out io.Writer, r *Result) {
 			row("put", s.Put, s.Ratios.PutVsStream, s.Ratios.PutVsCrypto)
 			row("get", s.Get, s.Ratios.GetVsStream, s.Ratios.GetVsCrypto)
 			row("stream", s.Stream, ratio(s.Stream.MBps, raw.StreamAllMBps), ratio(s.Stream.MBps, raw.RebuildOpenMBp))
+			row("upload", s.Upload, ratio(s.Upload.MBps, raw.StreamAllMBps), ratio(s.Upload.MBps, raw.SealSplitMBps))
 		}
 	}
 	fmt.Fprintln(out, "\nRaw limits, same run, same nodes")
@@ -34,7 +35,7 @@ func printTable(out io.Writer, r *Result) {
 	line(fmt.Sprintf("libp2p streams owner -> %d holders at once (%d MiB in all)", r.Config.N, raw.StreamBytes>>20), raw.StreamAllMBps)
 	line(fmt.Sprintf("AES-256-GCM seal + Reed-Solomon %d+%d encode (%s)", r.Config.K, r.Config.N-r.Config.K, label(raw.CryptoBytes)), raw.SealSplitMBps)
 	line(fmt.Sprintf("Reed-Solomon reconstruct + AES-256-GCM open (%s)", label(raw.CryptoBytes)), raw.RebuildOpenMBp)
-	fmt.Fprintf(out, "\nA put sends n/k = %.2f bytes per element byte to the holders and waits for their durable receipts,\nthen writes the manifest (fsync) and publishes it to the DHT. A get asks k holders (the others only when needed)\nand decodes the element whole in memory; a stream writes it out stripe by stripe as the chunks arrive.\ncores: CPU time of the whole process (owner and holders) over the operations' time, of the %d this machine has.\nalloc MiB: heap allocated per read by the whole process (owner and holders).\n",
+	fmt.Fprintf(out, "\nA put sends n/k = %.2f bytes per element byte to the holders and waits for their durable receipts,\nthen writes the manifest (fsync) and publishes it to the DHT. A get asks k holders (the others only when needed)\nand decodes the element whole in memory; a stream writes it out stripe by stripe as the chunks arrive.\nAn upload is a put of the element's binary encoding over the local API (PUT …/content), stored as it arrives.\ncores: CPU time of the whole process (owner and holders) over the operations' time, of the %d this machine has.\nalloc MiB: heap allocated per operation by the whole process (owner and holders; an upload's client too).\n",
 		float64(r.Config.N)/float64(max(r.Config.K, 1)), m.CPUs)
 	benchutil.PrintFailures(out, r.Failures)
 }

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
 
+	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/internal/benchutil"
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	"github.com/tonmesh/tonmesh/vault"
@@ -169,7 +172,8 @@ func element(size int) (*passport.Element, error) {
 	return e, e.Validate()
 }
 
-// measureVault adds, reads back and (untimed) deletes an element ops times.
+// measureVault adds, reads back and (untimed) deletes an element ops
+// times, and uploads it over the API (untimed: deletes it again).
 func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchutil.Progress) (SizeResult, error) {
 	sr := SizeResult{Label: label(size)}
 	el, err := element(size)
@@ -181,63 +185,102 @@ func measureVault(ctx context.Context, v *vault.Vault, size, ops int, p *benchut
 		return sr, err
 	}
 	sr.ElementBytes = len(want)
-	var (
-		puts, gets, streams             []time.Duration
-		putTotal, getTotal, streamTotal time.Duration
-		putCPU, getCPU, streamCPU       time.Duration
-		getAlloc, streamAlloc           uint64
-	)
+	api, stopAPI, err := serveAPI(v)
+	if err != nil {
+		return sr, err
+	}
+	defer stopAPI()
+	var put, get, stream, upload opTimes
 	for i := range ops {
-		c0, t0 := benchutil.ProcessCPU(), time.Now()
-		var err error
-		// The profile tells puts from gets by these labels
-		// (go tool pprof -tagfocus op=put); goroutines inherit them.
-		pprof.Do(ctx, pprof.Labels("op", "put", "size", sr.Label), func(ctx context.Context) { _, err = v.Add(ctx, el) })
-		if err != nil {
+		if err := put.run(ctx, "put", sr.Label, func(ctx context.Context) error { _, err := v.Add(ctx, el); return err }); err != nil {
 			return sr, fmt.Errorf("put %d: %w", i+1, err)
 		}
-		d := time.Since(t0)
-		puts, putTotal, putCPU = append(puts, d), putTotal+d, putCPU+benchutil.ProcessCPU()-c0
-
-		a0 := totalAlloc() // ReadMemStats stops the world: not timed
-		c0, t0 = benchutil.ProcessCPU(), time.Now()
 		var got *passport.Element
-		pprof.Do(ctx, pprof.Labels("op", "get", "size", sr.Label), func(ctx context.Context) { got, err = v.Element(ctx, passport.TypePassport) })
-		if err != nil {
+		if err := get.run(ctx, "get", sr.Label, func(ctx context.Context) (err error) {
+			got, err = v.Element(ctx, passport.TypePassport)
+			return err
+		}); err != nil {
 			return sr, fmt.Errorf("get %d: %w", i+1, err)
 		}
-		d = time.Since(t0)
-		gets, getTotal, getCPU = append(gets, d), getTotal+d, getCPU+benchutil.ProcessCPU()-c0
 		if i == 0 {
 			b, err := got.Marshal()
 			if err != nil || !bytes.Equal(b, want) {
 				return sr, fmt.Errorf("get 1: the element read back differs from the one stored (%v)", err)
 			}
 		}
-		getAlloc += allocated(a0)
-
-		a0 = totalAlloc()
-		c0, t0 = benchutil.ProcessCPU(), time.Now()
-		pprof.Do(ctx, pprof.Labels("op", "stream", "size", sr.Label), func(ctx context.Context) {
-			err = v.WriteElement(ctx, passport.TypePassport, func(vault.ElementInfo) (io.Writer, error) { return io.Discard, nil })
-		})
-		if err != nil {
+		if err := stream.run(ctx, "stream", sr.Label, func(ctx context.Context) error {
+			return v.WriteElement(ctx, passport.TypePassport, func(vault.ElementInfo) (io.Writer, error) { return io.Discard, nil })
+		}); err != nil {
 			return sr, fmt.Errorf("stream %d: %w", i+1, err)
 		}
-		d = time.Since(t0)
-		streams, streamTotal, streamCPU = append(streams, d), streamTotal+d, streamCPU+benchutil.ProcessCPU()-c0
-		streamAlloc += allocated(a0)
 		if err := v.Delete(ctx, passport.TypePassport); err != nil {
 			return sr, fmt.Errorf("delete %d: %w", i+1, err)
 		}
-		p.Debugf("%s op %d: put %v get %v stream %v", sr.Label, i+1, puts[i], gets[i], streams[i])
+		if err := upload.run(ctx, "upload", sr.Label, func(ctx context.Context) error { _, err := api.Upload(ctx, el); return err }); err != nil {
+			return sr, fmt.Errorf("upload %d: %w", i+1, err)
+		}
+		if err := v.Delete(ctx, passport.TypePassport); err != nil {
+			return sr, fmt.Errorf("delete %d: %w", i+1, err)
+		}
+		p.Debugf("%s op %d: put %v get %v stream %v upload %v", sr.Label, i+1, put.runs[i], get.runs[i], stream.runs[i], upload.runs[i])
 	}
-	perOp := func(total uint64) float64 { return ratio(float64(total)/float64(ops), 1<<20) }
-	cores := func(cpu, wall time.Duration) float64 { return ratio(cpu.Seconds(), wall.Seconds()) }
-	sr.Put = Op{MBps: mbps(sr.ElementBytes*ops, putTotal), Latency: benchutil.Summarize(puts, 0), Cores: cores(putCPU, putTotal)}
-	sr.Get = Op{MBps: mbps(sr.ElementBytes*ops, getTotal), Latency: benchutil.Summarize(gets, 0), Cores: cores(getCPU, getTotal), AllocMiB: perOp(getAlloc)}
-	sr.Stream = Op{MBps: mbps(sr.ElementBytes*ops, streamTotal), Latency: benchutil.Summarize(streams, 0), Cores: cores(streamCPU, streamTotal), AllocMiB: perOp(streamAlloc)}
+	sr.Put, sr.Get, sr.Stream, sr.Upload = put.op(sr.ElementBytes), get.op(sr.ElementBytes), stream.op(sr.ElementBytes), upload.op(sr.ElementBytes)
 	return sr, nil
+}
+
+// serveAPI serves v's routes of the local API on a loopback port and
+// returns a client of them.
+func serveAPI(v *vault.Vault) (*vault.Client, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	mux := http.NewServeMux()
+	v.Routes(func(pattern string, h http.Handler) { mux.Handle(pattern, h) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	stop := func() {
+		_ = srv.Close()
+		<-done
+	}
+	return vault.NewClient(apiutil.NewClient("http://"+ln.Addr().String(), "")), stop, nil
+}
+
+// opTimes is the runs of one operation.
+type opTimes struct {
+	runs       []time.Duration
+	total, cpu time.Duration
+	alloc      uint64
+}
+
+// run runs f once, timed, under the profile label op (go tool pprof
+// -tagfocus op=put; goroutines inherit it), counting the CPU time and the
+// heap it took (ReadMemStats stops the world: it is not timed).
+func (o *opTimes) run(ctx context.Context, op, size string, f func(context.Context) error) error {
+	a0 := totalAlloc()
+	c0, t0 := benchutil.ProcessCPU(), time.Now()
+	var err error
+	pprof.Do(ctx, pprof.Labels("op", op, "size", size), func(ctx context.Context) { err = f(ctx) })
+	d := time.Since(t0)
+	o.cpu += benchutil.ProcessCPU() - c0
+	o.alloc += allocated(a0)
+	o.runs, o.total = append(o.runs, d), o.total+d
+	return err
+}
+
+// op is the figures of the runs, of an element of size bytes each.
+func (o *opTimes) op(size int) Op {
+	n := len(o.runs)
+	return Op{
+		MBps:     mbps(size*n, o.total),
+		Latency:  benchutil.Summarize(o.runs, 0),
+		Cores:    ratio(o.cpu.Seconds(), o.total.Seconds()),
+		AllocMiB: ratio(float64(o.alloc)/float64(max(n, 1)), 1<<20),
+	}
 }
 
 // totalAlloc is the heap bytes allocated so far, by every node of the
