@@ -22,11 +22,16 @@
 // split per stripe) and streamed (putstream.go): each shard's holder is
 // the closest peer to a placement target of its own (32 random bytes used
 // as a DHT key; the CIDs are not known before the shards are made), its
-// streamed put is opened (shard.OpenPut) before anything is sealed, and
-// each stripe is sent to all holders as soon as it is sealed, while the
-// next is sealed; a holder that fails midway is replaced by a plain put
-// of its whole shard on the next closest free peer. The shard memory is
-// reused by the next Add or read (bufpool.go). Each holder answers with a
+// streamed put is opened (shard.OpenPut) while the element's encoding is
+// written into a ring of 8 stripes' memory and sealed there stripe by
+// stripe, and each stripe is sent to all holders as soon as it is sealed;
+// a slot is reused once every holder has its chunk, so a put holds 8
+// stripes of any element. The encoding comes from an element in memory
+// (Add) or from an upload (AddFrom, validated as it streams:
+// passport.ValidateFrom). A holder that fails midway is skipped, its shard
+// still hashed, then rebuilt from K placed shards and put whole on the
+// next closest free peer. Memory is reused by the next Add or read
+// (bufpool.go). Each holder answers with a
 // receipt signed by its peer key, checked against the shard, and only
 // once the shard is durable. A shard is stored under a delete key derived only for it
 // (HKDF of the owner secret and the CID), so holders cannot link the shards
@@ -108,10 +113,12 @@
 //     moved, dropped or cut off unnoticed). A streamed read that fails has
 //     written only such stripes, but not all of them.
 //   - Add returns only after every holder's receipt (each shard durable on
-//     its holder) and the manifest's fsync; a streamed put that failed
-//     midway is placed again or the whole Add fails (and what was placed
-//     is deleted). A striped element's plaintext is cleared from memory
-//     stripe by stripe as it is sealed, and on every way out.
+//     its holder) and the manifest's fsync; a shard whose streamed put
+//     failed midway is rebuilt and placed again or the whole Add fails
+//     (and what was placed is deleted). A striped put whose encoding fails
+//     (invalid, of another type, cut off) sends no holder its trailer, so
+//     none keeps a shard of it. A striped element's plaintext is cleared
+//     from memory stripe by stripe as it is sealed, and on every way out.
 //
 // Not done: a cache of decrypted elements (every read fetches K shards).
 package vault

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -155,10 +154,9 @@ func (v *Vault) putStriped(ctx context.Context, t passport.ElementType, size int
 }
 
 // placeLost rebuilds the shards of e whose streamed puts failed (lost)
-// from K of those placed, and puts each on the next closest free peer,
-// recording its holder in e and holders. The plaintext went by as it was
-// sealed, so the shards are fetched back for this: the whole element is
-// in memory once, on this rare path only.
+// from K of those placed (rebuildStriped) and puts each on the next
+// closest free peer to its placement target, recording its holder in e and
+// holders.
 func (v *Vault) placeLost(ctx context.Context, e *elementEntry, lost []int, op *openedPuts, holders map[int]peer.ID) error {
 	if len(lost) == 0 {
 		return nil
@@ -167,27 +165,99 @@ func (v *Vault) placeLost(ctx context.Context, e *elementEntry, lost []int, op *
 		return fmt.Errorf("%w: %d of %d holders failed during the put, and %d shards do not rebuild the others (%d needed)",
 			ErrNotEnoughPeers, len(lost), e.N, placed, e.K)
 	}
-	buf, err := v.fetch(ctx, e, e.K)
-	if err != nil {
-		return err
-	}
-	defer func() { v.bufs.put(buf.Release()) }()
-	all, err := shard.Rebuild(e.EncSize, e.K, e.N, buf.Shards())
+	rebuilt, err := v.rebuildStriped(ctx, e, lost, func(ctx context.Context, size int) (*openedPuts, error) {
+		return v.openNext(ctx, size, lost, op)
+	})
 	if err != nil {
 		return err
 	}
 	for _, i := range lost {
-		s := e.Shards[i]
-		if !shard.CheckCID(s.CID, all[i]) {
-			return fmt.Errorf("vault: shard %d rebuilt from its holders does not match the CID its put hashed (%s)", i, s.CID)
-		}
-		if err := v.placeNext(ctx, placement{index: i, data: all[i], cid: s.CID}, op, holders); err != nil {
-			return err
-		}
-		s.Holder, s.Status = holders[i], statusOK
+		holders[i] = rebuilt[i]
+		e.Shards[i].Holder, e.Shards[i].Status = rebuilt[i], statusOK
 		v.rebuiltPuts.Add(1)
 	}
 	return nil
+}
+
+// openNext opens a streamed put of size bytes for each shard of lost on
+// the next closest free peer to its placement target in op, as openPuts
+// does for all of them.
+func (v *Vault) openNext(ctx context.Context, size int, lost []int, op *openedPuts) (*openedPuts, error) {
+	next := &choice{order: make([][]peer.ID, len(lost)), used: op.used}
+	for k, i := range lost {
+		next.order[k] = op.order[i]
+	}
+	return v.openOn(ctx, size, next)
+}
+
+// rebuildStriped makes the shards lost of striped element e again, from
+// a streamed read of the element: each stripe, opened from K chunks, is
+// sealed again (the element's key and the stripe's nonce make the same
+// chunks) and its chunk of each lost shard sent to that shard's new
+// holder, whose streamed put open opened (one writer per shard of lost,
+// in order). Only when a new shard's bytes match its CID in e is its
+// holder told to keep it. It holds a stripe and the read's chunks, not
+// the element, and returns the new holders by index.
+func (v *Vault) rebuildStriped(ctx context.Context, e *elementEntry, lost []int, open func(ctx context.Context, size int) (*openedPuts, error)) (map[int]peer.ID, error) {
+	l, err := shard.NewLayout(e.Size, e.K, e.N, e.Segment)
+	if err != nil {
+		return nil, err
+	}
+	st, err := shard.NewStriper(e.Key, l)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
+	defer cancel()
+	op, err := open(pctx, l.ShardLen())
+	if err != nil {
+		return nil, err
+	}
+	defer op.abort() // after Finish: no-ops
+	stripe := v.rings.getCap(l.StripeLen())[:l.StripeLen()]
+	defer func() {
+		clear(stripe) // plaintext when a stripe stopped midway
+		v.rings.put(stripe)
+	}()
+	sw := l.SegmentWriter(func(int) ([]byte, error) { return stripe, nil }, func(j int) error {
+		if err := st.SealStripe(j, stripe); err != nil {
+			return err
+		}
+		for k, i := range lost {
+			if _, err := op.writers[k].Write(l.StripeChunk(stripe, j, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := v.streamStriped(pctx, e, sw); err != nil {
+		return nil, err
+	}
+	if err := sw.Close(); err != nil {
+		return nil, err
+	}
+	holders := make(map[int]peer.ID, len(lost))
+	for k, i := range lost {
+		w := op.writers[k]
+		if c := w.CID(); !c.Equals(e.Shards[i].CID) {
+			return nil, fmt.Errorf("vault: shard %d of %s made again is %s, not the %s its put hashed: the manifest is inconsistent; add the element again", i, e.Type, c, e.Shards[i].CID)
+		}
+		if _, _, err := w.Finish(func(c cid.Cid) ed25519.PublicKey { return v.keys.deleteKey(c).Public().(ed25519.PublicKey) }); err != nil {
+			v.unplace(context.WithoutCancel(ctx), placementsOf(e, holders), holders)
+			return nil, err
+		}
+		holders[i] = op.first[k]
+	}
+	return holders, nil
+}
+
+// placementsOf lists e's shards that holders names, to unplace them.
+func placementsOf(e *elementEntry, holders map[int]peer.ID) []placement {
+	ps := make([]placement, 0, len(holders))
+	for i := range holders {
+		ps = append(ps, placement{index: i, cid: e.Shards[i].CID})
+	}
+	return ps
 }
 
 // stripeRing is the memory of a streamed put's stripes in flight: slots of
@@ -311,13 +381,22 @@ type openedPuts struct {
 // size bytes on each, in parallel; a holder that refuses (over its quota,
 // unreachable) is replaced by the next closest free one.
 func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands []peer.ID) (*openedPuts, error) {
-	n := len(targets)
-	if len(cands) < n {
-		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, n, len(cands))
+	if len(cands) < len(targets) {
+		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, len(targets), len(cands))
 	}
-	op := &openedPuts{choice: newChoice(cands, targets), writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n)}
+	return v.openOn(ctx, size, newChoice(cands, targets))
+}
+
+// openOn opens a streamed put of size bytes for every shard of ch, on the
+// next free candidate of each (in parallel), moving on to the next one
+// after a refusal.
+func (v *Vault) openOn(ctx context.Context, size int, ch *choice) (*openedPuts, error) {
+	n := len(ch.order)
+	op := &openedPuts{choice: ch, writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n)}
 	for i := range n {
-		op.first[i] = op.next(i)
+		if op.first[i] = op.next(i); op.first[i] == "" {
+			return nil, fmt.Errorf("%w: no free peer left to hold shard %d (connect more peers, or lower n)", ErrNotEnoughPeers, i)
+		}
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -335,8 +414,8 @@ func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands 
 			p := op.next(i)
 			if p == "" || ctx.Err() != nil {
 				op.abort()
-				return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d that accepted one (%d refused or unreachable; last error: %w)",
-					ErrNotEnoughPeers, n, len(cands)-refused, refused, last)
+				return nil, fmt.Errorf("%w: need %d peers to hold shards, %d refused or were unreachable and no free one is left (last error: %w)",
+					ErrNotEnoughPeers, n, refused, last)
 			}
 			op.first[i] = p
 			op.writers[i], last = shard.OpenPut(ctx, v.net, p, size)
@@ -350,24 +429,6 @@ func (op *openedPuts) abort() {
 		if w != nil {
 			w.Abort()
 		}
-	}
-}
-
-// placeNext puts a whole shard whose streamed put failed on the next
-// closest free peers until one takes it.
-func (v *Vault) placeNext(ctx context.Context, p placement, op *openedPuts, holders map[int]peer.ID) error {
-	var last error
-	for {
-		h := op.next(p.index)
-		if h == "" || ctx.Err() != nil {
-			return fmt.Errorf("%w: need %d peers to hold shards, no free one accepted shard %d (last error: %w)",
-				ErrNotEnoughPeers, len(op.writers), p.index, errors.Join(last, ctx.Err()))
-		}
-		if last = v.push(ctx, h, p); last == nil {
-			holders[p.index] = h
-			return nil
-		}
-		v.log.Debug("shard refused", "peer", h, "err", last)
 	}
 }
 

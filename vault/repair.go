@@ -20,6 +20,9 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 	if len(bad) == 0 {
 		return 0, nil
 	}
+	if e.Segment > 0 {
+		return v.repairStriped(ctx, e, res, bad)
+	}
 	shards := make([][]byte, e.N)
 	have := 0
 	for _, r := range res {
@@ -91,6 +94,49 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 		return 0, err
 	}
 	v.dropOld(ctx, todo, holders)
+	return len(ps), short
+}
+
+// repairStriped is repair of a striped element: its bad shards are made
+// again from a streamed read of the element, stripe by stripe
+// (rebuildStriped), and streamed to new holders, each the closest free
+// peer to the shard's CID: the repair holds a stripe, not the element.
+func (v *Vault) repairStriped(ctx context.Context, e *elementEntry, res []shardCheck, bad []shardCheck) (int, error) {
+	cur := e.clone()
+	exclude := make(map[peer.ID]bool, len(res))
+	for _, r := range res {
+		cur.Shards[r.index].Holder, cur.Shards[r.index].Status = r.holder, r.status
+		exclude[r.holder] = true
+	}
+	keys := make([]string, len(bad))
+	for k, r := range bad {
+		keys[k] = r.cid.KeyString()
+	}
+	cands := v.candidates(ctx, keys, exclude)
+	var short error
+	if len(cands) < len(bad) {
+		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(bad)+len(cands))
+		bad, keys = bad[:len(cands)], keys[:len(cands)]
+	}
+	if len(bad) == 0 {
+		return 0, short
+	}
+	todo := make([]int, len(bad))
+	ps := make([]placement, len(bad))
+	for k, r := range bad {
+		todo[k], ps[k] = r.index, placement{index: r.index, cid: r.cid}
+	}
+	holders, err := v.rebuildStriped(ctx, cur, todo, func(ctx context.Context, size int) (*openedPuts, error) {
+		return v.openPuts(ctx, size, keys, cands)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
+	}
+	if err := v.applyRepair(e, ps, holders); err != nil {
+		v.unplace(context.WithoutCancel(ctx), ps, holders)
+		return 0, err
+	}
+	v.dropOld(ctx, bad, holders)
 	return len(ps), short
 }
 
