@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 )
 
 const (
@@ -54,7 +56,10 @@ func SaveMnemonic(path string, words []string) error {
 	// The secret must not stay under a second name; a failure here leaves a
 	// 0600 file in the same directory, which the deferred Remove retries.
 	_ = os.Remove(tmpName)
-	return syncDir(dir)
+	if err := fsutil.SyncDir(dir); err != nil {
+		return fmt.Errorf("identity: sync directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // placeNoClobber gives file tmp the name path, failing if path exists. A hard
@@ -146,17 +151,4 @@ func writeAndSync(f *os.File, s string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir fsyncs directory dir so that a new entry in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("identity: open directory %s to sync it: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("identity: sync directory %s: %w", dir, err)
-	}
-	return nil
 }
