@@ -9,6 +9,13 @@
 //     DHT), MB/s and latency p50/p99;
 //   - get: vault Element of it (fetch shards from all holders in parallel,
 //     keep the first k intact, decode, decrypt), likewise;
+//   - stream: vault WriteElement of it to io.Discard (a striped element
+//     opened stripe by stripe as the chunks arrive);
+//   - upload: the put over the local API, the element's binary encoding
+//     sent to PUT /api/v1/passport/elements/{type}/content (validated,
+//     sealed and sent on as it arrives);
+//   - for each, the cores its operations kept busy (CPU time of the whole
+//     process over their time) and the heap they allocated;
 //   - raw libp2p stream throughput from the owner to one holder and to all
 //     holders at once;
 //   - raw AES-256-GCM seal + Reed-Solomon encode, and Reed-Solomon
