@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/internal/harness/peers"
 	"github.com/tonmesh/tonmesh/p2p/identity"
 	"github.com/tonmesh/tonmesh/vault/passport"
@@ -188,4 +191,33 @@ func mustPeer(t testing.TB, s string) peer.ID {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// steps returns what runs t's subtests one after another, stopping t at
+// the first that fails (each builds on the state the last left).
+func steps(t *testing.T) func(name string, f func(t *testing.T)) {
+	return func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+}
+
+// storedShards is the shards all of ns hold.
+func storedShards(ns []*node) int {
+	n := 0
+	for _, x := range ns {
+		n += x.v.HolderStats().Shards
+	}
+	return n
+}
+
+// serveAPI serves n's vault routes over HTTP until the test ends (or the
+// server is closed) and returns a client of them.
+func serveAPI(t testing.TB, n *node) (*Client, *httptest.Server) {
+	mux := http.NewServeMux()
+	n.v.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return NewClient(apiutil.NewClient(srv.URL, "")), srv
 }

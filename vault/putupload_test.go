@@ -6,11 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/tonmesh/tonmesh/internal/apiutil"
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
@@ -31,27 +29,13 @@ func TestVaultStreamedPut(t *testing.T) {
 	const segment = 64 << 10
 	ns := startNodes(t, 7, Config{K: 2, N: 4, hedgeScale: 1000, segment: segment})
 	owner := ns[1]
-	mux := http.NewServeMux()
-	owner.v.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	c := NewClient(apiutil.NewClient(srv.URL, ""))
+	c, srv := serveAPI(t, owner)
 	scan := passportElement(t, "UP-PLAINTEXT-0512", 3<<20)
 	if stripes := (scan.Size() + segment - 1) / segment; stripes < 4*ringStripes {
 		t.Fatalf("%d stripes: the test wants the ring's slots reused", stripes)
 	}
-	stored := func() int {
-		n := 0
-		for _, x := range ns {
-			n += x.v.HolderStats().Shards
-		}
-		return n
-	}
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	stored := func() int { return storedShards(ns) }
+	step := steps(t)
 
 	step("upload", func(t *testing.T) {
 		info, err := c.Upload(ctx, scan)

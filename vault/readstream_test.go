@@ -46,11 +46,7 @@ func TestVaultStreamedRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	stripes := (len(want) + segment - 1) / segment
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	step := steps(t)
 	// read streams the element into a buffer, calling during (if set)
 	// after each write with the bytes written so far.
 	read := func(ctx context.Context, during func(written int) error) ([]byte, error) {
@@ -141,11 +137,8 @@ func TestVaultStreamedRead(t *testing.T) {
 		}
 	})
 	step("content route", func(t *testing.T) {
-		mux := http.NewServeMux()
-		owner.v.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
-		srv := httptest.NewServer(mux)
-		defer srv.Close()
-		c := NewClient(apiutil.NewClient(srv.URL, ""))
+		c, srv := serveAPI(t, owner)
+		mux := srv.Config.Handler
 		var front []byte
 		e, err := c.ReadElement(ctx, passport.TypePassport, func(f *passport.StreamedFile) error {
 			b, err := io.ReadAll(f.Body)

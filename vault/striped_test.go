@@ -42,11 +42,7 @@ func TestVaultStriped(t *testing.T) {
 	}
 	owner, small := ns[1], ns[2]
 	scan := passportElement(t, "ST-PLAINTEXT-4410", 3<<20+1<<19)
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	step := steps(t)
 	readBack := func(t *testing.T) {
 		t.Helper()
 		reads := owner.v.shardReads.Load()
@@ -61,13 +57,7 @@ func TestVaultStriped(t *testing.T) {
 	}
 	// stored is the shards all nodes hold: exactly those of the owner's
 	// elements once replaced ones are dropped.
-	stored := func() int {
-		n := 0
-		for _, x := range ns {
-			n += x.v.HolderStats().Shards
-		}
-		return n
-	}
+	stored := func() int { return storedShards(ns) }
 
 	step("striped put, holder refusing at the header", func(t *testing.T) {
 		// The placement targets are random: add again until the small

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -46,11 +45,7 @@ func TestVaultScenario(t *testing.T) {
 	pd := personalDetails(firstName)
 	var fresh *node
 
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	step := steps(t)
 	step("add and read", func(t *testing.T) {
 		info, err := owner.v.Add(ctx, scan)
 		if err != nil {
@@ -223,12 +218,8 @@ func TestVaultScenario(t *testing.T) {
 // holders of its passport left and no other peer.
 func testAPI(t *testing.T, n *node, scan *passport.Element) {
 	ctx := context.Background()
-	mux := http.NewServeMux()
-	n.v.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	c, srv := serveAPI(t, n)
 	api := apiutil.NewClient(srv.URL, "")
-	c := NewClient(api)
 
 	list, err := c.List(ctx)
 	if err != nil || len(list) != 2 {
