@@ -64,21 +64,27 @@ func (e *apiError) Error() string { return e.Message }
 // call sends one request to the API in process and decodes a 2xx JSON
 // answer into out (when out is not nil); other answers are *apiError.
 func (s *Server) call(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+	if body == nil {
+		return s.send(ctx, method, path, "", nil, 0, out)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, method, path, "application/json", bytes.NewReader(b), int64(len(b)), out)
+}
+
+// send is call of a body of size bytes of media type contentType, read
+// as the API takes it.
+func (s *Server) send(ctx context.Context, method, path, contentType string, body io.Reader, size int64, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = size
 	}
 	rec := &recorder{h: http.Header{}}
 	s.api.ServeHTTP(rec, req)

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tonmesh/tonmesh/vault"
 	"github.com/tonmesh/tonmesh/vault/passport"
 )
 
@@ -167,8 +169,8 @@ func newForm(t passport.ElementType, values url.Values) *elementForm {
 var fieldOf = regexp.MustCompile(`field ([a-z_]+(?:\[\d+\])?):`)
 
 // addElement takes the add/replace form (multipart, with the scans), sends
-// the element to the API as JSON, and shows the API's 4xx next to the
-// field it names.
+// the element to the API in its binary encoding, and shows the API's 4xx
+// next to the field it names.
 func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
@@ -184,7 +186,7 @@ func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
 	form := newForm(t, r.MultipartForm.Value)
 	el, err := elementOf(t, form, r.MultipartForm)
 	if err == nil {
-		err = s.call(r.Context(), http.MethodPost, "/api/v1/passport/elements", el, nil)
+		err = s.upload(r.Context(), el)
 	}
 	if err == nil {
 		http.Redirect(w, r, "/ui/passport?type="+url.QueryEscape(string(t))+"&added=1", http.StatusSeeOther)
@@ -218,61 +220,80 @@ func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
 // they are (not base64), and room for the rest of the form.
 const maxUpload = passport.MaxElementSize + 1<<20
 
-type fileJSON struct {
-	Name  string `json:"name"`
-	MIME  string `json:"mime"`
-	Bytes []byte `json:"bytes"`
-}
-
-// elementOf builds the API's element JSON from the form.
-func elementOf(t passport.ElementType, form *elementForm, mf *multipart.Form) (map[string]any, error) {
-	el := map[string]any{"type": string(t)}
-	data := map[string]string{}
+// elementOf builds the element of the form.
+func elementOf(t passport.ElementType, form *elementForm, mf *multipart.Form) (*passport.Element, error) {
+	el := &passport.Element{Type: t}
 	for _, f := range form.Fields {
 		switch {
 		case f.Value == "":
 		case f.Name == string(t): // phone_number, email: the element's value
-			el["value"] = f.Value
+			el.Value = f.Value
 		default:
-			data[f.Name] = f.Value
+			if el.Data == nil {
+				el.Data = map[string]string{}
+			}
+			el.Data[f.Name] = f.Value
 		}
 	}
-	if len(data) > 0 {
-		el["data"] = data
-	}
 	for _, f := range form.Files {
-		var files []fileJSON
+		var files []passport.File
 		for _, fh := range mf.File[f.Name] {
-			fj, err := readUpload(fh)
+			file, err := readUpload(fh)
 			if err != nil {
 				return nil, err
 			}
-			files = append(files, fj)
+			files = append(files, file)
 		}
-		switch {
-		case len(files) == 0:
-		case f.Name == passport.RoleFiles || f.Name == passport.RoleTranslation:
-			el[f.Name] = files
-		default:
-			el[f.Name] = files[0]
+		if len(files) == 0 {
+			continue
+		}
+		switch f.Name {
+		case passport.RoleFiles:
+			el.Files = files
+		case passport.RoleTranslation:
+			el.Translation = files
+		case passport.RoleFrontSide:
+			el.FrontSide = &files[0]
+		case passport.RoleReverseSide:
+			el.ReverseSide = &files[0]
+		case passport.RoleSelfie:
+			el.Selfie = &files[0]
 		}
 	}
 	return el, nil
 }
 
-func readUpload(fh *multipart.FileHeader) (fileJSON, error) {
+func readUpload(fh *multipart.FileHeader) (passport.File, error) {
 	f, err := fh.Open()
 	if err != nil {
-		return fileJSON{}, err
+		return passport.File{}, err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return fileJSON{}, err
+		return passport.File{}, err
 	}
 	mime := passport.SniffMIME(b)
 	if mime == "" {
 		mime = fh.Header.Get("Content-Type")
 	}
-	return fileJSON{Name: fh.Filename, MIME: mime, Bytes: b}, nil
+	return passport.File{Name: fh.Filename, MIME: mime, Bytes: b}, nil
+}
+
+// upload sends el to the API's content route in its binary encoding,
+// written as the API reads it (no base64, no second copy of the scans).
+// An element that does not validate is not sent: its error names the
+// field, as the API's would.
+func (s *Server) upload(ctx context.Context, el *passport.Element) error {
+	if err := el.Validate(); err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := el.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close() // an answer before the whole body: the writer stops
+	return s.send(ctx, http.MethodPut, "/api/v1/passport/elements/"+url.PathEscape(string(el.Type))+"/content",
+		vault.ContentType, pr, int64(el.Size()), nil)
 }
