@@ -4,6 +4,10 @@
 //
 //   - raw stream round trips (one request frame, one response frame) between
 //     the sender and the recipient, the floor under any delivery;
+//   - the disk under the stores alone: two files appended a message's
+//     worth and fsynced at once, as a durable ack makes both ends' logs
+//     durable on this one machine (on a tmpfs --dir this is nearly free,
+//     which shows what the disk costs, not what the nodes guarantee);
 //   - direct messages: Send until the recipient's durable ack, one at a time
 //     (latency p50/p99) and from several senders at once (messages/s);
 //   - mailbox messages: the recipient stops answering the message protocol,

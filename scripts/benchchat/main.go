@@ -92,7 +92,11 @@ type Results struct {
 	RawRoundTrip Latency `json:"raw_stream_round_trip"`
 	// RawReused is the same exchange on one stream kept open, as direct
 	// messages reuse theirs.
-	RawReused      Latency `json:"raw_round_trip_reused_stream"`
+	RawReused Latency `json:"raw_round_trip_reused_stream"`
+	// RawDurable is the stores' disk alone: two files (a sender's and a
+	// receiver's log, as on this one machine) each appended a message's
+	// worth and fsynced at once.
+	RawDurable     Latency `json:"raw_durable_append_two_at_once"`
 	DirectSeq      Latency `json:"direct_sequential"`
 	DirectParallel Latency `json:"direct_parallel"`
 	MailboxDeposit Latency `json:"mailbox_deposit"` // sealed, with proof of work
@@ -158,6 +162,7 @@ func printTable(w io.Writer, c config, r *Results) {
 	}
 	row("raw stream round trip (same two nodes)", r.RawRoundTrip)
 	row("raw round trip, one stream reused", r.RawReused)
+	row("raw append + fsync, 2 files at once (disk)", r.RawDurable)
 	row("direct send -> durable ack, sequential", r.DirectSeq)
 	row(fmt.Sprintf("direct send -> durable ack, %d senders", c.Workers), r.DirectParallel)
 	if c.Mailbox {
@@ -171,6 +176,10 @@ func printTable(w io.Writer, c config, r *Results) {
 	}
 	if r.RawReused.P50MS > 0 {
 		fmt.Fprintf(w, "direct p50 / raw round trip p50 on a reused stream = %.1fx\n", r.DirectSeq.P50MS/r.RawReused.P50MS)
+	}
+	if floor := r.RawRoundTrip.P50MS + r.RawDurable.P50MS; r.RawDurable.P50MS > 0 {
+		fmt.Fprintf(w, "direct p50 / (raw round trip + raw durable append at both ends) p50 = %.1fx (that floor alone is %.1fx the round trip)\n",
+			r.DirectSeq.P50MS/floor, floor/r.RawRoundTrip.P50MS)
 	}
 	fmt.Fprintf(w, "WAL fsyncs per message with %d senders: sender %.2f, receiver %.2f\n", c.Workers, r.SenderFsyncs, r.ReceiverFsyncs)
 	fmt.Fprintf(w, "CPU per direct message (whole process, both ends): sequential %.0f µs, %d senders %.0f µs\n", r.DirectSeq.CPUUS, c.Workers, r.DirectParallel.CPUUS)
@@ -314,6 +323,15 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	}
 	res.RawReused = reused
 	fmt.Fprintln(progress, "raw round trips done")
+	durable, err := benchutil.DurableWrites(dir, 2, 300, min(c.Messages, 1000))
+	if err != nil {
+		return nil, err
+	}
+	var spent time.Duration
+	for _, d := range durable {
+		spent += d
+	}
+	res.RawDurable = summarize(durable, spent)
 
 	if c.CPUProfile != "" {
 		stopProfile, err := benchutil.StartCPUProfile(c.CPUProfile)

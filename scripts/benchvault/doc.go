@@ -20,6 +20,9 @@
 //     holders at once;
 //   - raw AES-256-GCM seal + Reed-Solomon encode, and Reed-Solomon
 //     reconstruction + open, of the largest size;
+//   - the stores' disk alone: n files, each appended a shard of the
+//     largest size (at most 32 MiB) and fsynced, all at once, as a put's
+//     holders do on this one machine;
 //
 // and the ratios of the vault's figures to the raw ones. Progress goes to
 // stderr; --json prints the results as JSON. Run it with scripts/bench-vault.

@@ -73,9 +73,13 @@ type Op struct {
 // Raw is the floor under the vault, measured in the same run between the
 // same nodes.
 type Raw struct {
-	StreamBytes    int     `json:"stream_bytes"`
-	StreamOneMBps  float64 `json:"stream_one_holder_mb_per_s"`  // owner -> one holder, one stream
-	StreamAllMBps  float64 `json:"stream_all_holders_mb_per_s"` // owner -> n holders, n streams at once, in all
+	StreamBytes   int     `json:"stream_bytes"`
+	StreamOneMBps float64 `json:"stream_one_holder_mb_per_s"`  // owner -> one holder, one stream
+	StreamAllMBps float64 `json:"stream_all_holders_mb_per_s"` // owner -> n holders, n streams at once, in all
+	// DurableMBps is the stores' disk alone: each of n files appended a
+	// shard's worth (DurableBytes) and fsynced, all at once, in all.
+	DurableBytes   int     `json:"durable_bytes_per_file"`
+	DurableMBps    float64 `json:"durable_all_holders_mb_per_s"`
 	CryptoBytes    int     `json:"crypto_bytes"`
 	SealSplitMBps  float64 `json:"aes_gcm_seal_rs_encode_mb_per_s"` // AES-256-GCM seal + Reed-Solomon k+(n-k) encode
 	RebuildOpenMBp float64 `json:"rs_reconstruct_aes_gcm_open_mb_per_s"`
@@ -87,6 +91,7 @@ type Ratios struct {
 	PutVsStream float64 `json:"put_per_stream_all"` // put MB/s / raw stream to all holders
 	GetVsStream float64 `json:"get_per_stream_all"` // get MB/s / raw stream to all holders
 	PutVsCrypto float64 `json:"put_per_seal_split"` // put MB/s / raw seal + encode
+	PutVsDisk   float64 `json:"put_per_durable"`    // put MB/s / raw durable writes to all holders' files
 	GetVsCrypto float64 `json:"get_per_rebuild_open"`
 }
 

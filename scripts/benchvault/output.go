@@ -33,8 +33,14 @@ func printTable(out io.Writer, r *Result) {
 	line := func(name string, v float64) { fmt.Fprintf(out, "  %-64s %10.1f MB/s\n", name, v) }
 	line(fmt.Sprintf("libp2p stream owner -> 1 holder (%d MiB)", raw.StreamBytes>>20), raw.StreamOneMBps)
 	line(fmt.Sprintf("libp2p streams owner -> %d holders at once (%d MiB in all)", r.Config.N, raw.StreamBytes>>20), raw.StreamAllMBps)
+	line(fmt.Sprintf("disk: %d files × %s written + fsynced at once", r.Config.N, label(raw.DurableBytes)), raw.DurableMBps)
 	line(fmt.Sprintf("AES-256-GCM seal + Reed-Solomon %d+%d encode (%s)", r.Config.K, r.Config.N-r.Config.K, label(raw.CryptoBytes)), raw.SealSplitMBps)
 	line(fmt.Sprintf("Reed-Solomon reconstruct + AES-256-GCM open (%s)", label(raw.CryptoBytes)), raw.RebuildOpenMBp)
+	for _, s := range r.Sizes {
+		if s.Ratios.PutVsDisk > 0 {
+			fmt.Fprintf(out, "  put / disk, %-51s %10.3g\n", s.Label, s.Ratios.PutVsDisk)
+		}
+	}
 	fmt.Fprintf(out, "\nA put sends n/k = %.2f bytes per element byte to the holders and waits for their durable receipts,\nthen writes the manifest (fsync) and publishes it to the DHT. A get asks k holders (the others only when needed)\nand decodes the element whole in memory; a stream writes it out stripe by stripe as the chunks arrive.\nAn upload is a put of the element's binary encoding over the local API (PUT …/content), stored as it arrives.\ncores: CPU time of the whole process (owner and holders) over the operations' time, of the %d this machine has.\nalloc MiB: heap allocated per operation by the whole process (owner and holders; an upload's client too).\n",
 		float64(r.Config.N)/float64(max(r.Config.K, 1)), m.CPUs)
 	benchutil.PrintFailures(out, r.Failures)

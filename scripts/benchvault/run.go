@@ -109,6 +109,19 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	if res.Raw.StreamAllMBps, err = streamAll(ctx, owner, cl.peers[1:], res.Raw.StreamBytes); err != nil {
 		fail("raw streams to all holders: %v", err)
 	}
+	// The holders' disk: the shards of the largest element (up to 32 MiB
+	// each), written by all n at once.
+	res.Raw.DurableBytes = min((largest+c.k-1)/c.k, 32<<20)
+	p.Printf("raw durable writes, %d files of %s at once", c.n, label(res.Raw.DurableBytes))
+	if times, err := benchutil.DurableWrites(dir, c.n, res.Raw.DurableBytes, 10); err != nil {
+		fail("%v", err)
+	} else {
+		var spent time.Duration
+		for _, d := range times {
+			spent += d
+		}
+		res.Raw.DurableMBps = mbps(c.n*res.Raw.DurableBytes*len(times), spent)
+	}
 
 	if c.cpuProf != "" {
 		stopProfile, err := benchutil.StartCPUProfile(c.cpuProf)
@@ -134,6 +147,7 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 			PutVsStream: ratio(sr.Put.MBps, res.Raw.StreamAllMBps),
 			GetVsStream: ratio(sr.Get.MBps, res.Raw.StreamAllMBps),
 			PutVsCrypto: ratio(sr.Put.MBps, res.Raw.SealSplitMBps),
+			PutVsDisk:   ratio(sr.Put.MBps, res.Raw.DurableMBps),
 			GetVsCrypto: ratio(sr.Get.MBps, res.Raw.RebuildOpenMBp),
 		}
 		res.Sizes = append(res.Sizes, sr)
