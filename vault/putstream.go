@@ -81,8 +81,13 @@ func (v *Vault) putStriped(ctx context.Context, t passport.ElementType, size int
 		return nil, err
 	}
 	slots := min(ringStripes, l.Stripes())
-	ring := newStripeRing(l, v.bufs.getCap(slots * l.StripeLen())[:slots*l.StripeLen()], slots)
-	defer v.bufs.put(ring.mem)
+	ring := newStripeRing(l, v.rings.getCap(slots * l.StripeLen())[:slots*l.StripeLen()], slots)
+	defer func() {
+		if v.cfg.ringReturned != nil {
+			v.cfg.ringReturned(ring.mem)
+		}
+		v.rings.put(ring.mem)
+	}()
 	pctx, cancel := context.WithTimeout(ctx, transferTimeout)
 	defer cancel()
 	sl := ring.seal(pctx, st, fill)

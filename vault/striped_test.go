@@ -3,6 +3,9 @@ package vault
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -22,11 +25,15 @@ import (
 //     refuses the streamed put at its header (the small quota) is
 //     replaced by the next closest peer.
 //  2. A holder cut off midway through the put (its connection closed
-//     after its first chunks) gets nothing stored; its shard is placed on
-//     another peer, and the element reads back intact.
-//  3. A holder that lost its shard of a striped element is found by the
-//     audit, and the shard is rebuilt on a free peer.
-//  4. With the striped element deleted, the manifest is written as
+//     after its first chunks) gets nothing stored; its shard is rebuilt
+//     from the others and placed on another peer, and the element reads
+//     back intact.
+//  3. A put whose context ends, and an upload whose reader fails midway,
+//     store nothing, and leave no plaintext in the ring's memory.
+//  4. A holder that lost its shard of a striped element is found by the
+//     audit, and the shard is rebuilt (from a streamed read) on a free
+//     peer.
+//  5. With the striped element deleted, the manifest is written as
 //     version 2 again.
 func TestVaultStriped(t *testing.T) {
 	ctx := context.Background()
@@ -131,20 +138,40 @@ func TestVaultStriped(t *testing.T) {
 		}
 		readBack(t)
 	})
-	step("put cut short by its context", func(t *testing.T) {
+	step("puts cut short keep nothing", func(t *testing.T) {
 		held := stored()
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		if _, err := owner.v.Add(cctx, passportElement(t, "ST-CANCELLED-0301", 3<<20)); err == nil {
 			t.Fatal("a put with its context cancelled succeeded")
 		}
-		// The sealing stopped with the put: the memory went back to the
-		// pool cleared, with no plaintext of the element left in it.
-		if b := owner.v.rings.get(); b != nil && bytes.Contains(b[:cap(b)], []byte("ST-CANCELLED-0301")) {
-			t.Fatal("the pooled memory of a put cut short holds its plaintext")
+		// An upload that fails a third of the way in: the segment it was
+		// writing holds plaintext, unsealed, when the put stops.
+		enc, err := passportElement(t, "ST-CUT-0302", 3<<20).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := len(enc)/3 + 12345
+		if cut%shard.DefaultSegment < 64 {
+			t.Fatalf("the cut at %d is too close to a segment's start", cut)
+		}
+		var returned []byte
+		owner.v.cfg.ringReturned = func(mem []byte) { returned = bytes.Clone(mem) }
+		_, err = owner.v.AddFrom(ctx, passport.TypePassport, io.MultiReader(bytes.NewReader(enc[:cut]), errReader{errors.New("scanner unplugged")}), len(enc))
+		owner.v.cfg.ringReturned = nil
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "scanner unplugged") {
+			t.Fatalf("an upload cut off: %v, want ErrInvalid with the reader's error", err)
+		}
+		// The ring went back to the pool cleared: none of the plaintext
+		// written before the cut is left in it.
+		if returned == nil {
+			t.Fatal("the put returned no ring memory")
+		}
+		if bytes.Contains(returned, enc[cut-64:cut]) {
+			t.Fatal("the ring memory of an upload cut off holds its plaintext")
 		}
 		if n := stored(); n != held {
-			t.Fatalf("%d shards stored after a put cut short, %d before", n, held)
+			t.Fatalf("%d shards stored after puts cut short, %d before", n, held)
 		}
 		readBack(t)
 	})

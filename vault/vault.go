@@ -88,6 +88,9 @@ type Config struct {
 	// segment is the plaintext bytes per stripe of a striped put; tests
 	// make it small to have many stripes. 0 is shard.DefaultSegment.
 	segment int
+	// ringReturned, when set, sees a striped put's ring memory as it goes
+	// back to the pool (tests look for plaintext left in it).
+	ringReturned func(mem []byte)
 }
 
 func (c *Config) setDefaults() {
