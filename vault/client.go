@@ -57,6 +57,13 @@ func (c *Client) Element(ctx context.Context, t passport.ElementType) (*passport
 	return &e, c.c.Get(ctx, elementPath(t), &e)
 }
 
+// Fields calls GET /api/v1/passport/elements/{type}/fields: the element's
+// type, data and value, without its files.
+func (c *Client) Fields(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+	var e passport.Element
+	return &e, c.c.Get(ctx, elementPath(t)+"/fields", &e)
+}
+
 // ReadElement calls GET /api/v1/passport/elements/{type}/content and
 // decodes the element as it arrives, handing each file to file
 // (passport.DecodeElementFrom): the element is never held whole. The

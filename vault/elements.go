@@ -293,6 +293,41 @@ func (v *Vault) Element(ctx context.Context, t passport.ElementType) (*passport.
 	return nil, err
 }
 
+// errFieldsRead stops a read once the fields it was for are decoded.
+var errFieldsRead = errors.New("vault: the fields are read")
+
+// Fields reads the element of type t only as far as its data fields and
+// value, and returns its type, data and value, without files. They come
+// first in the encoding, so the read of a striped element stops after its
+// first stripe or two, whatever its size (a form to replace the element
+// needs no more).
+func (v *Vault) Fields(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	read := make(chan error, 1)
+	go func() {
+		err := v.WriteElement(ctx, t, func(ElementInfo) (io.Writer, error) { return pw, nil })
+		pw.CloseWithError(err)
+		read <- err
+	}()
+	var head *passport.Element
+	e, err := passport.DecodeElementFrom(pr, func(f *passport.StreamedFile) error {
+		head = f.Head
+		return errFieldsRead
+	})
+	pr.CloseWithError(errFieldsRead) // the read stops at its next write
+	switch rerr := <-read; {
+	case rerr != nil && !errors.Is(rerr, errFieldsRead):
+		return nil, rerr // the read's own error (not found, unavailable)
+	case errors.Is(err, errFieldsRead):
+		e = head
+	case err != nil:
+		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
+	}
+	return &passport.Element{Type: e.Type, Data: e.Data, Value: e.Value}, nil
+}
+
 // WriteElement fetches and decrypts the element of type t and writes its
 // encoding (passport.Element.Marshal's) to the writer open
 // returns. open is called once, with the element's info, before the first

@@ -24,6 +24,7 @@ func (v *Vault) Routes(handle func(pattern string, h http.Handler)) {
 	handle("GET /api/v1/passport/elements", http.HandlerFunc(v.handleList))
 	handle("GET /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleElement))
 	handle("GET /api/v1/passport/elements/{type}/content", http.HandlerFunc(v.handleContent))
+	handle("GET /api/v1/passport/elements/{type}/fields", http.HandlerFunc(v.handleFields))
 	handle("PUT /api/v1/passport/elements/{type}/content", http.HandlerFunc(v.handlePutContent))
 	handle("DELETE /api/v1/passport/elements/{type}", http.HandlerFunc(v.handleDelete))
 	handle("GET /api/v1/passport/elements/{type}/holders", http.HandlerFunc(v.handleHolders))
@@ -187,6 +188,20 @@ func (c *contentWriter) Write(p []byte) (int, error) {
 		c.w.WriteHeader(http.StatusOK)
 	}
 	return c.w.Write(p)
+}
+
+// handleFields answers an element's type, data and value (Fields): no
+// files, and only the first stripes of a large element read.
+func (v *Vault) handleFields(w http.ResponseWriter, r *http.Request) {
+	t, ok := pathType(w, r)
+	if !ok {
+		return
+	}
+	e, err := v.Fields(r.Context(), t)
+	if err == nil {
+		w.Header().Set("Cache-Control", "no-store") // decrypted documents
+	}
+	respond(w, e, err)
 }
 
 // handlePutContent adds (or replaces) the element of {type} from its

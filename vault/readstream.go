@@ -122,6 +122,7 @@ func (v *Vault) streamStriped(ctx context.Context, e *elementEntry, w io.Writer)
 		if err != nil {
 			return err
 		}
+		v.stripesRead.Add(1)
 		if _, err := w.Write(pt); err != nil {
 			return fail(fmt.Errorf("write plaintext: %w", err))
 		}

@@ -28,7 +28,9 @@ import (
 //     whole.
 //  3. A writer that fails stops the read with its error, and a read whose
 //     context ends stops with the context's error.
-//  4. Over the API, the content route streams the encoding with its
+//  4. Fields reads the element's data only as far as they go: the first
+//     stripe or two of the 48.
+//  5. Over the API, the content route streams the encoding with its
 //     length, and the client decodes it file by file; when the holders
 //     go midway (three of the four stopped after the first bytes), the
 //     answer is cut off, not ended: its reader cannot take it for whole.
@@ -86,6 +88,22 @@ func TestVaultStreamedRead(t *testing.T) {
 		}
 		if n := owner.v.readChunks.Load() - chunks; n > 2*streamAhead || stripes < 4*streamAhead {
 			t.Fatalf("the read of %d stripes took %d chunk buffers, want at most %d", stripes, n, 2*streamAhead)
+		}
+	})
+	step("fields only", func(t *testing.T) {
+		opened := owner.v.stripesRead.Load()
+		e, err := owner.v.Fields(ctx, passport.TypePassport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type != passport.TypePassport || e.Data["document_no"] != "SR-PLAINTEXT-0311" || e.FrontSide != nil {
+			t.Fatalf("Fields = %+v, want the passport's data and no files", e)
+		}
+		if n := owner.v.stripesRead.Load() - opened; n > 2 {
+			t.Fatalf("reading the fields opened %d of the %d stripes, want the first one or two", n, stripes)
+		}
+		if _, err := owner.v.Fields(ctx, passport.TypeEmail); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Fields of a missing element: %v, want ErrNotFound", err)
 		}
 	})
 	step("holder vanishes midway", func(t *testing.T) {
@@ -153,6 +171,12 @@ func TestVaultStreamedRead(t *testing.T) {
 		}
 		if _, err := c.ReadElement(ctx, passport.TypeEmail, nil); !apiutil.IsStatus(err, http.StatusNotFound) {
 			t.Fatalf("ReadElement of a missing element: %v, want 404", err)
+		}
+		if e, err := c.Fields(ctx, passport.TypePassport); err != nil || e.Data["document_no"] != "SR-PLAINTEXT-0311" || e.FrontSide != nil {
+			t.Fatalf("Fields over the API: %+v, %v", e, err)
+		}
+		if _, err := c.Fields(ctx, passport.TypeEmail); !apiutil.IsStatus(err, http.StatusNotFound) {
+			t.Fatalf("Fields of a missing element: %v, want 404", err)
 		}
 
 		owner.v.mu.Lock()

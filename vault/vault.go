@@ -157,6 +157,7 @@ type Vault struct {
 	rebuiltPuts atomic.Int64 // shards of streamed puts rebuilt after their holder failed midway
 	reopened    atomic.Int64 // stripes a read did not open from the first K chunks it tried
 	readChunks  atomic.Int64 // chunk buffers streamed reads took
+	stripesRead atomic.Int64 // stripes streamed reads opened
 
 	runMu   sync.Mutex
 	started bool

@@ -128,7 +128,8 @@ func (s *Server) passportView(r *http.Request, form *elementForm) (passportView,
 }
 
 // storedValues returns the data of the stored element of type t, to
-// prefill its replace form (files are never prefilled), or nil.
+// prefill its replace form (files are never prefilled, nor read: the
+// fields route stops at the first file), or nil.
 func (s *Server) storedValues(r *http.Request, t passport.ElementType, have []elementView) url.Values {
 	if !slices.ContainsFunc(have, func(e elementView) bool { return e.Type == string(t) }) {
 		return nil
@@ -137,7 +138,7 @@ func (s *Server) storedValues(r *http.Request, t passport.ElementType, have []el
 		Data  map[string]string `json:"data"`
 		Value string            `json:"value"`
 	}
-	if s.get(r.Context(), "/api/v1/passport/elements/"+url.PathEscape(string(t)), &e) != nil {
+	if s.get(r.Context(), "/api/v1/passport/elements/"+url.PathEscape(string(t))+"/fields", &e) != nil {
 		return nil
 	}
 	vals := url.Values{}
