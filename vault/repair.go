@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/tonmesh/tonmesh/vault/shard"
@@ -61,10 +60,6 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 	if err != nil {
 		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
 	}
-	exclude := make(map[peer.ID]bool, len(res))
-	for _, r := range res {
-		exclude[r.holder] = true
-	}
 	ps := make([]placement, 0, len(todo))
 	for _, r := range todo {
 		if !shard.CheckCID(r.cid, all[r.index]) {
@@ -72,29 +67,9 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 		}
 		ps = append(ps, placement{index: r.index, data: all[r.index], cid: r.cid})
 	}
-	cids := make([]cid.Cid, len(ps))
-	for i, p := range ps {
-		cids[i] = p.cid
-	}
-	cands := v.candidates(ctx, keysOf(cids), exclude)
-	var short error
-	if len(cands) < len(ps) {
-		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(ps)+len(cands))
-		ps = ps[:len(cands)]
-	}
-	if len(ps) == 0 {
-		return 0, short
-	}
-	holders, err := v.place(ctx, ps, cands, e.N-len(ps))
-	if err != nil {
-		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
-	}
-	if err := v.applyRepair(e, ps, holders); err != nil {
-		v.unplace(context.WithoutCancel(ctx), ps, holders)
-		return 0, err
-	}
-	v.dropOld(ctx, todo, holders)
-	return len(ps), short
+	return v.replaceShards(ctx, e, res, ps, func(ctx context.Context, ps []placement, _ []string, cands []peer.ID) (map[int]peer.ID, error) {
+		return v.place(ctx, ps, cands, e.N-len(ps))
+	})
 }
 
 // repairStriped is repair of a striped element: its bad shards are made
@@ -103,32 +78,50 @@ func (v *Vault) repair(ctx context.Context, e *elementEntry, res []shardCheck, b
 // peer to the shard's CID: the repair holds a stripe, not the element.
 func (v *Vault) repairStriped(ctx context.Context, e *elementEntry, res []shardCheck, bad []shardCheck) (int, error) {
 	cur := e.clone()
-	exclude := make(map[peer.ID]bool, len(res))
 	for _, r := range res {
 		cur.Shards[r.index].Holder, cur.Shards[r.index].Status = r.holder, r.status
+	}
+	ps := make([]placement, len(bad))
+	for k, r := range bad {
+		ps[k] = placement{index: r.index, cid: r.cid}
+	}
+	return v.replaceShards(ctx, e, res, ps, func(ctx context.Context, ps []placement, keys []string, cands []peer.ID) (map[int]peer.ID, error) {
+		lost := make([]int, len(ps))
+		for k, p := range ps {
+			lost[k] = p.index
+		}
+		return v.rebuildStriped(ctx, cur, lost, func(ctx context.Context, size int) (*openedPuts, error) {
+			return v.openPuts(ctx, size, keys, cands)
+		})
+	})
+}
+
+// replaceShards puts the shards ps of e, rebuilt, on peers that hold none
+// of e yet (res names its holders), each the closest free one to its CID,
+// as many as there are such peers, by put (given the shards, their CIDs'
+// keys and the candidates); then it records them and asks the former
+// holders to drop theirs. It returns how many it replaced, and
+// ErrNotEnoughPeers for those it could not.
+func (v *Vault) replaceShards(ctx context.Context, e *elementEntry, res []shardCheck, ps []placement,
+	put func(ctx context.Context, ps []placement, keys []string, cands []peer.ID) (map[int]peer.ID, error)) (int, error) {
+	exclude := make(map[peer.ID]bool, len(res))
+	for _, r := range res {
 		exclude[r.holder] = true
 	}
-	keys := make([]string, len(bad))
-	for k, r := range bad {
-		keys[k] = r.cid.KeyString()
+	keys := make([]string, len(ps))
+	for k, p := range ps {
+		keys[k] = p.cid.KeyString()
 	}
 	cands := v.candidates(ctx, keys, exclude)
 	var short error
-	if len(cands) < len(bad) {
-		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(bad)+len(cands))
-		bad, keys = bad[:len(cands)], keys[:len(cands)]
+	if len(cands) < len(ps) {
+		short = fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers)", ErrNotEnoughPeers, e.N, e.N-len(ps)+len(cands))
+		ps, keys = ps[:len(cands)], keys[:len(cands)]
 	}
-	if len(bad) == 0 {
+	if len(ps) == 0 {
 		return 0, short
 	}
-	todo := make([]int, len(bad))
-	ps := make([]placement, len(bad))
-	for k, r := range bad {
-		todo[k], ps[k] = r.index, placement{index: r.index, cid: r.cid}
-	}
-	holders, err := v.rebuildStriped(ctx, cur, todo, func(ctx context.Context, size int) (*openedPuts, error) {
-		return v.openPuts(ctx, size, keys, cands)
-	})
+	holders, err := put(ctx, ps, keys, cands)
 	if err != nil {
 		return 0, fmt.Errorf("vault: repair %s: %w", e.Type, err)
 	}
@@ -136,7 +129,7 @@ func (v *Vault) repairStriped(ctx context.Context, e *elementEntry, res []shardC
 		v.unplace(context.WithoutCancel(ctx), ps, holders)
 		return 0, err
 	}
-	v.dropOld(ctx, bad, holders)
+	v.dropOld(ctx, res, holders)
 	return len(ps), short
 }
 

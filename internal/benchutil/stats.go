@@ -25,15 +25,21 @@ func Summarize(ds []time.Duration, failed int) Latency {
 		return l
 	}
 	s := slices.Sorted(slices.Values(ds))
-	var total time.Duration
-	for _, d := range s {
-		total += d
-	}
+	total := Total(s)
 	l.P50MS = Millis(Percentile(s, 50))
 	l.P99MS = Millis(Percentile(s, 99))
 	l.MeanMS = Millis(total / time.Duration(len(s)))
 	l.MaxMS = Millis(s[len(s)-1])
 	return l
+}
+
+// Total is the sum of ds.
+func Total(ds []time.Duration) time.Duration {
+	var total time.Duration
+	for _, d := range ds {
+		total += d
+	}
+	return total
 }
 
 // Percentile is the nearest-rank p-th percentile of sorted: the smallest

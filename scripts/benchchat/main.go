@@ -327,11 +327,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	var spent time.Duration
-	for _, d := range durable {
-		spent += d
-	}
-	res.RawDurable = summarize(durable, spent)
+	res.RawDurable = summarize(durable, benchutil.Total(durable))
 
 	if c.CPUProfile != "" {
 		stopProfile, err := benchutil.StartCPUProfile(c.CPUProfile)
@@ -411,11 +407,7 @@ func run(ctx context.Context, c config, progress io.Writer) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	var mint time.Duration
-	for _, d := range stamps {
-		mint += d
-	}
-	res.Stamp = summarize(stamps, mint)
+	res.Stamp = summarize(stamps, benchutil.Total(stamps))
 	res.PowBits = chat.DefaultPowBits()
 	fmt.Fprintln(progress, "mailbox deposits done")
 

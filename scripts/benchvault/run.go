@@ -116,11 +116,7 @@ func run(ctx context.Context, c benchConfig, p *benchutil.Progress) *Result {
 	if times, err := benchutil.DurableWrites(dir, c.n, res.Raw.DurableBytes, 10); err != nil {
 		fail("%v", err)
 	} else {
-		var spent time.Duration
-		for _, d := range times {
-			spent += d
-		}
-		res.Raw.DurableMBps = mbps(c.n*res.Raw.DurableBytes*len(times), spent)
+		res.Raw.DurableMBps = mbps(c.n*res.Raw.DurableBytes*len(times), benchutil.Total(times))
 	}
 
 	if c.cpuProf != "" {

@@ -31,10 +31,6 @@ type Encoded struct {
 	K, N   int       // any K of the N shards restore the ciphertext
 	Shards [][]byte  // N shards of ShardLen(Size, K) bytes: K data, then N-K parity
 	CIDs   []cid.Cid // CIDs[i] = CIDOf(Shards[i])
-	// Segment is 0 for an element sealed in one piece (Encode), else the
-	// plaintext bytes per stripe of a striped one (EncodeStriped, whose
-	// Size is the layout's EncSize).
-	Segment int
 }
 
 // ShardLen is the length of every shard of a ciphertext of size bytes split
