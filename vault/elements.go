@@ -302,6 +302,29 @@ var errFieldsRead = errors.New("vault: the fields are read")
 // first stripe or two, whatever its size (a form to replace the element
 // needs no more).
 func (v *Vault) Fields(ctx context.Context, t passport.ElementType) (*passport.Element, error) {
+	var head *passport.Element
+	e, err := v.decodeStreamed(ctx, t, func(f *passport.StreamedFile) error {
+		head = f.Head
+		return errFieldsRead
+	})
+	switch {
+	case errors.Is(err, errFieldsRead):
+		e = head
+	case err != nil:
+		return nil, err
+	}
+	return &passport.Element{Type: e.Type, Data: e.Data, Value: e.Value}, nil
+}
+
+// errReadStopped ends a read whose decoder stopped first.
+var errReadStopped = errors.New("vault: the decoder stopped reading")
+
+// decodeStreamed decodes the element of type t as WriteElement writes it
+// (passport.DecodeElementFrom), handing each file to file as it arrives;
+// an error of file stops the read and is returned. The element returned
+// has no files' bytes. A read that fails returns its own error (not
+// found, unavailable), not the decoder's.
+func (v *Vault) decodeStreamed(ctx context.Context, t passport.ElementType, file passport.FileFunc) (*passport.Element, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -311,21 +334,15 @@ func (v *Vault) Fields(ctx context.Context, t passport.ElementType) (*passport.E
 		pw.CloseWithError(err)
 		read <- err
 	}()
-	var head *passport.Element
-	e, err := passport.DecodeElementFrom(pr, func(f *passport.StreamedFile) error {
-		head = f.Head
-		return errFieldsRead
-	})
-	pr.CloseWithError(errFieldsRead) // the read stops at its next write
-	switch rerr := <-read; {
-	case rerr != nil && !errors.Is(rerr, errFieldsRead):
-		return nil, rerr // the read's own error (not found, unavailable)
-	case errors.Is(err, errFieldsRead):
-		e = head
-	case err != nil:
-		return nil, fmt.Errorf("vault: read %s: the decrypted element does not decode: %w", t, err)
+	e, err := passport.DecodeElementFrom(pr, file)
+	pr.CloseWithError(errReadStopped) // the read stops at its next write
+	if rerr := <-read; rerr != nil && !errors.Is(rerr, errReadStopped) {
+		return nil, rerr
 	}
-	return &passport.Element{Type: e.Type, Data: e.Data, Value: e.Value}, nil
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", t, err)
+	}
+	return e, nil
 }
 
 // WriteElement fetches and decrypts the element of type t and writes its

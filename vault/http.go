@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,33 +112,13 @@ func (v *Vault) handleElement(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pw.CloseWithError(v.WriteElement(r.Context(), t, func(ElementInfo) (io.Writer, error) { return pw, nil }))
-	}()
-	defer func() {
-		pr.Close() // a read stopped midway: the writer's next write fails
-		<-done
-	}()
-	in := bufio.NewReader(pr)
-	if _, err := in.Peek(1); err != nil {
-		writeErr(w, err) // the read's own error: the pipe passes it on
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	out := newElementJSON(w)
-	e, err := passport.DecodeElementFrom(in, out.file)
+	body := &answerWriter{w: w, header: func(h http.Header) { h.Set("Content-Type", "application/json") }}
+	out := newElementJSON(body)
+	e, err := v.decodeStreamed(r.Context(), t, out.file)
 	if err == nil {
 		err = out.end(e)
 	}
-	if err != nil {
-		v.log.Warn("element answer cut off midway", "type", t, "err", err)
-		panic(http.ErrAbortHandler)
-	}
+	v.endAnswer(w, body, t, err)
 }
 
 // ContentType is the media type of /api/v1/passport/elements/{type}/content,
@@ -156,38 +135,49 @@ func (v *Vault) handleContent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := &contentWriter{w: w}
+	body := &answerWriter{w: w}
 	err := v.WriteElement(r.Context(), t, func(info ElementInfo) (io.Writer, error) {
-		out.size = info.Size
-		return out, nil
+		body.header = func(h http.Header) {
+			h.Set("Content-Type", ContentType)
+			h.Set("Content-Length", strconv.Itoa(info.Size))
+		}
+		return body, nil
 	})
-	switch {
-	case err == nil:
-	case !out.started:
-		writeErr(w, err)
-	default:
-		v.log.Warn("element content cut off midway", "type", t, "err", err)
-		panic(http.ErrAbortHandler)
-	}
+	v.endAnswer(w, body, t, err)
 }
 
-// contentWriter sends the headers of a content answer at its first byte.
-type contentWriter struct {
+// answerWriter sends the headers of a streamed answer (header's, and
+// no-store: decrypted documents) at its first byte, so that an error
+// before it can still be a JSON error answer.
+type answerWriter struct {
 	w       http.ResponseWriter
-	size    int
+	header  func(http.Header)
 	started bool
 }
 
-func (c *contentWriter) Write(p []byte) (int, error) {
-	if !c.started {
-		c.started = true
-		h := c.w.Header()
-		h.Set("Content-Type", ContentType)
-		h.Set("Content-Length", strconv.Itoa(c.size))
-		h.Set("Cache-Control", "no-store") // decrypted documents
-		c.w.WriteHeader(http.StatusOK)
+func (a *answerWriter) Write(p []byte) (int, error) {
+	if !a.started {
+		a.started = true
+		h := a.w.Header()
+		a.header(h)
+		h.Set("Cache-Control", "no-store")
+		a.w.WriteHeader(http.StatusOK)
 	}
-	return c.w.Write(p)
+	return a.w.Write(p)
+}
+
+// endAnswer ends a streamed answer of element t that err stopped: as a
+// JSON error answer before its first byte, else cut off (the client sees a
+// short or unfinished body, never a whole one).
+func (v *Vault) endAnswer(w http.ResponseWriter, body *answerWriter, t passport.ElementType, err error) {
+	switch {
+	case err == nil:
+	case !body.started:
+		writeErr(w, err)
+	default:
+		v.log.Warn("element answer cut off midway", "type", t, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // handleFields answers an element's type, data and value (Fields): no
