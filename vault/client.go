@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -32,14 +31,10 @@ func (c *Client) Add(ctx context.Context, e *passport.Element) (*ElementInfo, er
 // smaller than Add's base64 in JSON, and stored by the daemon as it
 // arrives, without holding e whole.
 func (c *Client) Upload(ctx context.Context, e *passport.Element) (*ElementInfo, error) {
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := e.WriteTo(pw)
-		pw.CloseWithError(err)
-	}()
-	defer pr.Close() // an answer before the whole body: the writer stops
+	body := e.Encoding()
+	defer body.Close() // an answer before the whole body: the writer stops
 	var info ElementInfo
-	return &info, c.c.Upload(ctx, http.MethodPut, elementPath(e.Type)+"/content", ContentType, pr, int64(e.Size()), &info)
+	return &info, c.c.Upload(ctx, http.MethodPut, elementPath(e.Type)+"/content", ContentType, body, int64(e.Size()), &info)
 }
 
 // List calls GET /api/v1/passport/elements.

@@ -289,12 +289,8 @@ func (s *Server) upload(ctx context.Context, el *passport.Element) error {
 	if err := el.Validate(); err != nil {
 		return err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := el.WriteTo(pw)
-		pw.CloseWithError(err)
-	}()
-	defer pr.Close() // an answer before the whole body: the writer stops
+	body := el.Encoding()
+	defer body.Close() // an answer before the whole body: the writer stops
 	return s.send(ctx, http.MethodPut, "/api/v1/passport/elements/"+url.PathEscape(string(el.Type))+"/content",
-		vault.ContentType, pr, int64(el.Size()), nil)
+		vault.ContentType, body, int64(el.Size()), nil)
 }

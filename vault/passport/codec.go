@@ -62,6 +62,17 @@ func (e *Element) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
+// Encoding returns a reader of Marshal's encoding of e, written into it
+// as it is read (WriteTo, in a goroutine of its own); Close stops it.
+func (e *Element) Encoding() io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := e.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
 // encode appends e's encoding to b, but hands each file's bytes to body
 // with what it has appended so far; body returns what to append the rest
 // to.

@@ -3,6 +3,7 @@ package passport
 import (
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -166,6 +167,11 @@ func TestMarshalRoundTripAndSize(t *testing.T) {
 		if n, err := e.WriteTo(&w); err != nil || n != int64(len(b)) || !bytes.Equal(w.Bytes(), b) {
 			t.Errorf("%s: WriteTo wrote %d bytes (%v), not Marshal's %d", typ, n, err, len(b))
 		}
+		enc := e.Encoding()
+		if got, err := io.ReadAll(enc); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s: Encoding gave %d bytes (%v), not Marshal's %d", typ, len(got), err, len(b))
+		}
+		enc.Close()
 	}
 }
 
