@@ -96,7 +96,7 @@ func (v *Vault) AddFrom(ctx context.Context, t passport.ElementType, r io.Reader
 		if n, err := io.ReadFull(r, b); err != nil {
 			return nil, fmt.Errorf("%w: the element ended after %d of its %d bytes: %w", ErrInvalid, n, size, err)
 		}
-		e, err := passport.UnmarshalElement(b)
+		e, err := passport.UnmarshalElementIn(b) // b is ours: its files stay in it
 		if err == nil {
 			err = ofType(e)
 		}
