@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/tonmesh/tonmesh/internal/fsutil"
 	"github.com/tonmesh/tonmesh/internal/wire"
 	"github.com/tonmesh/tonmesh/ledger"
 )
@@ -218,12 +219,7 @@ func (st shardStore) openDir() error {
 
 // syncDir makes the renames in the shard directory durable.
 func (st shardStore) syncDir() error {
-	d, err := os.Open(st.dir)
-	if err != nil {
-		return fmt.Errorf("shard: open %s: %w", st.dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := fsutil.SyncDir(st.dir); err != nil {
 		return fmt.Errorf("shard: sync %s: %w", st.dir, err)
 	}
 	return nil
