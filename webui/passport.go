@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -175,7 +176,7 @@ var fieldOf = regexp.MustCompile(`field ([a-z_]+(?:\[\d+\])?):`)
 func (s *Server) addElement(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		http.Error(w, "the form did not arrive whole (at most 80 MB of scans): "+err.Error(), http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("the form did not arrive whole (at most %d MiB of scans): %v", maxUpload>>20, err), http.StatusBadRequest)
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
