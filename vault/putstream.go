@@ -112,7 +112,7 @@ func (v *Vault) putStriped(ctx context.Context, t passport.ElementType, size int
 	}
 	cands := v.candidates(ctx, targets, nil)
 	tFound := time.Now()
-	op, err := v.openPuts(pctx, l.ShardLen(), targets, cands)
+	op, err := v.openPuts(pctx, l.ShardLen(), targets, cands, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (v *Vault) openNext(ctx context.Context, size int, lost []int, op *openedPu
 	for k, i := range lost {
 		next.order[k] = op.order[i]
 	}
-	return v.openOn(ctx, size, next)
+	return v.openOn(ctx, size, next, len(op.writers)-len(lost))
 }
 
 // rebuildStriped makes the shards lost of striped element e again, from
@@ -384,23 +384,24 @@ type openedPuts struct {
 // openPuts chooses a distinct holder for every shard, the closest free
 // candidate to the shard's placement target, and opens a streamed put of
 // size bytes on each, in parallel; a holder that refuses (over its quota,
-// unreachable) is replaced by the next closest free one.
-func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands []peer.ID) (*openedPuts, error) {
+// unreachable) is replaced by the next closest free one. held is how many
+// other peers hold a shard of the element already (for messages).
+func (v *Vault) openPuts(ctx context.Context, size int, targets []string, cands []peer.ID, held int) (*openedPuts, error) {
 	if len(cands) < len(targets) {
-		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, len(targets), len(cands))
+		return nil, fmt.Errorf("%w: need %d peers to hold shards, found %d (connect more peers, or lower n)", ErrNotEnoughPeers, len(targets)+held, len(cands)+held)
 	}
-	return v.openOn(ctx, size, newChoice(cands, targets))
+	return v.openOn(ctx, size, newChoice(cands, targets), held)
 }
 
 // openOn opens a streamed put of size bytes for every shard of ch, on the
 // next free candidate of each (in parallel), moving on to the next one
-// after a refusal.
-func (v *Vault) openOn(ctx context.Context, size int, ch *choice) (*openedPuts, error) {
+// after a refusal; held is as for openPuts.
+func (v *Vault) openOn(ctx context.Context, size int, ch *choice, held int) (*openedPuts, error) {
 	n := len(ch.order)
 	op := &openedPuts{choice: ch, writers: make([]*shard.ShardWriter, n), first: make([]peer.ID, n)}
 	for i := range n {
 		if op.first[i] = op.next(i); op.first[i] == "" {
-			return nil, fmt.Errorf("%w: no free peer left to hold shard %d (connect more peers, or lower n)", ErrNotEnoughPeers, i)
+			return nil, fmt.Errorf("%w: need %d peers to hold shards, no free one is left for shard %d (connect more peers, or lower n)", ErrNotEnoughPeers, n+held, i)
 		}
 	}
 	errs := make([]error, n)
@@ -420,7 +421,7 @@ func (v *Vault) openOn(ctx context.Context, size int, ch *choice) (*openedPuts, 
 			if p == "" || ctx.Err() != nil {
 				op.abort()
 				return nil, fmt.Errorf("%w: need %d peers to hold shards, %d refused or were unreachable and no free one is left (last error: %w)",
-					ErrNotEnoughPeers, n, refused, last)
+					ErrNotEnoughPeers, n+held, refused, last)
 			}
 			op.first[i] = p
 			op.writers[i], last = shard.OpenPut(ctx, v.net, p, size)

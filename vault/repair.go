@@ -91,7 +91,7 @@ func (v *Vault) repairStriped(ctx context.Context, e *elementEntry, res []shardC
 			lost[k] = p.index
 		}
 		return v.rebuildStriped(ctx, cur, lost, func(ctx context.Context, size int) (*openedPuts, error) {
-			return v.openPuts(ctx, size, keys, cands)
+			return v.openPuts(ctx, size, keys, cands, e.N-len(ps))
 		})
 	})
 }
